@@ -76,21 +76,23 @@ def vector_rv(name: str, priors: tuple[Prior, ...], dim: str):
 
 
 def build_model(design: Design) -> pm.Model:
-    """The PyMC model of one question at one as-of date."""
+    """The PyMC model of one question at one as-of date.
+
+    Observations enter as ``pm.Data`` (shared variables), not constants: the graph, and so the
+    compiled C code PyTensor caches on disk, is then the same for every as-of date and evidence set
+    of a question, and a new fit does not pay for a new compilation.
+    """
     d = design
-    at_risk = np.flatnonzero(d.exposure > 0)
     coords = {
         "indicator": list(d.indicator_ids),
         "month": d.month_labels,
         "step": d.month_labels[1:],
-        "risk_month": [d.month_labels[t] for t in at_risk],
         "item": list(d.evidence_ids),
     }
     with pm.Model(coords=coords) as model:
+        exposure = pm.Data("exposure", d.exposure, dims="month")
         p = prior_rv("baseline_probability", d.baseline)
-        log_rate0 = pm.Deterministic(
-            "log_baseline_rate", pt.log(-pt.log1p(-p) / d.months_per_period)
-        )
+        log_rate0 = pm.Deterministic("log_baseline_rate", pt.log(-pt.log1p(-p) / d.months_per_period))
         eta = pt.zeros(d.n_months) + log_rate0
         if d.indicator_ids:
             level_start = vector_rv("level_start", d.level_priors, "indicator")
@@ -106,22 +108,14 @@ def build_model(design: Design) -> pm.Model:
             level = pm.Deterministic("level", path, dims=("indicator", "month"))
             eta = eta + pt.dot(effect, level)
             if len(d.evidence_ids):
-                is_change = (d.evidence_base_month >= 0).astype(float)
-                base = np.maximum(d.evidence_base_month, 0)
-                observed = level[d.evidence_indicator, d.evidence_month] - is_change * level[d.evidence_indicator, base]
-                pm.Normal(
-                    "evidence",
-                    mu=observed,
-                    sigma=d.evidence_sd,
-                    observed=d.evidence_value,
-                    dims="item",
-                )
-        pm.Deterministic("log_rate", eta, dims="month")
-        if len(at_risk):
-            pm.Poisson(
-                "event_count",
-                mu=d.exposure[at_risk] * pt.exp(eta[at_risk]),
-                observed=d.counts[at_risk],
-                dims="risk_month",
-            )
+                ind = pm.Data("evidence_indicator", d.evidence_indicator, dims="item")
+                month = pm.Data("evidence_month", d.evidence_month, dims="item")
+                base = pm.Data("evidence_base_month", d.evidence_base_month, dims="item")
+                sd = pm.Data("evidence_sd", d.evidence_sd, dims="item")
+                # a change item observes x[t] - x[t - window]; a level item (base = -1) observes x[t]
+                observed = level[ind, month] - pt.switch(pt.ge(base, 0), level[ind, pt.maximum(base, 0)], 0.0)
+                pm.Normal("evidence", mu=observed, sigma=sd, observed=d.evidence_value, dims="item")
+        log_rate = pm.Deterministic("log_rate", eta, dims="month")
+        # months outside the risk window have exposure 0: Poisson(0) at 0 adds exactly nothing
+        pm.Poisson("event_count", mu=exposure * pt.exp(log_rate), observed=d.counts, dims="month")
     return model
