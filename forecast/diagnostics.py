@@ -56,14 +56,16 @@ def _worst(ds: xr.Dataset, how) -> dict[str, float]:
 def check_sampling(idata, headline_index: int | None, thresholds) -> SamplingDiagnostics:
     """Diagnose the posterior of ``idata`` against ``thresholds`` (a :class:`~forecast.spec.Thresholds`)."""
     post = idata["posterior"]
-    names = [n for n in FREE_PARAMETERS if n in post.data_vars] + (["p_event_by"] if "p_event_by" in post.data_vars else [])
+    # the forecast is diagnosed too, unless it is constant (a resolved question: P = 1)
+    varying = "p_event_by" in post.data_vars and post["p_event_by"].size and float(post["p_event_by"].std()) > 0
+    names = [n for n in FREE_PARAMETERS if n in post.data_vars] + (["p_event_by"] if varying else [])
     rhat = _worst(az.rhat(idata, var_names=names), np.nanmax)
     ess_bulk = _worst(az.ess(idata, var_names=names, method="bulk"), np.nanmin)
     ess_tail = _worst(az.ess(idata, var_names=names, method="tail"), np.nanmin)
     table = pd.DataFrame({"r_hat": rhat, "ess_bulk": ess_bulk, "ess_tail": ess_tail})
     divergences = int(np.asarray(idata["sample_stats"]["diverging"].values).sum())
     mcse = float("nan")
-    if headline_index is not None and "p_event_by" in post.data_vars:
+    if headline_index is not None and varying:
         mcse = float(az.mcse(idata, var_names=["p_event_by"])["p_event_by"].values[headline_index])
     n_draws = int(post.sizes["chain"] * post.sizes["draw"])
 
@@ -79,7 +81,7 @@ def check_sampling(idata, headline_index: int | None, thresholds) -> SamplingDia
         problems.append(f"tail ESS {et:.0f} < {thresholds.ess:.0f} ({min(ess_tail, key=ess_tail.get)})")
     if divergences > thresholds.divergences:
         problems.append(f"{divergences} divergent transitions (allowed {thresholds.divergences})")
-    if headline_index is not None and not mcse <= thresholds.headline_mcse:
+    if headline_index is not None and varying and not mcse <= thresholds.headline_mcse:
         problems.append(f"headline MCSE {mcse:.4f} > {thresholds.headline_mcse}")
     return SamplingDiagnostics(
         passed=not problems,

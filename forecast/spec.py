@@ -163,7 +163,7 @@ class QuestionSpec(BaseModel):
 
     id: str = Field(..., pattern=SLUG)
     question: str = Field(..., min_length=1, description="The question in words.")
-    event: str = Field(..., min_length=1, description="Short event phrase for the headline, e.g. 'Belarusian forces enter the war'.")
+    event: str = Field(..., min_length=1, description="Short event phrase used in the headline 'P(<event> by <date>)'.")
     resolution_criteria: str = Field(..., min_length=1, description="What counts as the event happening.")
     risk_window_start: dt.date = Field(..., description="First day on which the event could happen.")
     time_step: Literal["month"] = "month"

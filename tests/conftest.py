@@ -1,0 +1,88 @@
+"""Shared fixtures: the repository's project and small hand-built questions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from forecast.evidence import EvidenceItem, LocatedItem
+from forecast.project import Project, Question
+from forecast.spec import IndicatorLibrary, QuestionSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = {"quote": "test passage", "reasoning": "test prior"}
+
+
+@pytest.fixture(scope="session")
+def project() -> Project:
+    return Project(ROOT)
+
+
+@pytest.fixture(scope="session")
+def belarus(project) -> Question:
+    return project.load("belarus-entry")
+
+
+def library(indicators: dict[str, dict] | None = None, reference_date="2020-01-01") -> IndicatorLibrary:
+    """An indicator library; ``indicators`` maps id -> {level: (mu, sigma), volatility: sigma}."""
+    indicators = indicators or {"signal": {"level": (0.0, 1.0), "volatility": 0.2}}
+    return IndicatorLibrary.model_validate(
+        {
+            "reference_date": reference_date,
+            "source": "none.txt",
+            "source_title": "test",
+            "indicators": [
+                {
+                    "id": k,
+                    "name": k,
+                    "description": k,
+                    "scale": "standardized",
+                    "level": {"dist": "normal", "params": {"mu": v["level"][0], "sigma": v["level"][1]}, "source": SOURCE},
+                    "volatility": {"dist": "halfnormal", "params": {"sigma": v["volatility"]}, "source": SOURCE},
+                }
+                for k, v in indicators.items()
+            ],
+        }
+    )
+
+
+def question(
+    effects: dict[str, tuple[str, float]] | None = None,
+    baseline=(2.0, 30.0),
+    per="month",
+    risk_window_start="2020-01-01",
+    horizons=("2022-07-01", "2023-01-01"),
+    items: list[dict] | None = None,
+    lib: IndicatorLibrary | None = None,
+    **spec_extra,
+) -> Question:
+    """A small question. ``effects`` maps indicator -> (direction, halfnormal sigma of the size)."""
+    effects = effects or {}
+    spec = QuestionSpec.model_validate(
+        {
+            "id": "test-question",
+            "question": "Will the test event happen?",
+            "event": "the test event happens",
+            "resolution_criteria": "test",
+            "risk_window_start": risk_window_start,
+            "horizons": list(horizons),
+            "headline_lead_months": 0,
+            "baseline": {"per": per, "probability": {"dist": "beta", "params": {"alpha": baseline[0], "beta": baseline[1]}, "source": SOURCE}},
+            "indicators": {
+                k: {"direction": d, "size": {"dist": "halfnormal", "params": {"sigma": s}, "source": SOURCE}} for k, (d, s) in effects.items()
+            },
+            **spec_extra,
+        }
+    )
+    located = [LocatedItem(item=EvidenceItem.model_validate(i), file="<test>", line=n + 1) for n, i in enumerate(items or [])]
+    return Question(spec=spec, library=lib or library({k: {"level": (0.0, 1.0), "volatility": 0.2} for k in effects} or None), evidence=located)
+
+
+def item(id: str, indicator: str, date: str, published: str | None = None, grade="A1", **kw) -> dict:
+    return {"id": id, "event_date": date, "published": published or date, "indicator": indicator, "source": "test", "grade": grade, "quote": "test", **kw}
+
+
+def dates(*s: str) -> list[dt.date]:
+    return [dt.date.fromisoformat(x) for x in s]
