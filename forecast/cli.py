@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -23,8 +23,9 @@ from rich.console import Console
 from rich.table import Table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Bayesian forecasts from question specs and graded evidence.")
-console = Console(stderr=False)
-err = Console(stderr=True)
+# Wide enough for the horizon table when output goes to a file or a pipe (cron, CI logs).
+console = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 EXIT_INPUT = 1
 EXIT_DIAGNOSTICS = 4
@@ -101,7 +102,7 @@ class _nullcontext:
 def print_result(result) -> None:
     from .result import percent
 
-    console.print(result.headline_sentence(), style="bold" if result.passed else "bold red", highlight=False)
+    console.print(result.headline_sentence(), style="bold" if result.passed else "bold red", highlight=False, soft_wrap=True)
     table = Table(title=f"{result.spec.id} as of {result.as_of} (seed {result.seed})")
     for col in ("horizon", "mean", "median", "50% interval", "90% interval", "MCSE", "ICD 203"):
         table.add_column(col, justify="right" if col not in ("horizon", "ICD 203") else "left")

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import time
 import warnings
@@ -55,6 +56,10 @@ def forecast_targets(design: Design, horizons: list[dt.date]) -> tuple[list[dt.d
     u_h = np.array([design.u(h) for h in future], dtype=float)
     last = u_h.max() if u_h.size else design.u_as_of
     labels, u_curve = monthly_targets(design.grid_start, design.u_as_of, last)
+    # the curve also passes through every horizon, so it agrees exactly with the horizon table
+    points = sorted({**dict(zip(labels, u_curve)), **{h.isoformat(): u for h, u in zip(future, u_h)}}.items(), key=lambda kv: kv[1])
+    labels = [k for k, _ in points]
+    u_curve = np.array([u for _, u in points], dtype=float)
     return future, u_h, labels, u_curve
 
 
@@ -101,22 +106,29 @@ def fit_design(design: Design, horizons: list[dt.date], config: SampleConfig, se
     model = build_model(design)
     cores = config.cores or min(config.chains, os.cpu_count() or 1)
     t0 = time.perf_counter()
-    # numba's fastmath lets LLVM reassociate floating point differently in a fresh compilation and
-    # in one loaded from the cache; NUTS amplifies those last-bit differences, so with fastmath on
-    # the same seed would not give the same numbers. Reproducibility wins over a few percent speed.
-    with model, warnings.catch_warnings(), pytensor.config.change_flags(numba__fastmath=False):
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        idata = pm.sample(
-            draws=config.draws,
-            tune=config.tune,
-            chains=config.chains,
-            cores=cores,
-            target_accept=config.target_accept,
-            random_seed=seed,
-            progressbar=progressbar,
-            compute_convergence_checks=False,
-        )
-        prior = pm.sample_prior_predictive(draws=config.prior_draws, random_seed=seed + 1)
+    pymc_logger = logging.getLogger("pymc")
+    level = pymc_logger.level
+    if not progressbar:  # "Initializing NUTS...", "Sampling: [...]" are noise in notebooks and cron logs
+        pymc_logger.setLevel(logging.WARNING)
+    try:
+        # numba's fastmath lets LLVM reassociate floating point differently in a fresh compilation and
+        # in one loaded from the cache; NUTS amplifies those last-bit differences, so with fastmath on
+        # the same seed would not give the same numbers. Reproducibility wins over a few percent speed.
+        with model, warnings.catch_warnings(), pytensor.config.change_flags(numba__fastmath=False):
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            idata = pm.sample(
+                draws=config.draws,
+                tune=config.tune,
+                chains=config.chains,
+                cores=cores,
+                target_accept=config.target_accept,
+                random_seed=seed,
+                progressbar=progressbar,
+                compute_convergence_checks=False,
+            )
+            prior = pm.sample_prior_predictive(draws=config.prior_draws, random_seed=seed + 1)
+    finally:
+        pymc_logger.setLevel(level)
     for name in prior.children:
         idata[name] = prior[name]
     add_forecast(idata, design, horizons, config.future_paths, seed)

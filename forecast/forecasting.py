@@ -79,7 +79,6 @@ def prob_by(
 def monthly_targets(grid_start, u_as_of: float, last: float) -> tuple[list[str], np.ndarray]:
     """Month boundaries after the as-of date up to ``last`` (for the cumulative curve)."""
     first = int(np.floor(u_as_of)) + 1
-    last_whole = int(np.ceil(last))
-    us = np.arange(first, last_whole + 1, dtype=float)
+    us = np.arange(first, int(np.floor(last)) + 1, dtype=float)
     labels = [timegrid.month_start(grid_start, int(u)).isoformat() for u in us]
     return labels, us

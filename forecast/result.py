@@ -106,7 +106,8 @@ class FitResult:
                     "lower_90": q[0],
                     "upper_90": q[4],
                     "mcse": float(mcse[i]),
-                    "icd203": icd203.term(mean),
+                    # the term belongs to the number the reader sees (a mean of 4.96% prints as 5%)
+                    "icd203": icd203.term(round(mean, 2)),
                     "headline": h == self.headline,
                 }
             )

@@ -1,0 +1,129 @@
+"""The notebooks in ``notebooks/``: committed without outputs, and every one runs without error.
+
+Notebooks are executed with nbclient in a Jupyter kernel running *this* interpreter (the uv venv),
+from ``notebooks/`` as the working directory, each once per session.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+ROOT = Path(__file__).resolve().parents[1]
+NB_DIR = ROOT / "notebooks"
+NOTEBOOKS = sorted(NB_DIR.glob("*.ipynb"))
+QUICKSTART = NB_DIR / "01-quickstart.ipynb"
+FALLBACK_KERNEL = "forecast-venv"
+
+
+def _runs_this_python(argv: list[str]) -> bool:
+    """Whether a kernelspec's command starts this interpreter.
+
+    jupyter_client replaces a bare ``python``/``python3``/``python3.X`` with ``sys.executable``.
+    """
+    exe = argv[0] if argv else ""
+    major, minor = sys.version_info[:2]
+    if exe in {"python", f"python{major}", f"python{major}.{minor}"}:
+        return True
+    try:
+        return Path(exe).resolve() == Path(sys.executable).resolve()
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def kernel_name() -> str:
+    """``python3`` if it runs this interpreter (the kernelspec ipykernel ships in the venv does),
+    else a kernelspec installed into the venv (``sys.prefix``) that does."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    ksm = KernelSpecManager()
+    try:
+        if _runs_this_python(ksm.get_kernel_spec("python3").argv):
+            return "python3"
+    except NoSuchKernel:
+        pass
+    from ipykernel.kernelspec import install
+
+    install(kernel_spec_manager=ksm, prefix=sys.prefix, kernel_name=FALLBACK_KERNEL, display_name="forecast (uv venv)")
+    spec = KernelSpecManager().get_kernel_spec(FALLBACK_KERNEL)
+    assert _runs_this_python(spec.argv), f"kernelspec {FALLBACK_KERNEL} runs {spec.argv[0]}, not {sys.executable}"
+    return FALLBACK_KERNEL
+
+
+@pytest.fixture(scope="session")
+def execute(kernel_name):
+    """``execute(path)``: the notebook at ``path`` executed (in memory; the file is not written)."""
+    done: dict[Path, object] = {}
+
+    def run(path: Path):
+        if path not in done:
+            nb = nbformat.read(path, as_version=4)
+            client = nbclient.NotebookClient(nb, timeout=600, kernel_name=kernel_name, resources={"metadata": {"path": str(NB_DIR)}})
+            client.execute()  # raises CellExecutionError on the first failing cell
+            done[path] = nb
+        return done[path]
+
+    return run
+
+
+def _cell(nb, source: str):
+    """The code cell whose source is ``source`` (stripped) or, failing that, contains it."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for match in (lambda c: c.source.strip() == source, lambda c: source in c.source):
+        hits = [c for c in code if match(c)]
+        if hits:
+            return hits[0]
+    raise AssertionError(f"no code cell with {source!r}")
+
+
+def _text(cell) -> str:
+    """All text a cell printed or returned (streams, text/plain and text/html results)."""
+    parts = []
+    for out in cell.outputs:
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type in ("execute_result", "display_data"):
+            parts += [out.data.get("text/plain", ""), out.data.get("text/html", "")]
+    return "\n".join(parts)
+
+
+def test_notebooks_exist():
+    assert QUICKSTART in NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_without_outputs(path):
+    """Notebooks are committed clean: no outputs, no execution counts (read as raw JSON)."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    assert nb["nbformat"] == 4
+    dirty = [
+        i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code" and (c.get("outputs") != [] or c.get("execution_count") is not None)
+    ]
+    assert not dirty, f"{path.name}: code cells {dirty} have outputs or execution counts; clear them before committing"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs(path, execute):
+    nb = execute(path)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{path.name}: {errors[0].ename}: {errors[0].evalue}"
+
+
+@pytest.mark.slow
+def test_quickstart_outputs(execute):
+    nb = execute(QUICKSTART)
+    headline = _text(_cell(nb, "print(result.headline_sentence())"))
+    assert "P(Belarusian forces enter the war by 2025-12-31) =" in headline
+    assert "ICD 203" in headline
+    assert "2025-12-31" in _text(_cell(nb, "result.summary()"))
+    assert "diagnostics" in _text(_cell(nb, "print(result.diagnostics.line())"))
+    plot = _cell(nb, "result.curve()")
+    assert any("image/png" in o.get("data", {}) for o in plot.outputs), "the curve cell shows no plot"

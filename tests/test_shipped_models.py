@@ -1,0 +1,84 @@
+"""The shipped questions: grades weigh evidence monotonically, indicators push the declared way, the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from forecast.cli import app
+from forecast.evidence import EvidenceItem, LocatedItem
+from forecast.project import Question
+
+from .conftest import ROOT
+
+AS_OF = "2024-09-30"
+HEADLINE = "2025-12-31"
+SETTINGS = dict(draws=1000, tune=700, chains=2, seed=4)
+
+
+def with_item(q: Question, **fields) -> Question:
+    data = {"id": "probe", "event_date": "2024-09-20", "published": "2024-09-25", "source": "test probe", "quote": "probe", **fields}
+    extra = LocatedItem(item=EvidenceItem.model_validate(data), file="<probe>", line=1)
+    return Question(spec=q.spec, library=q.library, evidence=[*q.evidence, extra])
+
+
+def headline(result) -> tuple[float, float]:
+    row = result.summary().set_index("horizon").loc[result.headline]
+    return float(row["mean"]), float(row["mcse"])
+
+
+@pytest.fixture(scope="module")
+def baseline_fit(belarus):
+    return belarus.fit(as_of=AS_OF, **SETTINGS)
+
+
+def test_grade_orders_the_move_of_the_headline(belarus, baseline_fit):
+    """Integration observed at +3: an A1 report raises the headline most, C3 less, F6 hardly at all."""
+    base, base_se = headline(baseline_fit)
+    moves = {}
+    for grade in ("A1", "C3", "F6"):
+        mean, se = headline(with_item(belarus, indicator="military-integration", value=3.0, grade=grade).fit(as_of=AS_OF, **SETTINGS))
+        moves[grade] = (mean - base, np.hypot(se, base_se))
+    a1, c3, f6 = (moves[g][0] for g in ("A1", "C3", "F6"))
+    noise = max(m[1] for m in moves.values())
+    assert a1 > c3 + 2 * noise, moves  # integration pushes toward entry: the moves are rises
+    assert c3 > f6 + 2 * noise, moves
+    assert abs(f6) < 0.2 * abs(a1) + 3 * noise, moves
+    assert a1 > 0.01, moves
+
+
+@pytest.mark.parametrize("question_id", ["belarus-entry", "russia-strikes-from-belarus"])
+def test_every_indicator_moves_the_headline_the_declared_way(project, question_id):
+    q = project.load(question_id)
+    base = q.fit(as_of=AS_OF, **SETTINGS)
+    base_mean, base_se = headline(base)
+    for indicator, effect in q.spec.indicators.items():
+        mean, se = headline(with_item(q, indicator=indicator, value=3.0, grade="A1").fit(as_of=AS_OF, **SETTINGS))
+        move = mean - base_mean
+        assert np.sign(move) == effect.sign, (indicator, effect.direction, move)
+        assert abs(move) > 2 * np.hypot(se, base_se), (indicator, move, se)
+
+
+def test_cli_update_default_settings_prints_a_clean_headline():
+    out = CliRunner().invoke(app, ["update", "belarus-entry", "--as-of", AS_OF, "--root", str(ROOT)])
+    assert out.exit_code == 0, out.output
+    first = out.stdout.splitlines()[0]
+    assert re.match(r'^P\(Belarusian forces enter the war by 2025-12-31\) = \d+% \(90%: [<\d]+%-\d+%\) - "[a-z ]+" \(ICD 203\)$', first), first
+    assert "diagnostics OK" in out.stdout
+    assert "excluded presidential-election-2025" in out.stdout  # published after the as-of date
+
+
+def test_cli_json_and_strict_flag_a_short_run(tmp_path):
+    out = CliRunner().invoke(app, ["update", "belarus-entry", "--as-of", AS_OF, "--root", str(ROOT), "--draws", "30", "--tune", "30", "--json", "--strict", "--output", str(tmp_path)])
+    assert out.exit_code == 4, out.output  # 60 draws cannot reach ESS 400: flagged, not published as clean
+    summary = json.loads(out.stdout)
+    assert summary["diagnostics"]["passed"] is False and summary["diagnostics"]["problems"]
+    assert {"spec", "evidence", "code", "sampler"} <= set(summary["fingerprints"])
+    assert {"pymc", "arviz", "numpy", "python"} <= set(summary["versions"])
+    assert "[DIAGNOSTICS FLAGGED]" in summary["headline_sentence"]
+    files = sorted(p.suffix for p in tmp_path.iterdir())
+    assert files == [".json", ".nc"]
