@@ -10,7 +10,14 @@ The common case::
 
 from .errors import InputError, Problem
 from .project import Project, Question, load, validate
-from .result import FitResult
 
 __all__ = ["InputError", "Problem", "Project", "Question", "FitResult", "load", "validate"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):  # heavy modules (PyMC, ArviZ, pandas) load only when used
+    if name == "FitResult":
+        from .result import FitResult
+
+        return FitResult
+    raise AttributeError(f"module 'forecast' has no attribute {name!r}")

@@ -49,46 +49,119 @@ def _parse_date(value: str | None, name: str) -> dt.date | None:
 
 @app.command()
 def update(
-    question: Annotated[str, typer.Argument(help="Question id (a file models/<id>.yaml).")],
+    question: Annotated[Optional[str], typer.Argument(help="Question id (a file models/<id>.yaml).")] = None,
+    all_questions: Annotated[bool, typer.Option("--all", help="Update every question in models/.")] = False,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Use only evidence known by this date (default: today).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed: same files + same seed = same numbers.")] = 1,
+    force: Annotated[bool, typer.Option("--force", help="Fit even when nothing changed since the last run.")] = False,
     draws: Annotated[Optional[int], typer.Option(help="Posterior draws per chain (default: the spec's sampler settings).")] = None,
     tune: Annotated[Optional[int], typer.Option(help="Tuning steps per chain.")] = None,
     chains: Annotated[Optional[int], typer.Option(help="Number of chains.")] = None,
+    alert_threshold: Annotated[Optional[float], typer.Option(help="Exit 3 when the headline moved more than this (0.05 = 5 points).")] = None,
+    alert_band: Annotated[bool, typer.Option("--alert-band", help="Exit 5 when the headline crossed an ICD 203 band.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 4 when the sampling diagnostics flag the fit.")] = False,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the posterior (NetCDF) and summary (JSON) to this folder.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON instead of tables.")] = False,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the posterior (NetCDF) and summary (JSON) to this folder.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON line per question instead of tables.")] = False,
+    ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite, or $FORECAST_LEDGER).")] = None,
+    lock_timeout: Annotated[float, typer.Option(help="Seconds to wait for another update to finish before giving up (exit 6).")] = 600.0,
     root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
 ) -> None:
-    """Fit QUESTION with the evidence known at --as-of and print the headline."""
+    """Fit QUESTION with the evidence known at --as-of, record the run in the ledger, print the headline.
+
+    An update whose inputs (spec, evidence in scope, code, sampler settings, seed, as-of) match the
+    last successful update does not sample again ("up to date, run N"); --force re-runs.
+    """
     from .errors import InputError
     from .project import Project
+    from .runner import EXIT_LOCKED, LockTimeout, update as run_update
 
+    if bool(question) == all_questions:
+        err.print("[red]error[/red] give a QUESTION or --all")
+        raise typer.Exit(2)
     as_of_date = _parse_date(as_of, "--as-of")
     try:
-        q = Project.find(root).load(question)
-        q.design(as_of_date)  # fail fast on as-of problems before sampling
+        project = Project.find(root)
     except InputError as exc:
         _print_problems(exc.problems)
         raise typer.Exit(EXIT_INPUT)
-    except ValueError as exc:
-        err.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(EXIT_INPUT)
-    _print_problems(q.warnings)
-    with console.status(f"sampling {question}...", spinner="dots") if not json_out else _nullcontext():
-        result = q.fit(as_of=as_of_date, seed=seed, draws=draws, tune=tune, chains=chains, progressbar=not json_out and console.is_terminal)
-    if output is not None:
-        from .store import save_result
+    ids = project.question_ids() if all_questions else [question]
+    overrides = {k: v for k, v in dict(draws=draws, tune=tune, chains=chains).items() if v is not None}
+    codes = []
+    for qid in ids:
+        try:
+            with console.status(f"updating {qid}...", spinner="dots") if not json_out and console.is_terminal else _nullcontext():
+                outcome = run_update(
+                    qid, as_of=as_of_date, seed=seed, force=force, root=project.root, ledger_path=ledger,
+                    alert_threshold=alert_threshold, alert_band=alert_band, alert_diagnostics=strict,
+                    lock_timeout=lock_timeout, progressbar=not json_out and console.is_terminal, **overrides,
+                )
+        except InputError as exc:
+            _print_problems(exc.problems)
+            if json_out:
+                print(json.dumps({"question": qid, "status": "failed", "message": "bad input", "problems": [p.to_dict() for p in exc.problems], "exit_code": EXIT_INPUT}))
+            codes.append(EXIT_INPUT)
+            continue
+        except LockTimeout as exc:
+            err.print(f"[red]error[/red] {exc}")
+            if json_out:
+                print(json.dumps({"question": qid, "status": "locked", "message": str(exc), "exit_code": EXIT_LOCKED}))
+            codes.append(EXIT_LOCKED)
+            continue
+        except ValueError as exc:
+            err.print(f"[red]error[/red] {qid}: {exc}")
+            codes.append(EXIT_INPUT)
+            continue
+        if output is not None and outcome.result is not None:
+            from .store import save_result
 
-        paths = save_result(result, output)
-        if not json_out:
-            console.print(f"wrote {paths['posterior']} and {paths['summary']}")
-    if json_out:
-        print(json.dumps(result.to_summary_dict(), indent=2, default=str))
+            save_result(outcome.result, output)
+        if json_out:
+            print(json.dumps(outcome.to_dict(), default=str))
+        else:
+            print_outcome(outcome)
+        codes.append(outcome.exit_code)
+    nonzero = [c for c in codes if c]
+    if nonzero:
+        raise typer.Exit(min(nonzero))
+
+
+def print_outcome(outcome) -> None:
+    if outcome.result is not None:
+        print_result(outcome.result)
+        changes = (outcome.record or {}).get("changes") or {}
+        if changes and not changes.get("first_run"):
+            console.print(describe_changes(changes), highlight=False)
+        console.print(f"recorded as run {outcome.run_id}", style="dim")
     else:
-        print_result(result)
-    if strict and not result.passed:
-        raise typer.Exit(EXIT_DIAGNOSTICS)
+        rec = outcome.record or {}
+        console.print(f"{outcome.question}: {outcome.message}", highlight=False)
+        if rec.get("headline_mean") is not None:
+            console.print(f"  headline P(by {rec['headline_horizon']}) = {rec['headline_mean']:.1%} (90%: {rec['headline_lower_90']:.1%}-{rec['headline_upper_90']:.1%}), as of {rec['as_of']}", highlight=False)
+    for alert in outcome.alerts:
+        err.print(f"[red]ALERT[/red] {alert.rule}: {alert.message}", highlight=False)
+
+
+def describe_changes(changes: dict) -> str:
+    """A short paragraph: what changed since the previous run and what moved the headline."""
+    parts = []
+    for key in ("added", "removed", "edited"):
+        if changes.get(key):
+            parts.append(f"{key} {', '.join(changes[key])}")
+    if changes.get("spec"):
+        parts.append(f"spec edited ({', '.join(changes['spec'])})")
+    if changes.get("as_of"):
+        parts.append(f"as-of {changes['as_of'][0]} -> {changes['as_of'][1]}")
+    if changes.get("code"):
+        parts.append("code changed")
+    if changes.get("sampler"):
+        parts.append("sampler settings or seed changed")
+    text = f"since run {changes.get('previous_run')}: " + ("; ".join(parts) if parts else "no input changed (forced re-run)")
+    if changes.get("headline_move") is not None:
+        text += f"; headline moved {100 * changes['headline_move']:+.1f} points"
+    top = [a for a in changes.get("attribution", []) if abs(a["estimated_move"]) >= 0.0005][:3]
+    if top:
+        text += "; largest estimated effects: " + ", ".join(f"{a['id']} ({100 * a['estimated_move']:+.1f})" for a in top)
+    return text
 
 
 class _nullcontext:
@@ -127,6 +200,56 @@ def print_result(result) -> None:
     console.print(diag.line(), style="green" if diag.passed else "red", highlight=False)
     for problem in diag.problems:
         console.print(f"  - {problem}", style="red", highlight=False)
+
+
+@app.command()
+def history(
+    question: Annotated[str, typer.Argument(help="Question id.")],
+    kind: Annotated[Optional[str], typer.Option(help="Only 'update' or 'replay' runs.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the runs as JSON lines.")] = False,
+    ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite).")] = None,
+    root: Annotated[Optional[Path], typer.Option(help="Project folder.")] = None,
+) -> None:
+    """Table of past runs: time, as-of, fingerprint, headline, interval, diagnostics, what changed."""
+    from .runner import history as get_history
+
+    df = get_history(question, root=root, ledger_path=ledger, kind=kind)
+    if json_out:
+        for rec in df.to_dict(orient="records"):
+            print(json.dumps({k: rec.get(k) for k in ("id", "kind", "status", "as_of", "started_at", "fingerprint", "headline_horizon", "headline_mean", "headline_lower_90", "headline_upper_90", "headline_term", "diagnostics_passed", "wall_seconds", "error")}, default=str))
+        return
+    table = Table(title=f"runs of {question}")
+    for col in ("run", "kind", "status", "started (UTC)", "as-of", "fingerprint", "headline", "90%", "diag", "s", "what changed"):
+        table.add_column(col)
+    for rec in df.to_dict(orient="records") if len(df) else []:
+        head = "" if rec.get("headline_mean") is None or rec["headline_mean"] != rec["headline_mean"] else f"{rec['headline_mean']:.1%} by {rec['headline_horizon']}"
+        interval = "" if not head else f"{rec['headline_lower_90']:.1%}-{rec['headline_upper_90']:.1%}"
+        diag = "" if rec.get("diagnostics_passed") is None or rec["diagnostics_passed"] != rec["diagnostics_passed"] else ("ok" if rec["diagnostics_passed"] else "FLAGGED")
+        changes = rec.get("changes") if isinstance(rec.get("changes"), dict) else None
+        what = (rec.get("error") or "").splitlines()[0][:60] if rec["status"] == "failed" else ("first run" if changes and changes.get("first_run") else (describe_changes(changes) if changes else ""))
+        table.add_row(str(rec["id"]), rec["kind"], rec["status"], str(rec["started_at"]), str(rec["as_of"]), str(rec.get("fingerprint") or "")[:8], head, interval, diag, f"{rec['wall_seconds']:.0f}" if rec.get("wall_seconds") == rec.get("wall_seconds") and rec.get("wall_seconds") is not None else "", what)
+    console.print(table)
+
+
+@app.command()
+def show(
+    question: Annotated[str, typer.Argument(help="Question id.")],
+    run: Annotated[Optional[int], typer.Option("--run", help="Run id (default: the last successful update).")] = None,
+    ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite).")] = None,
+    root: Annotated[Optional[Path], typer.Option(help="Project folder.")] = None,
+) -> None:
+    """One run in full (JSON): fingerprints, versions, headline, horizons, diagnostics, changes."""
+    from .ledger import Ledger, default_path
+    from .project import Project
+
+    project = Project.find(root)
+    store = Ledger(ledger or default_path(project.root))
+    rec = store.get(run) if run is not None else store.last_success(question)
+    if rec is None or rec["question"] != question:
+        err.print(f"[red]error[/red] no run {run if run is not None else '(successful update)'} of {question} in {store.path}")
+        raise typer.Exit(EXIT_INPUT)
+    rec.pop("spec_snapshot", None)
+    print(json.dumps(rec, indent=2, default=str))
 
 
 @app.command()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -55,6 +54,8 @@ def _worst(ds: xr.Dataset, how) -> dict[str, float]:
 
 def check_sampling(idata, headline_index: int | None, thresholds) -> SamplingDiagnostics:
     """Diagnose the posterior of ``idata`` against ``thresholds`` (a :class:`~forecast.spec.Thresholds`)."""
+    import arviz as az
+
     post = idata["posterior"]
     # the forecast is diagnosed too, unless it is constant (a resolved question: P = 1)
     varying = "p_event_by" in post.data_vars and post["p_event_by"].size and float(post["p_event_by"].std()) > 0

@@ -35,3 +35,26 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return out
+
+
+def item_digests(question, as_of) -> dict[str, str]:
+    """Digest of every evidence item in scope for ``question`` at ``as_of`` (published by then)."""
+    from .design import items_for_question
+
+    return {
+        li.item.id: digest(li.item.model_dump(mode="json"))
+        for li in items_for_question(question.spec, question.evidence)
+        if li.item.published <= as_of
+    }
+
+
+def fingerprints(question, as_of, config, seed: int) -> tuple[dict, str]:
+    """The four fingerprints of a fit (spec + library, evidence in scope, code, sampler + seed)
+    and the combined one, which adds the as-of date. Cheap: nothing is sampled."""
+    fps = {
+        "spec": digest({"spec": question.spec.to_dict(), "library": question.library.model_dump(mode="json")}),
+        "evidence": digest(sorted(item_digests(question, as_of).items())),
+        "code": code_fingerprint(),
+        "sampler": digest({**config.to_dict(), "seed": seed}),
+    }
+    return fps, digest({**fps, "as_of": as_of.isoformat()})

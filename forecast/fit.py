@@ -16,7 +16,6 @@ import logging
 import os
 import time
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pymc as pm
@@ -27,27 +26,7 @@ from . import timegrid
 from .design import Design
 from .families.discrete_hazard import build_model
 from .forecasting import monthly_targets, prob_by
-from .spec import SamplerSettings
-
-
-@dataclass(frozen=True)
-class SampleConfig:
-    draws: int
-    tune: int
-    chains: int
-    target_accept: float
-    future_paths: int
-    prior_draws: int = 1000
-    cores: int | None = None
-
-    @classmethod
-    def from_settings(cls, s: SamplerSettings, **overrides) -> "SampleConfig":
-        base = dict(draws=s.draws, tune=s.tune, chains=s.chains, target_accept=s.target_accept, future_paths=s.future_paths)
-        base.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**base)
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
+from .settings import SampleConfig  # noqa: F401  (re-exported)
 
 
 def forecast_targets(design: Design, horizons: list[dt.date]) -> tuple[list[dt.date], np.ndarray, list[str], np.ndarray]:

@@ -17,8 +17,11 @@ against the text by ``forecast validate``) and a sentence of reasoning for its s
 from __future__ import annotations
 
 import functools
+import json
 import math
+import os
 import warnings
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -133,6 +136,17 @@ class ElicitationError(ValueError):
     """The analyst's interval cannot be turned into a distribution of the requested family."""
 
 
+def _cache_file() -> Path:
+    return Path(os.environ.get("FORECAST_CACHE", Path.home() / ".cache" / "forecast")) / "elicitation.json"
+
+
+def _read_cache() -> dict:
+    try:
+        return json.loads(_cache_file().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 @functools.lru_cache(maxsize=256)
 def elicit(dist: str, lower: float, upper: float, mass: float) -> tuple[tuple[str, float], ...]:
     """Maximum-entropy distribution of family ``dist`` with ``mass`` inside [lower, upper].
@@ -140,7 +154,40 @@ def elicit(dist: str, lower: float, upper: float, mass: float) -> tuple[tuple[st
     Uses PreliZ's ``maxent``; checks that the result really puts ``mass`` in the interval (within
     0.005), because the optimiser can stop short for intervals a family cannot honour (for example
     a half-normal asked to put 90% between 5 and 6).
+
+    Results are cached on disk (``$FORECAST_CACHE`` or ``~/.cache/forecast``), keyed by the inputs
+    and the PreliZ version: elicitation is deterministic, and PreliZ takes seconds to import, which
+    a scheduled no-op update should not pay.
     """
+    from importlib.metadata import version
+
+    key = json.dumps([dist, lower, upper, mass, version("preliz")])
+    cached = _read_cache().get(key)
+    if cached is not None:
+        if "error" in cached:
+            raise ElicitationError(cached["error"])
+        return tuple((k, float(v)) for k, v in cached["params"])
+    try:
+        result = _maxent(dist, lower, upper, mass)
+    except ElicitationError as exc:
+        _write_cache(key, {"error": str(exc)})
+        raise
+    _write_cache(key, {"params": [list(kv) for kv in result]})
+    return result
+
+
+def _write_cache(key: str, value: dict) -> None:
+    from .store import atomic_write
+
+    data = _read_cache()
+    data[key] = value
+    try:
+        atomic_write(_cache_file(), lambda p: p.write_text(json.dumps(data, indent=0, sort_keys=True)))
+    except OSError:
+        pass  # a read-only home only costs speed
+
+
+def _maxent(dist: str, lower: float, upper: float, mass: float) -> tuple[tuple[str, float], ...]:
     import preliz as pz  # imported lazily: PreliZ takes seconds to import
 
     families = {

@@ -237,10 +237,10 @@ class Question:
         progressbar: bool = False,
     ):
         """Fit the question as of a date (default today) and return a :class:`~forecast.result.FitResult`."""
-        from .design import items_for_question
         from .diagnostics import check_sampling
-        from .fingerprint import code_fingerprint, digest, package_versions
-        from .fit import SampleConfig, fit_design
+        from .fingerprint import fingerprints, package_versions
+        from .fit import fit_design
+        from .settings import SampleConfig
         from .result import FitResult, headline_horizon
 
         design = self.design(as_of)
@@ -249,15 +249,9 @@ class Question:
         future = [h for h in self.spec.horizons if h > design.as_of]
         headline = headline_horizon(self.spec, future, design.as_of)
         diag = check_sampling(idata, future.index(headline) if headline else None, self.spec.thresholds)
-        in_scope = [li.item.model_dump(mode="json") for li in items_for_question(self.spec, self.evidence) if li.item.published <= design.as_of]
-        fingerprints = {
-            "spec": digest({"spec": self.spec.to_dict(), "library": self.library.model_dump(mode="json")}),
-            "evidence": digest(sorted(in_scope, key=lambda d: d["id"])),
-            "code": code_fingerprint(),
-            "sampler": digest({**config.to_dict(), "seed": seed}),
-        }
+        fps, combined = fingerprints(self, design.as_of, config, seed)
         versions = package_versions()
-        idata.attrs.update({"question": self.spec.id, "as_of": design.as_of.isoformat(), "seed": seed, **{f"fingerprint_{k}": v for k, v in fingerprints.items()}})
+        idata.attrs.update({"question": self.spec.id, "as_of": design.as_of.isoformat(), "seed": seed, "fingerprint": combined, **{f"fingerprint_{k}": v for k, v in fps.items()}})
         return FitResult(
             spec=self.spec,
             design=design,
@@ -267,7 +261,7 @@ class Question:
             diagnostics=diag,
             seed=seed,
             n_paths=config.future_paths,
-            fingerprints=fingerprints,
+            fingerprints={**fps, "combined": combined},
             versions=versions,
             sampling_seconds=seconds,
         )

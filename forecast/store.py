@@ -18,6 +18,7 @@ def atomic_write(path: Path, write) -> Path:
         write(Path(tmp))
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -25,10 +26,13 @@ def atomic_write(path: Path, write) -> Path:
     return path
 
 
-def save_result(result, folder: Path) -> dict[str, Path]:
-    """Save ``<question>_<as-of>.nc`` (the DataTree) and ``.json`` (the summary) into ``folder``."""
+def save_result(result, folder: Path, stem: str | None = None) -> dict[str, Path]:
+    """Save ``<stem>.nc`` (the DataTree) and ``<stem>.json`` (the summary) into ``folder``.
+
+    The default stem is ``<question>_<as-of>``.
+    """
     folder = Path(folder)
-    stem = f"{result.spec.id}_{result.as_of.isoformat()}"
+    stem = stem or f"{result.spec.id}_{result.as_of.isoformat()}"
     nc = atomic_write(folder / f"{stem}.nc", lambda p: result.idata.to_netcdf(p, engine="netcdf4"))
     summary = json.dumps(result.to_summary_dict(), indent=2, default=str)
     js = atomic_write(folder / f"{stem}.json", lambda p: p.write_text(summary))

@@ -10,11 +10,11 @@ horizon in the middle of a month needs no rounding.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
 
 import numpy as np
-import pandas as pd
 
 
 def to_date(value) -> dt.date:
@@ -26,8 +26,11 @@ def to_date(value) -> dt.date:
 
 
 def month_start(start: dt.date, t: int) -> dt.date:
-    """First day of month ``t`` of the grid that begins at ``start``."""
-    return (pd.Timestamp(start) + pd.DateOffset(months=t)).date()
+    """First day of month ``t`` of the grid that begins at ``start`` (day clipped to the month's end)."""
+    months = start.year * 12 + (start.month - 1) + t
+    year, month = divmod(months, 12)
+    month += 1
+    return dt.date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
 def month_coordinate(start: dt.date, date: dt.date) -> float:

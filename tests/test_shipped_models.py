@@ -63,8 +63,8 @@ def test_every_indicator_moves_the_headline_the_declared_way(project, question_i
         assert abs(move) > 2 * np.hypot(se, base_se), (indicator, move, se)
 
 
-def test_cli_update_default_settings_prints_a_clean_headline():
-    out = CliRunner().invoke(app, ["update", "belarus-entry", "--as-of", AS_OF, "--root", str(ROOT)])
+def test_cli_update_default_settings_prints_a_clean_headline(tmp_path):
+    out = CliRunner().invoke(app, ["update", "belarus-entry", "--as-of", AS_OF, "--root", str(ROOT), "--ledger", str(tmp_path / "ledger.sqlite")])
     assert out.exit_code == 0, out.output
     first = out.stdout.splitlines()[0]
     assert re.match(r'^P\(Belarusian forces enter the war by 2025-12-31\) = \d+% \(90%: [<\d]+%-\d+%\) - "[a-z ]+" \(ICD 203\)$', first), first
@@ -73,12 +73,16 @@ def test_cli_update_default_settings_prints_a_clean_headline():
 
 
 def test_cli_json_and_strict_flag_a_short_run(tmp_path):
-    out = CliRunner().invoke(app, ["update", "belarus-entry", "--as-of", AS_OF, "--root", str(ROOT), "--draws", "30", "--tune", "30", "--json", "--strict", "--output", str(tmp_path)])
-    assert out.exit_code == 4, out.output  # 60 draws cannot reach ESS 400: flagged, not published as clean
-    summary = json.loads(out.stdout)
+    out_dir = tmp_path / "out"
+    args = ["update", "belarus-entry", "--as-of", AS_OF, "--root", str(ROOT), "--ledger", str(tmp_path / "ledger.sqlite")]
+    out = CliRunner().invoke(app, [*args, "--draws", "30", "--tune", "30", "--json", "--strict", "--output", str(out_dir)])
+    assert out.exit_code == 4, out.output  # 120 draws cannot reach ESS 400: flagged, not published as clean
+    line = json.loads(out.stdout)
+    assert line["diagnostics_passed"] is False and [a["rule"] for a in line["alerts"]] == ["diagnostics"]
+    files = sorted(p.suffix for p in out_dir.iterdir())
+    assert files == [".json", ".nc"]
+    summary = json.loads(next(out_dir.glob("*.json")).read_text())
     assert summary["diagnostics"]["passed"] is False and summary["diagnostics"]["problems"]
     assert {"spec", "evidence", "code", "sampler"} <= set(summary["fingerprints"])
     assert {"pymc", "arviz", "numpy", "python"} <= set(summary["versions"])
     assert "[DIAGNOSTICS FLAGGED]" in summary["headline_sentence"]
-    files = sorted(p.suffix for p in tmp_path.iterdir())
-    assert files == [".json", ".nc"]
