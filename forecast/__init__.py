@@ -11,13 +11,22 @@ The common case::
 from .errors import InputError, Problem
 from .project import Project, Question, load, validate
 
-__all__ = ["InputError", "Problem", "Project", "Question", "FitResult", "load", "validate"]
+__all__ = ["InputError", "Problem", "Project", "Question", "FitResult", "load", "validate", "update", "history", "replay"]
 __version__ = "0.1.0"
 
 
-def __getattr__(name):  # heavy modules (PyMC, ArviZ, pandas) load only when used
-    if name == "FitResult":
-        from .result import FitResult
+_LAZY = {
+    "FitResult": ("result", "FitResult"),
+    "update": ("runner", "update"),  # forecast update: ledger, no-op when unchanged, alerts
+    "history": ("runner", "history"),  # forecast history: the ledger as a DataFrame
+    "replay": ("replay", "replay"),  # forecast replay
+}
 
-        return FitResult
+
+def __getattr__(name):  # heavy modules (PyMC, ArviZ, pandas) load only when used
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attr)
     raise AttributeError(f"module 'forecast' has no attribute {name!r}")

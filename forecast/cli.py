@@ -253,6 +253,52 @@ def show(
 
 
 @app.command()
+def replay(
+    question: Annotated[str, typer.Argument(help="Question id.")],
+    from_: Annotated[str, typer.Option("--from", help="First month (YYYY-MM) or date.")],
+    to: Annotated[str, typer.Option("--to", help="Last month (YYYY-MM) or date.")],
+    every: Annotated[str, typer.Option(help="Spacing of the points (month).")] = "month",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    force: Annotated[bool, typer.Option("--force", help="Refit points already stored with the same fingerprint.")] = False,
+    draws: Annotated[Optional[int], typer.Option(help="Draws per chain at each point (default 600).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the trajectory as JSON lines.")] = False,
+    ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite).")] = None,
+    root: Annotated[Optional[Path], typer.Option(help="Project folder.")] = None,
+) -> None:
+    """The forecast as it would have been made at the end of each past month (stored as replay runs)."""
+    from rich.progress import Progress
+
+    from .errors import InputError
+    from .replay import replay as run_replay
+
+    extra = {"draws": draws} if draws else {}
+    try:
+        with Progress(console=err, transient=True, disable=json_out) as bar:
+            task = bar.add_task(f"replaying {question}", total=None)
+
+            def tick(i, n, point):
+                bar.update(task, completed=i, total=n, description=f"replaying {question}: {point.as_of}")
+
+            df = run_replay(question, from_, to, every=every, seed=seed, root=root, ledger_path=ledger, force=force, progress=tick, **extra)
+    except InputError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(EXIT_INPUT)
+    except ValueError as exc:
+        err.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(EXIT_INPUT)
+    if json_out:
+        for rec in df.to_dict(orient="records"):
+            print(json.dumps(rec, default=str))
+        return
+    table = Table(title=f"replay of {question}")
+    for col in ("as-of", "run", "headline", "90%", "diag", "s"):
+        table.add_column(col)
+    for r in df.itertuples():
+        table.add_row(str(r.as_of), f"{r.run_id}{' (stored)' if r.reused else ''}", f"{r.headline_mean:.1%} by {r.headline_horizon}", f"{r.lower_90:.1%}-{r.upper_90:.1%}", "ok" if r.diagnostics_passed else "FLAGGED", f"{r.seconds:.1f}")
+    console.print(table)
+
+
+@app.command()
 def validate(
     root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print problems as JSON.")] = False,

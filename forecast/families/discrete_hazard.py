@@ -114,8 +114,10 @@ def build_model(design: Design) -> pm.Model:
                 sd = pm.Data("evidence_sd", d.evidence_sd, dims="item")
                 # a change item observes x[t] - x[t - window]; a level item (base = -1) observes x[t]
                 observed = level[ind, month] - pt.switch(pt.ge(base, 0), level[ind, pt.maximum(base, 0)], 0.0)
-                pm.Normal("evidence", mu=observed, sigma=sd, observed=d.evidence_value, dims="item")
+                value = pm.Data("evidence_value", d.evidence_value, dims="item")
+                pm.Normal("evidence", mu=observed, sigma=sd, observed=value, dims="item")
         log_rate = pm.Deterministic("log_rate", eta, dims="month")
         # months outside the risk window have exposure 0: Poisson(0) at 0 adds exactly nothing
-        pm.Poisson("event_count", mu=exposure * pt.exp(log_rate), observed=d.counts, dims="month")
+        counts = pm.Data("counts", d.counts, dims="month")
+        pm.Poisson("event_count", mu=exposure * pt.exp(log_rate), observed=counts, dims="month")
     return model
