@@ -20,6 +20,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Bayesian forecasts from question specs and graded evidence.")
@@ -34,7 +35,8 @@ EXIT_DIAGNOSTICS = 4
 def _print_problems(problems) -> None:
     for p in problems:
         style = "red" if p.severity == "error" else "yellow"
-        err.print(f"[{style}]{p.severity}[/{style}] {p}", markup=True, highlight=False, soft_wrap=True)
+        # escape: problem text quotes untrusted input and fields look like [markup]
+        err.print(f"[{style}]{p.severity}[/{style}] {escape(str(p))}", markup=True, highlight=False, soft_wrap=True)
 
 
 def _parse_date(value: str | None, name: str) -> dt.date | None:
@@ -175,7 +177,7 @@ class _nullcontext:
 def print_result(result) -> None:
     from .result import percent
 
-    console.print(result.headline_sentence(), style="bold" if result.passed else "bold red", highlight=False, soft_wrap=True)
+    console.print(escape(result.headline_sentence()), style="bold" if result.passed else "bold red", highlight=False, soft_wrap=True)
     table = Table(title=f"{result.spec.id} as of {result.as_of} (seed {result.seed})")
     for col in ("horizon", "mean", "median", "50% interval", "90% interval", "MCSE", "ICD 203"):
         table.add_column(col, justify="right" if col not in ("horizon", "ICD 203") else "left")

@@ -26,7 +26,7 @@ import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import Problem, nearest
 from .grading import GRADE_PATTERN
@@ -65,12 +65,15 @@ class EvidenceItem(BaseModel):
             data = {**data, "grade": data["grade"].strip().upper()}
         return data
 
+    @field_validator("grade")
+    @classmethod
+    def _admiralty(cls, grade: str) -> str:
+        if not GRADE_PATTERN.match(grade):
+            raise ValueError(f"grade {grade!r} is not an Admiralty grade: reliability A-F then credibility 1-6 (e.g. B2)")
+        return grade
+
     @model_validator(mode="after")
     def _consistent(self) -> "EvidenceItem":
-        if not GRADE_PATTERN.match(self.grade):
-            raise ValueError(
-                f"grade {self.grade!r} is not an Admiralty grade: reliability A-F then credibility 1-6 (e.g. B2)"
-            )
         if self.published < self.event_date:
             raise ValueError(
                 f"published {self.published} is before the event_date {self.event_date}: "

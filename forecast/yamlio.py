@@ -18,6 +18,20 @@ from .errors import Problem
 MAX_FILE_BYTES = 2 * 1024 * 1024  # 2 MiB: far above any real spec or evidence file
 
 
+class _Loader(yaml.SafeLoader):
+    """The safe loader without YAML's timestamp resolution.
+
+    PyYAML turns ``2024-13-45`` into an exception deep in its constructor; leaving dates as strings
+    lets pydantic parse them and report an impossible date with its file, line and field.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class LocatedYAML:
     """Parsed YAML data plus its node tree, for mapping error locations to lines."""
 
@@ -92,8 +106,8 @@ def load_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[LocatedYAML 
     if text is None:
         return None, problems
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -101,6 +115,8 @@ def load_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[LocatedYAML 
         if "could not determine a constructor" in str(exc):
             reason = f"unsafe or unknown YAML tag refused ({reason.strip()})"
         return None, [Problem(str(path), f"invalid YAML: {reason}", line)]
+    except ValueError as exc:  # a constructor rejecting a value PyYAML recognised
+        return None, [Problem(str(path), f"invalid YAML value: {exc}")]
     if data is None:
         return None, [Problem(str(path), "file is empty")]
     _check_duplicate_keys(node, path, problems)
