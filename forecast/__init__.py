@@ -9,9 +9,11 @@ The common case::
 """
 
 from .errors import InputError, Problem
+from .evidence_set import Evidence
 from .project import Project, Question, load, validate
+from .scaffold import new
 
-__all__ = ["InputError", "Problem", "Project", "Question", "FitResult", "load", "validate", "update", "history", "replay"]
+__all__ = ["InputError", "Problem", "Project", "Question", "Evidence", "FitResult", "load", "validate", "new", "update", "history", "history_view", "replay", "brief", "check"]
 __version__ = "0.1.0"
 
 
@@ -19,7 +21,10 @@ _LAZY = {
     "FitResult": ("result", "FitResult"),
     "update": ("runner", "update"),  # forecast update: ledger, no-op when unchanged, alerts
     "history": ("runner", "history"),  # forecast history: the ledger as a DataFrame
+    "history_view": ("html", "history_view"),  # the same runs as a table for a notebook
     "replay": ("replay", "replay"),  # forecast replay
+    "brief": ("reports.brief", "brief"),  # forecast brief: PDF + HTML + figures of a recorded run
+    "check": ("checks", "check"),  # forecast check: prior predictive, SBC, sensitivity, PPC, scoring, what to watch
 }
 
 

@@ -4,10 +4,13 @@
 ``forecast update ID [--as-of D] [--seed]``  ``forecast.load(ID).fit(as_of=D, seed=S)``
 ``forecast validate``                       ``forecast.validate()``
 ``forecast schema evidence|question|...``   ``forecast.schemas.schema(NAME)``
+``forecast brief ID [--run N] [--out DIR]``  ``forecast.brief(ID, run=N, out=DIR)``
+``forecast check ID [--only C] [--quick]``   ``forecast.check(ID, only=[C], quick=True)``
 ==========================================  ==========================================
 
 Exit codes: 0 ok; 1 bad input (every problem printed, nothing written); 2 usage error;
-4 the fit was flagged by its sampling diagnostics and ``--strict`` was given.
+4 the fit was flagged by its sampling diagnostics and ``--strict`` was given; 7 ``forecast check``
+found a failing check.
 """
 
 from __future__ import annotations
@@ -111,7 +114,15 @@ def update(
             continue
         except ValueError as exc:
             err.print(f"[red]error[/red] {qid}: {exc}")
+            if json_out:
+                print(json.dumps({"question": qid, "status": "failed", "message": str(exc), "exit_code": EXIT_INPUT}))
             codes.append(EXIT_INPUT)
+            continue
+        except Exception as exc:  # a sampling failure: recorded as failed in the ledger; go on with the others
+            err.print(f"[red]error[/red] {qid}: {type(exc).__name__}: {exc}")
+            if json_out:
+                print(json.dumps({"question": qid, "status": "failed", "message": f"{type(exc).__name__}: {exc}", "exit_code": 1}))
+            codes.append(1)
             continue
         if output is not None and outcome.result is not None:
             from .store import save_result
@@ -262,7 +273,8 @@ def replay(
     every: Annotated[str, typer.Option(help="Spacing of the points (month).")] = "month",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Refit points already stored with the same fingerprint.")] = False,
-    draws: Annotated[Optional[int], typer.Option(help="Draws per chain at each point (default 600).")] = None,
+    draws: Annotated[Optional[int], typer.Option(help="Draws per chain of each NUTS fit (default 1000).")] = None,
+    reweight: Annotated[bool, typer.Option("--reweight/--no-reweight", help="Reweight an earlier fit where PSIS allows (default) or run NUTS at every point.")] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print the trajectory as JSON lines.")] = False,
     ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite).")] = None,
     root: Annotated[Optional[Path], typer.Option(help="Project folder.")] = None,
@@ -281,7 +293,7 @@ def replay(
             def tick(i, n, point):
                 bar.update(task, completed=i, total=n, description=f"replaying {question}: {point.as_of}")
 
-            df = run_replay(question, from_, to, every=every, seed=seed, root=root, ledger_path=ledger, force=force, progress=tick, **extra)
+            df = run_replay(question, from_, to, every=every, seed=seed, root=root, ledger_path=ledger, force=force, progress=tick, reweight=reweight, **extra)
     except InputError as exc:
         _print_problems(exc.problems)
         raise typer.Exit(EXIT_INPUT)
@@ -293,11 +305,14 @@ def replay(
             print(json.dumps(rec, default=str))
         return
     table = Table(title=f"replay of {question}")
-    for col in ("as-of", "run", "headline", "90%", "diag", "s"):
+    for col in ("as-of", "run", "headline", "90%", "how", "diag", "s"):
         table.add_column(col)
     for r in df.itertuples():
-        table.add_row(str(r.as_of), f"{r.run_id}{' (stored)' if r.reused else ''}", f"{r.headline_mean:.1%} by {r.headline_horizon}", f"{r.lower_90:.1%}-{r.upper_90:.1%}", "ok" if r.diagnostics_passed else "FLAGGED", f"{r.seconds:.1f}")
+        how = {"nuts": "NUTS (anchor)", "reweighted": "reweighted", "stored": "stored"}[r.method]
+        table.add_row(str(r.as_of), str(r.run_id), f"{r.headline_mean:.1%} by {r.headline_horizon}", f"{r.lower_90:.1%}-{r.upper_90:.1%}", how, "ok" if r.diagnostics_passed else "FLAGGED", f"{r.seconds:.1f}")
     console.print(table)
+    anchors = int((df["method"] == "nuts").sum())
+    console.print(f"{len(df)} points: {anchors} NUTS fits (anchors), {int((df['method'] == 'reweighted').sum())} reweighted, {int(df['reused'].sum())} stored")
 
 
 @app.command()
@@ -339,6 +354,132 @@ def schema(
         err.print(f"[red]error[/red] unknown schema {name!r}" + (f" (did you mean '{hint}'?)" if hint else "") + f"; choose from {', '.join(SCHEMAS)}")
         raise typer.Exit(2)
     print(json.dumps(get_schema(name), indent=2))
+
+
+@app.command()
+def new(
+    question: Annotated[str, typer.Argument(help="Id of the new question (kebab-case, e.g. border-closure).")],
+    indicator: Annotated[Optional[list[str]], typer.Option("--indicator", "-i", help="A library indicator the question uses (repeat for several).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
+) -> None:
+    """Start a question: a commented models/QUESTION.yaml and an empty evidence/QUESTION.yaml, both valid."""
+    from .errors import InputError
+    from .scaffold import new as scaffold
+
+    try:
+        paths = scaffold(question, root=root, indicators=indicator, force=force)
+    except InputError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(EXIT_INPUT)
+    except FileExistsError as exc:
+        err.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    console.print(f"wrote {escape(str(paths['spec']))} and {escape(str(paths['evidence']))}", highlight=False)
+    console.print(f"next: replace the TODO placeholders, then `forecast validate` and `forecast update {question}`", highlight=False)
+
+
+@app.command()
+def brief(
+    question: Annotated[str, typer.Argument(help="Question id.")],
+    run: Annotated[Optional[int], typer.Option("--run", help="Ledger run to brief (default: the last successful update; fits one if there is none).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: briefs/<question>-<as-of> in the project).")] = None,
+    paper: Annotated[str, typer.Option("--paper", help="Page size of the PDF: a4 or letter.")] = "a4",
+    influence_refits: Annotated[int, typer.Option(help="At most this many exact refits where PSIS influence is unreliable (0: none).")] = 3,
+    seed: Annotated[int, typer.Option(help="Seed of the update run when the ledger has none.")] = 1,
+    ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite, or $FORECAST_LEDGER).")] = None,
+    root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
+) -> None:
+    """Write the briefing pack of a run: one-page PDF, self-contained HTML, figures as PNG and SVG."""
+    from .errors import InputError
+    from .reports.brief import PAPER_INCHES, brief as write_pack
+    from .runner import LockTimeout
+
+    if paper not in PAPER_INCHES:
+        err.print(f"[red]error[/red] --paper must be one of {', '.join(PAPER_INCHES)}, not {escape(paper)!r}")
+        raise typer.Exit(2)
+    try:
+        with console.status(f"writing the brief of {question}...", spinner="dots") if console.is_terminal else _nullcontext():
+            pack = write_pack(question, run=run, out=out, paper=paper, ledger_path=ledger, root=root, seed=seed, influence_refits=influence_refits)
+    except InputError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(EXIT_INPUT)
+    except (ValueError, LockTimeout) as exc:
+        err.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    content = pack.content
+    console.print(escape(content.headline["sentence"]), style="bold" if content.passed else "bold red", highlight=False, soft_wrap=True)
+    if not content.passed:
+        err.print("[red]WARNING[/red] the fit's sampling diagnostics are flagged; the brief says so on every page", highlight=False)
+    console.print(f"wrote {escape(str(pack.pdf))}, {escape(str(pack.html))} and {len(pack.figures)} figures in {escape(str(pack.folder / 'figures'))}", highlight=False)
+
+
+@app.command()
+def check(
+    question: Annotated[str, typer.Argument(help="Question id.")],
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only this check (repeat for several): prior-predictive, sbc, sensitivity, posterior-predictive, scoring, value-of-information.")] = None,
+    sims: Annotated[Optional[int], typer.Option(help="Simulations for SBC and histories for scoring (default 100 / 40; --quick 20 / 20).")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes for SBC and scoring.")] = 1,
+    quick: Annotated[bool, typer.Option("--quick", help="Small sizes: a first look in a few minutes.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed: same files + same seed = same results, whatever --workers.")] = 1,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Use only evidence known by this date (default: today).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for figures and stored simulations (default: runs/checks/<question>/).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
+    root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
+) -> None:
+    """Check the model of QUESTION: priors, calibration (SBC), sensitivity, evidence fit, scoring, what to watch.
+
+    Exit code 7 when any check fails (so it can gate CI); warnings exit 0.
+
+    SBC and scoring store each simulation under --out as it finishes: a rerun resumes.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .checks import EXIT_FAILED, check as run_checks, normalize_names
+    from .errors import InputError
+
+    try:
+        normalize_names(only)
+    except ValueError as exc:
+        err.print(f"[red]error[/red] --only: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2)
+    when = _parse_date(as_of, "--as-of")
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=True, disable=json_out) as bar:
+            tasks: dict[str, int] = {}
+
+            def tick(name, done, total, message=""):
+                if name not in tasks:
+                    tasks[name] = bar.add_task(name, total=total)
+                bar.update(tasks[name], completed=done, total=total, description=f"{name}: {escape(message)}")
+
+            results = run_checks(question, only=only, quick=quick, workers=workers, sims=sims, seed=seed, out=out, progress=tick, as_of=when, root=root)
+    except InputError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(EXIT_INPUT)
+    except ValueError as exc:
+        err.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    failed = [r.name for r in results if r.status == "fail"]
+    code = EXIT_FAILED if failed else 0
+    if json_out:
+        status = "fail" if failed else "warn" if any(r.status == "warn" for r in results) else "pass"
+        print(json.dumps({"question": question, "status": status, "exit_code": code, "checks": [r.to_dict() for r in results]}, default=str))
+        raise typer.Exit(code)
+    colours = {"pass": "green", "warn": "yellow", "fail": "bold red"}
+    table = Table(title=f"model checks of {escape(question)}", show_lines=True)
+    for col in ("check", "status", "summary", "s"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        table.add_row(r.name, f"[{colours[r.status]}]{r.status.upper()}[/{colours[r.status]}]", escape(r.text), f"{r.seconds:.0f}")
+    console.print(table)
+    files = [f for r in results for f in r.metrics.get("figure_files", [])]
+    if files:
+        console.print(f"figures: {len(files)} PNG files in {escape(str(Path(files[0]).parent))}", highlight=False)
+    if failed:
+        err.print(f"[red]FAILED[/red]: {', '.join(failed)} (exit {code})", highlight=False)
+    raise typer.Exit(code)
 
 
 def main() -> None:  # pragma: no cover

@@ -26,6 +26,8 @@ class SamplingDiagnostics:
     n_draws: int
     problems: list[str] = field(default_factory=list)
     table: pd.DataFrame | None = None  # per-parameter r_hat / ESS (worst element)
+    # a replay point reweighted from an anchor fit: anchor run, Pareto k-hat, importance ESS
+    importance: dict | None = None
 
     def line(self) -> str:
         status = "OK" if self.passed else "FLAGGED"
@@ -33,6 +35,7 @@ class SamplingDiagnostics:
             f"diagnostics {status}: r_hat max {self.r_hat_max:.3f}, ESS bulk min {self.ess_bulk_min:.0f}, "
             f"tail min {self.ess_tail_min:.0f}, divergences {self.divergences}, "
             f"headline MCSE {self.headline_mcse:.4f} ({self.n_draws} draws)"
+            + (f", reweighted from run {self.importance['anchor_run']} (k-hat {self.importance['pareto_k']:.2f})" if self.importance else "")
         )
 
     def to_dict(self) -> dict:
@@ -45,6 +48,7 @@ class SamplingDiagnostics:
             "headline_mcse": self.headline_mcse,
             "n_draws": self.n_draws,
             "problems": list(self.problems),
+            **({"importance": self.importance} if self.importance else {}),
         }
 
 

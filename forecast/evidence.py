@@ -114,7 +114,8 @@ class EvidenceFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     description: str | None = None
-    items: list[EvidenceItem] = Field(..., min_length=1)
+    # may be empty: `forecast new` starts a question with an empty evidence file
+    items: list[EvidenceItem] = Field(..., description="The evidence items (may be empty).")
 
 
 class LocatedItem(BaseModel):
@@ -188,6 +189,29 @@ def read_yaml_evidence(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[lis
 
 
 CSV_LIST_FIELDS: tuple[str, ...] = ()
+TRUE_TEXT = ("true", "yes", "1")
+
+
+def validate_row(data: dict, file: str | Path, line: int | None) -> tuple[EvidenceItem | None, list[Problem]]:
+    """Validate one table row (a CSV row or a DataFrame row) as an evidence item.
+
+    Cells given as text follow the CSV rules: ``resolves``/``assumption`` are true for
+    ``true``/``yes``/``1`` (any case), ``value`` is parsed as a number. Every problem names
+    ``file``, ``line`` and the field. Returns ``(item, [])`` or ``(None, problems)``.
+    """
+    data = dict(data)
+    for flag in ("resolves", "assumption"):
+        if isinstance(data.get(flag), str):
+            data[flag] = data[flag].strip().lower() in TRUE_TEXT
+    if isinstance(data.get("value"), str):
+        try:
+            data["value"] = float(data["value"])
+        except ValueError:
+            pass  # pydantic reports it
+    try:
+        return EvidenceItem.model_validate(data), []
+    except ValidationError as exc:
+        return None, _problems_from_validation(exc, file, lambda loc: line, list(EvidenceItem.model_fields))
 
 
 def read_csv_evidence(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[list[LocatedItem], list[Problem]]:
@@ -212,21 +236,10 @@ def read_csv_evidence(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[list
             problems.append(Problem(str(path), f"row has {len(header) + len(row[None])} cells, header has {len(header)}", line))
             continue
         data = {k: v for k, v in row.items() if v is not None and v.strip() != ""}
-        if "resolves" in data:
-            data["resolves"] = data["resolves"].strip().lower() in ("true", "yes", "1")
-        if "assumption" in data:
-            data["assumption"] = data["assumption"].strip().lower() in ("true", "yes", "1")
-        if "value" in data:
-            try:
-                data["value"] = float(data["value"])
-            except ValueError:
-                pass  # pydantic reports it
-        try:
-            item = EvidenceItem.model_validate(data)
-        except ValidationError as exc:
-            problems += _problems_from_validation(exc, path, lambda loc, line=line: line, fields)
-            continue
-        items.append(LocatedItem(item=item, file=str(path), line=line))
+        item, more = validate_row(data, path, line)
+        problems += more
+        if item is not None:
+            items.append(LocatedItem(item=item, file=str(path), line=line))
     if n_rows == 0:
         problems.append(Problem(str(path), "no evidence rows under the header", 1))
     if any(p.severity == "error" for p in problems):

@@ -8,7 +8,8 @@ Crash safety: a run is inserted as ``running`` before sampling and becomes ``suc
 its artefacts are written (atomically, temp file + rename) in the same transaction that records its
 numbers; SQLite's journal makes each transaction all-or-nothing, so a run killed at any point (even
 SIGKILL) leaves at worst a ``running`` row, which the next run marks ``failed`` ("interrupted"),
-and the previous good artefacts untouched.
+and the previous good artefacts untouched. A ledger file that is not a usable SQLite database
+raises :class:`LedgerError` (a ``ValueError``) naming the file.
 """
 
 from __future__ import annotations
@@ -74,16 +75,8 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+class LedgerError(ValueError):
+    """The ledger file exists but is not a usable SQLite database (damaged, or another file)."""
 
 
 @dataclass
@@ -95,8 +88,22 @@ class Ledger:
     def __post_init__(self):
         self.path = Path(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.connect() as con:
-            con.executescript(SCHEMA)
+        # A damaged ledger must stop the run with a message naming the file, not a bare
+        # "file is not a database" traceback halfway through an update.
+        try:
+            with self.connect() as con:
+                con.executescript(SCHEMA)
+                check = con.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(self._damaged(str(exc))) from exc
+        if check != "ok":
+            raise LedgerError(self._damaged(f"integrity check: {check}"))
+
+    def _damaged(self, reason: str) -> str:
+        return (
+            f"ledger {self.path} is not a usable SQLite database ({reason}); move it aside to start a "
+            "new ledger, or restore it from a backup"
+        )
 
     def connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
@@ -107,10 +114,17 @@ class Ledger:
 
     # -- writes -----------------------------------------------------------------------------------
     def recover(self) -> list[int]:
-        """Mark runs left ``running`` by a dead process as failed ("interrupted"); returns their ids."""
+        """Mark runs left ``running`` as failed ("interrupted"); returns their ids.
+
+        Call with the project lock held (:func:`forecast.runner.project_lock`). Every writer of runs
+        holds that lock, so a row still ``running`` then belongs to a process that died. The row's
+        pid is not consulted: after a reboot, or with a ledger restored on another machine (CI), a
+        dead run's pid can belong to an unrelated live process, and the row would stay ``running``
+        for ever.
+        """
         with self.connect() as con:
-            rows = con.execute("SELECT id, pid FROM runs WHERE status = 'running'").fetchall()
-            dead = [r["id"] for r in rows if not _pid_alive(r["pid"]) or r["pid"] == os.getpid()]
+            rows = con.execute("SELECT id FROM runs WHERE status = 'running'").fetchall()
+            dead = [r["id"] for r in rows]
             for run_id in dead:
                 con.execute(
                     "UPDATE runs SET status='failed', finished_at=?, error=? WHERE id=? AND status='running'",

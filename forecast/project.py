@@ -15,11 +15,14 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import InputError, Problem, ProblemList, nearest
 from .evidence import LocatedItem, check_duplicates, evidence_files, read_evidence_file
+from .evidence_set import Evidence
 from .priors import ElicitationError, Prior
 from .spec import IndicatorLibrary, QuestionSpec, normalize_text
 from .yamlio import load_yaml
 
 LIBRARY_FILE = "indicators.yaml"
+# `forecast new` starts every text and prior reasoning with this mark; validate warns until replaced
+PLACEHOLDER = "TODO"
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -112,6 +115,16 @@ class Project:
         norm = normalize_text(text)
         sentences = [s.strip() for s in text.replace("\n", " ").split(". ") if s.strip()]
         for loc, prior in priors:
+            if prior.source.reasoning.lstrip().startswith(PLACEHOLDER):
+                problems.append(
+                    Problem(
+                        str(path),
+                        "placeholder prior (from `forecast new`): replace the quote, the interval and the reasoning with your own",
+                        parsed.line_of(loc + ("source", "reasoning")),
+                        ".".join(str(x) for x in loc) + ".source.reasoning",
+                        severity="warning",
+                    )
+                )
             if normalize_text(prior.source.quote) not in norm:
                 hint = nearest(prior.source.quote, sentences)
                 problems.append(
@@ -139,8 +152,17 @@ class Project:
         problems += more
         if spec is None:
             return None, problems
+        for name in ("question", "event", "resolution_criteria"):
+            if getattr(spec, name).lstrip().startswith(PLACEHOLDER):
+                problems.append(Problem(str(path), f"placeholder {name} (from `forecast new`): write it", parsed.line_of((name,)), name, severity="warning"))
         if spec.id != question_id:
             problems.append(Problem(str(path), f"id '{spec.id}' differs from the file name '{question_id}'", parsed.line_of(("id",)), "id"))
+        for i, scenario in enumerate(spec.scenarios):  # a scenario can only hold the question's own indicators
+            for ind_id in scenario.set:
+                if ind_id not in spec.indicators:
+                    problems.append(
+                        Problem(str(path), f"scenario '{scenario.id}' sets '{ind_id}', which is not one of this question's indicators", parsed.line_of(("scenarios", i, "set", ind_id)), f"scenarios.{i}.set.{ind_id}", nearest(ind_id, list(spec.indicators)))
+                    )
         if lib is not None:
             for ind_id in spec.indicators:
                 if ind_id not in lib.ids:
@@ -214,9 +236,51 @@ class Question:
     project: Project | None = None
     warnings: list[Problem] = field(default_factory=list)
 
+    def __post_init__(self):
+        # an Evidence is a list of LocatedItem: code that takes a list keeps working, and a
+        # notebook shows `question.evidence` as a table
+        if not isinstance(self.evidence, Evidence):
+            self.evidence = Evidence(self.evidence)
+
     @property
     def id(self) -> str:
         return self.spec.id
+
+    def with_evidence(self, *items) -> "Question":
+        """A copy of the question with more evidence: item dicts, ``EvidenceItem``s, an ``Evidence`` or a DataFrame.
+
+        New items are validated like a file's (grade, dates, fields; the indicator must be one of this
+        question's or the library's) and their ids must not clash with the items already there.
+        The files on disk are not touched; ``Evidence.to_yaml`` writes items to a file.
+        """
+        import pandas as pd
+
+        from .evidence import EvidenceItem
+
+        added: list[LocatedItem] = []
+        for obj in items:
+            if isinstance(obj, pd.DataFrame):
+                added += list(Evidence.from_dataframe(obj))
+            elif isinstance(obj, Evidence):
+                added += list(obj)
+            elif isinstance(obj, LocatedItem):
+                added.append(obj)
+            elif isinstance(obj, EvidenceItem):
+                added.append(LocatedItem(item=obj, file="<python>", line=None))
+            else:
+                added += list(Evidence.from_dataframe(pd.DataFrame([dict(obj)]), name="<python>"))
+        problems = []
+        known = set(self.evidence.ids)
+        for li in added:
+            it = li.item
+            if it.id in known:
+                problems.append(Problem(li.file, f"duplicate evidence id '{it.id}'", li.line, "id"))
+            known.add(it.id)
+            if it.indicator is not None and it.indicator not in self.library.ids:
+                problems.append(Problem(li.file, f"unknown indicator '{it.indicator}'", li.line, "indicator", nearest(it.indicator, list(self.library.ids))))
+        if problems:
+            raise InputError(problems)
+        return Question(spec=self.spec, library=self.library, evidence=Evidence([*self.evidence, *added]), project=self.project, warnings=self.warnings)
 
     def design(self, as_of=None):
         from .design import make_design
@@ -234,7 +298,7 @@ class Question:
         chains: int | None = None,
         cores: int | None = None,
         future_paths: int | None = None,
-        progressbar: bool = False,
+        progressbar: bool | None = None,
     ):
         """Fit the question as of a date (default today) and return a :class:`~forecast.result.FitResult`."""
         from .diagnostics import check_sampling
@@ -245,6 +309,10 @@ class Question:
 
         design = self.design(as_of)
         config = SampleConfig.from_settings(self.spec.sampler, draws=draws, tune=tune, chains=chains, cores=cores, future_paths=future_paths)
+        if progressbar is None:  # a progress bar in a notebook, quiet in scripts and scheduled jobs
+            from .progress import interactive
+
+            progressbar = interactive()
         idata, seconds = fit_design(design, self.spec.horizons, config, seed, progressbar=progressbar)
         future = [h for h in self.spec.horizons if h > design.as_of]
         headline = headline_horizon(self.spec, future, design.as_of)
@@ -268,6 +336,11 @@ class Question:
 
     def __repr__(self) -> str:
         return f"<Question {self.spec.id}: {len(self.spec.indicators)} indicators, {len(self.evidence)} evidence items>"
+
+    def _repr_html_(self) -> str:
+        from .html import question_html
+
+        return question_html(self)
 
 
 def load(question_id: str, root: str | Path | None = None) -> Question:

@@ -169,3 +169,76 @@ class FitResult:
 
     def __repr__(self) -> str:
         return f"<FitResult {self.spec.id} as of {self.as_of}: {self.headline_sentence()}>"
+
+    def _repr_html_(self) -> str:
+        """Notebook display: headline sentence, horizon table, evidence used, diagnostics line."""
+        from .html import result_html
+
+        return result_html(self)
+
+    # -- briefing figures (forecast.reports): the same figures in notebooks and in the brief ------
+    def _question(self, question=None):
+        """The question this result was fitted from (loaded from the project when not given)."""
+        if question is not None:
+            return question
+        from .project import load
+
+        return load(self.spec.id)
+
+    def plot_trajectory(self, history=None, question=None, horizon=None):
+        """P(event by the headline horizon) across the ledger's update and replay runs up to this
+        as-of date, evidence marked by grade (``history`` default: :func:`forecast.history`)."""
+        from .reports import Provenance, plot_trajectory
+
+        question = self._question(question)
+        if history is None:
+            from .runner import history as ledger_history
+
+            history = ledger_history(self.spec.id, root=question.project.root if question.project else None)
+        return plot_trajectory(history, Provenance.of(self), self.spec, question.evidence, horizon or self.headline)
+
+    def plot_by_date(self):
+        """The cumulative P(event by date) curve with its 50% and 90% bands."""
+        from .reports import plot_by_date
+
+        return plot_by_date(self)
+
+    def plot_drivers(self, question=None):
+        """Each indicator's effect, current level and push (forest plot)."""
+        from .reports import plot_drivers
+
+        library = question.library if question is not None else None
+        return plot_drivers(self, library=library)
+
+    def plot_prior_posterior(self):
+        """Prior vs posterior of the baseline probability and every effect size."""
+        from .reports import plot_prior_posterior
+
+        return plot_prior_posterior(self)
+
+    def plot_influence(self, question=None, influence=None, **kwargs):
+        """Evidence items that moved the headline most (``kwargs`` go to
+        :func:`forecast.influence.evidence_influence`, e.g. ``max_refits=0``)."""
+        from .reports import Provenance, plot_influence
+
+        if influence is None:
+            from .influence import evidence_influence
+
+            influence = evidence_influence(self, self._question(question), **kwargs)
+        return plot_influence(influence, Provenance.of(self))
+
+    def plot_scenarios(self, question=None, curves=None):
+        """What-if curves of the scenarios declared in the question spec."""
+        from .reports import Provenance, plot_scenarios
+
+        if curves is None:
+            from .scenarios import scenario_curves
+
+            curves = scenario_curves(self, self._question(question))
+        return plot_scenarios(curves, Provenance.of(self))
+
+    def plot_diagnostics(self):
+        """Rank plots, the r_hat / ESS table and the diagnostics verdict."""
+        from .reports import plot_diagnostics
+
+        return plot_diagnostics(self)

@@ -10,6 +10,26 @@
 5. fit, write the posterior (NetCDF) and summary (JSON) atomically, then record the run and its
    change report in one transaction;
 6. evaluate the alert rules.
+
+Crash safety rests on three facts: every writer of the ledger (update, replay) holds the lock, so a
+row still ``running`` when the lock is taken belongs to a process that died; artefacts are renamed
+into place before the transaction that marks their run ``succeeded``; and each run writes files
+named after its own run id, so an interrupted run never touches the last good run's files.
+
+Testing hook
+------------
+The crash-safety tests kill a real ``forecast update`` at named stages. With
+``FORECAST_PAUSE_AT=<stage>[,<stage>...]`` and ``FORECAST_PAUSE_FILE=<prefix>`` in the environment
+the process, on reaching a named stage, writes ``<prefix>.<stage>`` (holding its pid) and waits
+until that file is removed. Stages, in order:
+
+* ``lock-wait``: another process holds the lock; this one is about to wait for it;
+* ``started``: the lock is held and the ``running`` row is inserted, nothing sampled yet;
+* ``fitted``: sampling finished, no artefact written yet;
+* ``saved``: the posterior and summary are renamed into place, the ledger does not yet say
+  ``succeeded``.
+
+Without ``FORECAST_PAUSE_AT`` (always, outside the tests) the hook does nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +59,48 @@ class LockTimeout(RuntimeError):
     pass
 
 
+PAUSE_STAGES = ("lock-wait", "started", "fitted", "saved")
+
+
+def _checkpoint(stage: str) -> None:
+    """Testing hook: pause at ``stage`` when ``$FORECAST_PAUSE_AT`` names it (see the module docstring)."""
+    wanted = os.environ.get("FORECAST_PAUSE_AT")
+    if not wanted:
+        return
+    unknown = sorted(set(wanted.split(",")) - set(PAUSE_STAGES))
+    if unknown:  # a misspelt stage would never pause, and the test waiting for it would hang
+        raise RuntimeError(f"FORECAST_PAUSE_AT: unknown stage(s) {', '.join(unknown)}; stages: {', '.join(PAUSE_STAGES)}")
+    if stage not in wanted.split(","):
+        return
+    prefix = os.environ.get("FORECAST_PAUSE_FILE")
+    if not prefix:
+        raise RuntimeError("FORECAST_PAUSE_AT is set but FORECAST_PAUSE_FILE (the marker file prefix) is not")
+    marker = Path(f"{prefix}.{stage}")
+    # write then rename, so a test that sees the marker can read the whole pid
+    tmp = marker.with_name(marker.name + ".writing")
+    tmp.write_text(f"{os.getpid()}\n")
+    os.replace(tmp, marker)
+    deadline = time.monotonic() + 600  # never hang a forgotten process forever
+    while marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Delete half-written artefacts (``.run-*.tmp``) that a killed run left in ``folder``.
+
+    Only called with the lock held: every writer of run artefacts (update, replay) holds it, so no
+    temp file there can belong to a live write.
+    """
+    removed = []
+    for path in Path(folder).glob(".run-*.tmp"):
+        try:
+            path.unlink()
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+    return removed
+
+
 @contextmanager
 def project_lock(ledger_path: Path, timeout: float):
     """An exclusive ``flock`` next to the ledger; released by the kernel if the process dies."""
@@ -46,11 +108,15 @@ def project_lock(ledger_path: Path, timeout: float):
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fh = open(lock_path, "a+")
     deadline = time.monotonic() + timeout
+    waiting = False
     while True:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             break
         except BlockingIOError:
+            if not waiting:
+                waiting = True
+                _checkpoint("lock-wait")
             if time.monotonic() >= deadline:
                 fh.seek(0)
                 holder = fh.read().strip() or "another process"
@@ -266,6 +332,7 @@ def update(
             run_id = ledger.start(question_id, as_of, kind, seed, fps, "")
             ledger.fail(run_id, f"bad input: {exc}", time.perf_counter() - t0)
             raise
+        _remove_stale_temp_files(ledger_path.parent / question.id)  # question.id: a known file name
         config = SampleConfig.from_settings(question.spec.sampler, **fit_overrides)
         fps, fingerprint = fingerprints(question, as_of, config, seed)
         previous = ledger.last_success(question_id, kind="update")
@@ -274,8 +341,10 @@ def update(
             if same is not None and same["fingerprint"] == fingerprint:
                 return UpdateOutcome(question_id, "up-to-date", same["id"], f"up to date, run {same['id']}", record=same, previous=same)
         run_id = ledger.start(question_id, as_of, kind, seed, fps, fingerprint)
+        _checkpoint("started")
         try:
             result = question.fit(as_of=as_of, seed=seed, progressbar=progressbar, **fit_overrides)
+            _checkpoint("fitted")
             from .store import save_result
 
             paths = save_result(result, ledger_path.parent / question_id, stem=f"run-{run_id:06d}")
@@ -284,11 +353,18 @@ def update(
             base = previous if kind == "update" else None
             changes = change_report(base, items_now, spec_now, fps, as_of)
             if base is not None:
-                changes["attribution"] = attribute_changes(base, question, changes)
+                try:
+                    changes["attribution"] = attribute_changes(base, question, changes)
+                except Exception as exc:  # noqa: BLE001
+                    # An unreadable previous posterior (damaged or half-restored runs/) must not
+                    # fail this run: it would stay the base of every later update and fail them all.
+                    changes["attribution"] = []
+                    changes["attribution_error"] = f"previous posterior {base.get('posterior_path')} unreadable: {type(exc).__name__}: {exc}"
             record = _record(result, paths, items_now, spec_now, changes, time.perf_counter() - t0)
             if base is not None and base.get("headline_mean") is not None and record["headline_mean"] is not None:
                 changes["headline_move"] = record["headline_mean"] - base["headline_mean"]
                 record["changes"] = changes
+            _checkpoint("saved")
             ledger.succeed(run_id, record)
         except BaseException as exc:  # KeyboardInterrupt too: never leave a run 'running' if we can help it
             ledger.fail(run_id, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}", time.perf_counter() - t0)

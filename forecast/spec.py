@@ -161,6 +161,33 @@ class Thresholds(BaseModel):
     headline_mcse: float = Field(0.005, gt=0)
 
 
+class Scenario(BaseModel):
+    """A what-if: indicators held at set levels from the as-of date on (see :mod:`forecast.scenarios`).
+
+    Each indicator in ``set`` is fixed at its level on the standardized scale from the as-of month
+    on and stops moving; every other indicator keeps its posterior level and keeps moving as a
+    random walk. ``forecast validate`` checks that each indicator is one of the question's.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(..., pattern=SLUG)
+    name: str = Field(..., min_length=1, description="Short label for tables and legends.")
+    description: str = Field(..., min_length=1, description="One sentence: what happens in this scenario.")
+    set: dict[str, float] = Field(
+        ..., min_length=1, description="Indicator id -> level held from the as-of date on (standardized scale, -5..5)."
+    )
+    assumption: bool = Field(False, description="True when the scenario goes beyond what the source text states.")
+
+    @field_validator("set")
+    @classmethod
+    def _finite_levels(cls, levels: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, v in levels.items() if not -5.0 <= v <= 5.0]  # also refuses NaN
+        if bad:
+            raise ValueError(f"levels must lie in [-5, 5] on the standardized scale: {', '.join(bad)}")
+        return levels
+
+
 class QuestionSpec(BaseModel):
     """``models/<id>.yaml``: one forecasting question."""
 
@@ -181,6 +208,16 @@ class QuestionSpec(BaseModel):
     grading: Grading = Field(default_factory=Grading)
     sampler: SamplerSettings = Field(default_factory=SamplerSettings)
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    scenarios: list[Scenario] = Field(default_factory=list, description="What-if scenarios (forecast.scenarios).")
+
+    @field_validator("scenarios")
+    @classmethod
+    def _unique_scenarios(cls, scenarios: list[Scenario]) -> list[Scenario]:
+        ids = [s.id for s in scenarios]
+        dupes = sorted({i for i in ids if ids.count(i) > 1} | ({"baseline"} & set(ids)))
+        if dupes:
+            raise ValueError(f"scenario ids must be distinct and not 'baseline' (the forecast as fitted): {', '.join(dupes)}")
+        return scenarios
 
     @field_validator("horizons")
     @classmethod

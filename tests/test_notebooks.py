@@ -127,3 +127,46 @@ def test_quickstart_outputs(execute):
     assert "diagnostics" in _text(_cell(nb, "print(result.diagnostics.line())"))
     plot = _cell(nb, "result.curve()")
     assert any("image/png" in o.get("data", {}) for o in plot.outputs), "the curve cell shows no plot"
+
+
+def _notebook(name: str) -> Path:
+    return NB_DIR / name
+
+
+@pytest.mark.slow
+def test_evidence_updates_grades_order_the_moves(execute):
+    """03: the same illustrative report moves the headline most as A1, less as C3, hardly as F6."""
+    import ast
+
+    nb = execute(_notebook("03-evidence-updates.ipynb"))
+    moves = ast.literal_eval(_text(_cell(nb, "moves_by_grade")).strip().splitlines()[-1])
+    assert moves["A1"] > moves["C3"] > moves["F6"], moves
+    assert moves["A1"] > 2 and abs(moves["F6"]) < 1, moves  # points
+    replayed = _text(_cell(nb, "trajectory[["))
+    assert "2024-09-30" in replayed and "nuts" in replayed
+
+
+@pytest.mark.slow
+def test_new_question_validates_and_fits(execute):
+    nb = execute(_notebook("05-a-new-question.ipynb"))
+    assert _text(_cell(nb, "[str(p) for p in forecast.validate(root)]")).strip() == "[]"
+    assert "P(Arvalia calls a snap election by 2025-06-30) =" in _text(_cell(nb, "print(result.headline_sentence())"))
+
+
+@pytest.mark.slow
+def test_priors_notebook_elicits_the_stated_interval(execute):
+    """02: the elicited Beta puts the stated 90% of its mass in the analysts' interval."""
+    nb = execute(_notebook("02-priors-from-the-article.ipynb"))
+    assert "mass in [0.01, 0.12]: 0.900" in _text(_cell(nb, "beta = pz.Beta("))
+    assert "prior-dominated" in _text(_cell(nb, "sensitivity, = forecast.check("))
+
+
+@pytest.mark.slow
+def test_briefing_notebook_writes_the_brief(execute):
+    nb = execute(_notebook("04-briefing.ipynb"))
+    listing = _text(_cell(nb, "pack = forecast.brief("))
+    assert "'brief.html'" in listing and "'brief.pdf'" in listing
+    figures = [c for c in nb.cells if c.cell_type == "code" and ".plot_" in c.source.strip().splitlines()[-1]]
+    assert len(figures) == 7
+    shown = [any("image/png" in o.get("data", {}) for o in c.outputs) for c in figures]
+    assert all(shown), [c.source.strip().splitlines()[-1] for c, ok in zip(figures, shown) if not ok]

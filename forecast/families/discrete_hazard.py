@@ -106,7 +106,12 @@ def build_model(design: Design) -> pm.Model:
             else:
                 path = level_start[:, None]
             level = pm.Deterministic("level", path, dims=("indicator", "month"))
-            eta = eta + pt.dot(effect, level)
+            # The level in the as-of month is its own node, and the as-of month's log rate (where the
+            # forecast starts) reads it from there: a what-if scenario intervenes on this node with
+            # pm.do (forecast.scenarios). In the fitted model it equals level[:, -1], so log_rate is
+            # unchanged.
+            level_now = pm.Deterministic("level_now", level[:, -1], dims="indicator")
+            eta = eta + pt.concatenate([pt.dot(effect, level[:, :-1]), pt.dot(effect, level_now)[None]])
             if len(d.evidence_ids):
                 ind = pm.Data("evidence_indicator", d.evidence_indicator, dims="item")
                 month = pm.Data("evidence_month", d.evidence_month, dims="item")

@@ -1,0 +1,124 @@
+r"""What to watch next: the expected value of one more observation of each indicator.
+
+For indicator :math:`k`, imagine one more A2-graded report of its level next month (the month after
+the as-of date). Before it arrives its value is uncertain; *preposterior* simulation asks how much it
+would move the headline :math:`P` = P(event by the headline horizon | no event by as-of), on average:
+
+.. math::
+
+    \text{VOI}_k = \mathbb E_{y \sim p(y \mid \text{data})}\,
+        \big|\,\mathbb E[P \mid \text{data}, y] - \mathbb E[P \mid \text{data}]\,\big|.
+
+With posterior draws :math:`s`, each draw's indicators step once more as the random walk does,
+:math:`x'_s = x_{s,T-1} + \sigma_s z_s`, and :math:`P_s` is the headline of that draw *given* next
+month's levels (the rest of the as-of month at the fitted rate, next month at the rate of
+:math:`x'_s`, the random walk afterwards; :func:`forecast.forecasting.prob_by`), so that
+:math:`\frac1S\sum_s P_s` is the current headline. A simulated report is
+:math:`y = x'_{j,k} + \tau_{A2}\,\varepsilon` for a random draw :math:`j`; the headline after it is
+:math:`\sum_s w_s P_s` with weights :math:`w_s \propto \mathcal N(y \mid x'_{s,k}, \tau_{A2})`, Pareto-smoothed
+(``arviz_stats``), no refitting. The indicators are ranked by :math:`\text{VOI}_k`, in probability
+points. Warns when the top indicator's weights are unreliable (median Pareto :math:`\hat k > 0.7`);
+never fails.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..forecasting import prob_by
+from .base import CheckResult, add_figure, worst
+from .simulate import Draws
+
+NAME = "value-of-information"
+STREAM = 505
+GRADE = "A2"
+K_MAX = 0.7
+
+
+def headline_given_next_month(design, draws: Draws, u_headline: float, z: np.ndarray, n_paths: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(S,) headline per draw given next month's indicator levels, and (S, K) those levels.
+
+    ``z`` (S, K) are the standard-normal steps of the indicators from the as-of month to the next.
+    """
+    t_next = design.n_months  # the month after the one holding the as-of date
+    level_next = draws.level[:, :, -1] + draws.volatility * z
+    eta_now = draws.log_rate[:, -1]
+    eta_next = eta_now + (draws.effect * draws.volatility * z).sum(axis=1)
+    rest_of_month = min(u_headline, t_next) - design.u_as_of
+    survive_now = np.exp(-rest_of_month * np.exp(np.minimum(eta_now, 30.0)))
+    if u_headline <= t_next:
+        later = np.zeros(draws.size)
+    else:
+        later = prob_by(eta_next, draws.drift_sd, float(t_next), t_next, np.array([u_headline]), n_paths, seed)[:, 0]
+    return 1.0 - survive_now * (1.0 - later), level_next
+
+
+def expected_moves(level_next: np.ndarray, p: np.ndarray, sd: float, sims: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(sims,) moves of the mean headline after one simulated report of this indicator, and (sims,) Pareto k."""
+    import arviz_stats  # noqa: F401  (registers the .azstats accessor)
+    import xarray as xr
+
+    source = rng.integers(0, level_next.size, sims)
+    y = level_next[source] + sd * rng.standard_normal(sims)
+    log_lik = -0.5 * ((y[:, None] - level_next[None, :]) / sd) ** 2  # (sims, S)
+    log_lik -= log_lik.max(axis=1, keepdims=True)
+    # psislw smooths the weights exp(-x) of its argument (leave-one-out convention): pass -log_lik
+    lw, khat = xr.DataArray(-log_lik[:, None, :], dims=("sim", "chain", "draw")).azstats.psislw(dim=["chain", "draw"])
+    w = np.exp(np.asarray(lw.values, dtype=float).reshape(sims, -1))
+    w /= w.sum(axis=1, keepdims=True)
+    return w @ p - p.mean(), np.asarray(khat.values, dtype=float).reshape(sims)
+
+
+def run(ctx) -> CheckResult:
+    """Rank the indicators by the value of one more A2 report of each next month."""
+    d = ctx.design
+    if not d.indicator_ids or ctx.headline is None or d.resolved_on is not None:
+        why = "no indicators" if not d.indicator_ids else "no horizon after the as-of date" if ctx.headline is None else "the question is resolved"
+        return CheckResult(NAME, "pass", pd.DataFrame(), f"Nothing to rank: {why}.")
+    ctx.progress(NAME, 0, len(d.indicator_ids), "ranking indicators")
+    idata = ctx.posterior()
+    draws = Draws.from_posterior(idata["posterior"].to_dataset(), d)
+    rng = np.random.default_rng([ctx.seed, STREAM])
+    p, level_next = headline_given_next_month(d, draws, ctx.headline_u, rng.standard_normal(draws.effect_size.shape), ctx.sizes.n_paths, ctx.seed)
+    sd = ctx.spec.grading.sd(GRADE)
+    rows = []
+    for k, ind in enumerate(d.indicator_ids):
+        moves, khat = expected_moves(level_next[:, k], p, sd, ctx.sizes.voi_sims, rng)
+        rows.append({"indicator": ind, "name": ctx.indicator_name(ind), "expected_abs_change": float(np.abs(moves).mean()),
+                     "move_q10": float(np.quantile(moves, 0.1)), "move_q90": float(np.quantile(moves, 0.9)),
+                     "median_pareto_k": float(np.median(khat))})
+        ctx.progress(NAME, k + 1, len(d.indicator_ids), ind)
+    table = pd.DataFrame(rows).sort_values("expected_abs_change", ascending=False, ignore_index=True)
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    top = table.iloc[0]
+    status = worst("pass", "warn" if top.median_pareto_k > K_MAX else "pass")
+    current = float(p.mean())
+    text = (f"Watching for {top['name']} would move the forecast most: one more {GRADE} report of it next month would move "
+            f"P({ctx.spec.event} by {ctx.headline}) (now {100 * current:.1f}%) by {100 * top.expected_abs_change:.2f} points on average "
+            f"(80% of reports: {100 * top.move_q10:+.2f} to {100 * top.move_q90:+.2f}).")
+    if len(table) > 1:
+        text += " Then: " + ", ".join(f"{r['name']} ({100 * r.expected_abs_change:.2f})" for _, r in table.iloc[1:].iterrows()) + "."
+    if status == "warn":
+        text += " The top estimate rests on unreliable importance weights (Pareto k above 0.7): refit with more draws."
+    figures, figure_errors = {}, []
+    add_figure(figures, figure_errors, "what_to_watch", lambda: _bar_chart(table, ctx))
+    metrics = {"headline_now": current, "grade": GRADE, "observation_sd": sd, "order": list(table["indicator"]), "sims": ctx.sizes.voi_sims,
+               "figure_errors": figure_errors}
+    return CheckResult(NAME, status, table, text, figures=figures, metrics=metrics)
+
+
+def _bar_chart(table: pd.DataFrame, ctx):
+    """Expected move of the headline per indicator (points), largest on top, with the 10-90% range of moves."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 0.5 * len(table) + 1.5))
+    ax = fig.subplots()
+    rows = table.iloc[::-1]
+    y = np.arange(len(rows))
+    ax.barh(y, 100 * rows["expected_abs_change"], color="0.35")
+    ax.set_yticks(y, rows["name"])
+    ax.set_xlabel(f"expected move of P(event by {ctx.headline}) after one {GRADE} report next month (points)")
+    ax.set_title(f"{ctx.spec.id}: what to watch next")
+    fig.tight_layout()
+    return fig

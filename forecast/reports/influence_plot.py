@@ -1,0 +1,72 @@
+"""Figure 5, evidence influence: which items moved the headline most, and which way.
+
+The numbers come from :func:`forecast.influence.evidence_influence`: the influence of an item is
+the headline mean *with* the item minus the mean *without* it (positive: the item pushes toward
+the event), estimated by Pareto-smoothed importance sampling (leave-one-out reweighting of the
+posterior draws, method ``psis``) or, where the Pareto k diagnostic says the reweighting is
+unreliable, by an exact refit without the item (method ``refit``).
+
+Bars are drawn in percentage points. Dark bars push toward the event, light bars against it;
+refitted items are hatched, and an item whose PSIS estimate was kept although its k exceeds the
+threshold is labelled with its k (a warning that the bar is an estimate of unknown quality).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .style import DARK, INK, LIGHT, Provenance, layout, new_figure, source_line, styled, title_figure
+
+K_THRESHOLD = 0.7
+
+
+@styled
+def plot_influence(influence: pd.DataFrame, provenance: Provenance, top: int = 12, k_threshold: float = K_THRESHOLD, width: float = 8.0):
+    """Horizontal bar chart of the ``top`` most influential evidence items.
+
+    Parameters
+    ----------
+    influence : pandas.DataFrame
+        :func:`forecast.influence.evidence_influence` output (id, grade, influence, pareto_k, method).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes with one bar per item (largest |influence| at the top).
+    """
+    shown = influence.reindex(influence["influence"].abs().sort_values(ascending=False).index).head(top).reset_index(drop=True)
+    height = 1.9 + 0.3 * max(len(shown), 2)
+    fig = new_figure(width, height)
+    top_in = title_figure(fig, provenance, "Evidence influence on the headline (with the item minus without it)")
+    layout(fig, top_inches=top_in + 0.3, bottom_inches=0.95, left=0.34, right=0.97)
+    ax = fig.add_subplot()
+    ax.set_gid("influence")
+    if not len(shown):
+        ax.text(0.5, 0.5, "no evidence items in this fit", transform=ax.transAxes, ha="center")
+        source_line(fig, provenance)
+        return fig
+    y = np.arange(len(shown))[::-1]
+    pp = 100 * shown["influence"].to_numpy(dtype=float)
+    refit = (shown["method"] == "refit").to_numpy()
+    colours = [DARK if v > 0 else LIGHT for v in pp]
+    bars = ax.barh(y, pp, color=colours, edgecolor=INK, lw=0.6, height=0.65)
+    for bar, is_refit in zip(bars, refit):
+        if is_refit:
+            bar.set_hatch("////")
+    labels = [f"{i} ({g})" for i, g in zip(shown["id"], shown["grade"])]
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.axvline(0, color=INK, lw=0.8)
+    ax.grid(False, axis="y")
+    span = max(np.abs(pp).max(), 0.05)
+    ax.set_xlim(-span * 1.6, span * 1.6)
+    for yi, v, k, method in zip(y, pp, shown["pareto_k"], shown["method"]):
+        note = f"{v:+.2f}"
+        if method == "psis" and np.isfinite(k) and k > k_threshold:
+            note += f"  (k={k:.2f})"
+        ax.text(v + (0.02 if v >= 0 else -0.02) * span, yi, note, va="center", ha="left" if v >= 0 else "right", fontsize=6.5)
+    ax.set_xlabel("percentage points of the headline probability  (right: toward the event, left: against)")
+    n_refit = int(refit.sum())
+    ax.set_title(f"{len(shown)} of {len(influence)} items; {n_refit} by exact refit (hatched), the rest by PSIS", loc="left")
+    source_line(fig, provenance)
+    return fig
