@@ -315,3 +315,14 @@ def test_cli_runs_a_check_on_the_shipped_question_and_saves_its_figures(tmp_path
     (result,) = json.loads(res.stdout)["checks"]
     assert result["name"] == "prior-predictive" and result["status"] in ("pass", "warn")
     assert {p.name for p in tmp_path.glob("*.png")} == {"prior-predictive-prior_p_event_by.png", "prior-predictive-prior_evidence.png"}
+
+
+def test_sbc_passes_on_the_shipped_question(tmp_path):
+    """SBC of belarus-entry itself: simulated worlds from its priors, fitted by its model (quick sizes)."""
+    import forecast
+
+    (r,) = forecast.check("belarus-entry", only="sbc", quick=True, sims=12, as_of="2024-09-30", out=tmp_path)
+    assert r.status == "pass", r.text
+    quantities = set(r.table["quantity"])
+    assert {"baseline_probability", "headline"} <= quantities and len(quantities) > 10
+    assert len(list(tmp_path.glob("sbc-*.jsonl"))) == 1  # stored as they came

@@ -18,11 +18,6 @@ from .conftest import ROOT
 AS_OF = "2024-09-30"
 HEADLINE = "2025-12-31"
 SETTINGS = dict(draws=1000, tune=700, chains=2, seed=4)
-# the sign test needs less precision where every effect is large: in russia-strikes-from-belarus an
-# A1 observation at +3 moves the headline by 3.4-25 standard errors at this size; belarus-entry has
-# a small effect (russian-air-presence, 90% in 0.02-0.4) that needs the full test size
-PROBE_SETTINGS = {"belarus-entry": SETTINGS, "russia-strikes-from-belarus": dict(draws=400, tune=400, chains=2, seed=4)}
-
 
 def with_item(q: Question, **fields) -> Question:
     data = {"id": "probe", "event_date": "2024-09-20", "published": "2024-09-25", "source": "test probe", "quote": "probe", **fields}
@@ -53,19 +48,6 @@ def test_grade_orders_the_move_of_the_headline(belarus, baseline_fit):
     assert c3 > f6 + 2 * noise, moves
     assert abs(f6) < 0.2 * abs(a1) + 3 * noise, moves
     assert a1 > 0.01, moves
-
-
-@pytest.mark.parametrize("question_id", ["belarus-entry", "russia-strikes-from-belarus"])
-def test_every_indicator_moves_the_headline_the_declared_way(project, question_id):
-    q = project.load(question_id)
-    settings = PROBE_SETTINGS[question_id]
-    base = q.fit(as_of=AS_OF, **settings)
-    base_mean, base_se = headline(base)
-    for indicator, effect in q.spec.indicators.items():
-        mean, se = headline(with_item(q, indicator=indicator, value=3.0, grade="A1").fit(as_of=AS_OF, **settings))
-        move = mean - base_mean
-        assert np.sign(move) == effect.sign, (indicator, effect.direction, move)
-        assert abs(move) > 2 * np.hypot(se, base_se), (indicator, move, se)
 
 
 def test_cli_update_default_settings_prints_a_clean_headline(tmp_path):
