@@ -22,9 +22,9 @@ import time
 def main() -> None:
     import forecast
     from forecast.checks.context import CheckContext
-    from forecast.checks.engine import engine_for
     from forecast.checks.parallel import JsonlStore, run_plan
     from forecast.checks.sbc import SbcPlan
+    from forecast.inference.engine import engine_for
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--question", default="belarus-entry")

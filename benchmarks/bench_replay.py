@@ -20,7 +20,7 @@ from pathlib import Path
 
 def main() -> None:
     import forecast
-    from forecast.replay import replay
+    from forecast.runs.replay import replay
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--question", default="belarus-entry")

@@ -66,7 +66,7 @@ def bare_pymc(design, horizon_u: float, draws: int, tune: int, chains: int, targ
 
 def run_forecast(question: str, as_of: str, seed: int):
     import forecast
-    from forecast.priors import elicit
+    from forecast.inputs.priors import elicit
 
     elicit.cache_clear()
     q = forecast.load(question)

@@ -8,22 +8,24 @@ The common case::
     result.summary()
 """
 
-from .errors import InputError, Problem
-from .evidence_set import Evidence
-from .project import Project, Question, load, validate
-from .scaffold import new
+from forecast.core.errors import InputError, Problem
+from forecast.inference.question import Question, load
+from forecast.inputs.evidence_set import Evidence
+from forecast.inputs.project import Project, validate
+from forecast.inputs.scaffold import new
 
-__all__ = ["InputError", "Problem", "Project", "Question", "Evidence", "FitResult", "load", "validate", "new", "update", "history", "history_view", "replay", "brief", "check"]
+__all__ = ["InputError", "Problem", "Project", "Question", "Evidence", "FitResult", "load", "validate", "new", "update", "history", "history_view", "replay", "brief", "plots", "check"]
 __version__ = "0.1.0"
 
 
 _LAZY = {
-    "FitResult": ("result", "FitResult"),
-    "update": ("runner", "update"),  # forecast update: ledger, no-op when unchanged, alerts
-    "history": ("runner", "history"),  # forecast history: the ledger as a DataFrame
-    "history_view": ("html", "history_view"),  # the same runs as a table for a notebook
-    "replay": ("replay", "replay"),  # forecast replay
+    "FitResult": ("inference.result", "FitResult"),
+    "update": ("runs.update", "update"),  # forecast update: ledger, no-op when unchanged, alerts
+    "history": ("runs.update", "history"),  # forecast history: the ledger as a DataFrame
+    "history_view": ("runs.history_view", "history_view"),  # the same runs as a table for a notebook
+    "replay": ("runs.replay", "replay"),  # forecast replay
     "brief": ("reports.brief", "brief"),  # forecast brief: PDF + HTML + figures of a recorded run
+    "plots": ("reports.plots", None),  # forecast.plots.by_date(result), ...: the briefing figures
     "check": ("checks", "check"),  # forecast check: prior predictive, SBC, sensitivity, PPC, scoring, what to watch
 }
 
@@ -33,5 +35,6 @@ def __getattr__(name):  # heavy modules (PyMC, ArviZ, pandas) load only when use
         import importlib
 
         module, attr = _LAZY[name]
-        return getattr(importlib.import_module(f".{module}", __name__), attr)
+        loaded = importlib.import_module(f".{module}", __name__)
+        return loaded if attr is None else getattr(loaded, attr)
     raise AttributeError(f"module 'forecast' has no attribute {name!r}")

@@ -3,7 +3,7 @@
 ==========================================  ==========================================
 ``forecast update ID [--as-of D] [--seed]``  ``forecast.load(ID).fit(as_of=D, seed=S)``
 ``forecast validate``                       ``forecast.validate()``
-``forecast schema evidence|question|...``   ``forecast.schemas.schema(NAME)``
+``forecast schema evidence|question|...``   ``forecast.inputs.schemas.schema(NAME)``
 ``forecast brief ID [--run N] [--out DIR]``  ``forecast.brief(ID, run=N, out=DIR)``
 ``forecast check ID [--only C] [--quick]``   ``forecast.check(ID, only=[C], quick=True)``
 ==========================================  ==========================================
@@ -25,6 +25,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from forecast.runs.changes import describe_changes
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Bayesian forecasts from question specs and graded evidence.")
 # Wide enough for the horizon table when output goes to a file or a pipe (cron, CI logs).
@@ -76,9 +78,10 @@ def update(
     An update whose inputs (spec, evidence in scope, code, sampler settings, seed, as-of) match the
     last successful update does not sample again ("up to date, run N"); --force re-runs.
     """
-    from .errors import InputError
-    from .project import Project
-    from .runner import EXIT_LOCKED, LockTimeout, update as run_update
+    from forecast.core.errors import InputError
+    from forecast.inputs.project import Project
+    from forecast.runs.update import EXIT_LOCKED, LockTimeout
+    from forecast.runs.update import update as run_update
 
     if bool(question) == all_questions:
         err.print("[red]error[/red] give a QUESTION or --all")
@@ -125,7 +128,7 @@ def update(
             codes.append(1)
             continue
         if output is not None and outcome.result is not None:
-            from .store import save_result
+            from forecast.inference.store import save_result
 
             save_result(outcome.result, output)
         if json_out:
@@ -154,29 +157,6 @@ def print_outcome(outcome) -> None:
         err.print(f"[red]ALERT[/red] {alert.rule}: {alert.message}", highlight=False)
 
 
-def describe_changes(changes: dict) -> str:
-    """A short paragraph: what changed since the previous run and what moved the headline."""
-    parts = []
-    for key in ("added", "removed", "edited"):
-        if changes.get(key):
-            parts.append(f"{key} {', '.join(changes[key])}")
-    if changes.get("spec"):
-        parts.append(f"spec edited ({', '.join(changes['spec'])})")
-    if changes.get("as_of"):
-        parts.append(f"as-of {changes['as_of'][0]} -> {changes['as_of'][1]}")
-    if changes.get("code"):
-        parts.append("code changed")
-    if changes.get("sampler"):
-        parts.append("sampler settings or seed changed")
-    text = f"since run {changes.get('previous_run')}: " + ("; ".join(parts) if parts else "no input changed (forced re-run)")
-    if changes.get("headline_move") is not None:
-        text += f"; headline moved {100 * changes['headline_move']:+.1f} points"
-    top = [a for a in changes.get("attribution", []) if abs(a["estimated_move"]) >= 0.0005][:3]
-    if top:
-        text += "; largest estimated effects: " + ", ".join(f"{a['id']} ({100 * a['estimated_move']:+.1f})" for a in top)
-    return text
-
-
 class _nullcontext:
     def __enter__(self):
         return self
@@ -186,7 +166,7 @@ class _nullcontext:
 
 
 def print_result(result) -> None:
-    from .result import percent
+    from forecast.core.fmt import percent
 
     console.print(escape(result.headline_sentence()), style="bold" if result.passed else "bold red", highlight=False, soft_wrap=True)
     table = Table(title=f"{result.spec.id} as of {result.as_of} (seed {result.seed})")
@@ -224,7 +204,7 @@ def history(
     root: Annotated[Optional[Path], typer.Option(help="Project folder.")] = None,
 ) -> None:
     """Table of past runs: time, as-of, fingerprint, headline, interval, diagnostics, what changed."""
-    from .runner import history as get_history
+    from forecast.runs.update import history as get_history
 
     df = get_history(question, root=root, ledger_path=ledger, kind=kind)
     if json_out:
@@ -252,8 +232,8 @@ def show(
     root: Annotated[Optional[Path], typer.Option(help="Project folder.")] = None,
 ) -> None:
     """One run in full (JSON): fingerprints, versions, headline, horizons, diagnostics, changes."""
-    from .ledger import Ledger, default_path
-    from .project import Project
+    from forecast.inputs.project import Project
+    from forecast.runs.ledger import Ledger, default_path
 
     project = Project.find(root)
     store = Ledger(ledger or default_path(project.root))
@@ -282,8 +262,8 @@ def replay(
     """The forecast as it would have been made at the end of each past month (stored as replay runs)."""
     from rich.progress import Progress
 
-    from .errors import InputError
-    from .replay import replay as run_replay
+    from forecast.core.errors import InputError
+    from forecast.runs.replay import replay as run_replay
 
     extra = {"draws": draws} if draws else {}
     try:
@@ -321,8 +301,8 @@ def validate(
     json_out: Annotated[bool, typer.Option("--json", help="Print problems as JSON.")] = False,
 ) -> None:
     """Check every file in models/ and evidence/; report all problems at once."""
-    from .errors import InputError
-    from .project import Project
+    from forecast.core.errors import InputError
+    from forecast.inputs.project import Project
 
     try:
         problems = Project.find(root).validate()
@@ -346,8 +326,9 @@ def schema(
     name: Annotated[str, typer.Argument(help="evidence | evidence-item | question | indicators | grading | prior")],
 ) -> None:
     """Print the JSON Schema of a file format."""
-    from .schemas import SCHEMAS, schema as get_schema
-    from .errors import nearest
+    from forecast.core.errors import nearest
+    from forecast.inputs.schemas import SCHEMAS
+    from forecast.inputs.schemas import schema as get_schema
 
     if name not in SCHEMAS:
         hint = nearest(name, SCHEMAS)
@@ -364,8 +345,8 @@ def new(
     root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
 ) -> None:
     """Start a question: a commented models/QUESTION.yaml and an empty evidence/QUESTION.yaml, both valid."""
-    from .errors import InputError
-    from .scaffold import new as scaffold
+    from forecast.core.errors import InputError
+    from forecast.inputs.scaffold import new as scaffold
 
     try:
         paths = scaffold(question, root=root, indicators=indicator, force=force)
@@ -391,9 +372,10 @@ def brief(
     root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
 ) -> None:
     """Write the briefing pack of a run: one-page PDF, self-contained HTML, figures as PNG and SVG."""
-    from .errors import InputError
-    from .reports.brief import PAPER_INCHES, brief as write_pack
-    from .runner import LockTimeout
+    from forecast.core.errors import InputError
+    from forecast.reports.brief import PAPER_INCHES
+    from forecast.reports.brief import brief as write_pack
+    from forecast.runs.update import LockTimeout
 
     if paper not in PAPER_INCHES:
         err.print(f"[red]error[/red] --paper must be one of {', '.join(PAPER_INCHES)}, not {escape(paper)!r}")
@@ -435,8 +417,9 @@ def check(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .checks import EXIT_FAILED, check as run_checks, normalize_names
-    from .errors import InputError
+    from forecast.checks import EXIT_FAILED, normalize_names
+    from forecast.checks import check as run_checks
+    from forecast.core.errors import InputError
 
     try:
         normalize_names(only)

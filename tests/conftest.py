@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from forecast.evidence import EvidenceItem, LocatedItem
-from forecast.project import Project, Question
-from forecast.spec import IndicatorLibrary, QuestionSpec
+from forecast.inference.question import Question
+from forecast.inputs.evidence import EvidenceItem, LocatedItem
+from forecast.inputs.project import Project
+from forecast.inputs.spec import IndicatorLibrary, QuestionSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = {"quote": "test passage", "reasoning": "test prior"}
@@ -22,7 +23,7 @@ def project() -> Project:
 
 @pytest.fixture(scope="session")
 def belarus(project) -> Question:
-    return project.load("belarus-entry")
+    return Question.from_inputs(project.load("belarus-entry"))
 
 
 def library(indicators: dict[str, dict] | None = None, reference_date="2020-01-01") -> IndicatorLibrary:

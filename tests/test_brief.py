@@ -18,20 +18,21 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 import pytest
+
+import forecast
 from matplotlib.collections import PolyCollection
 from typer.testing import CliRunner
 
 from forecast.cli import app
-from forecast.evidence import EvidenceItem, LocatedItem
-from forecast.ledger import Ledger
-from forecast.project import Question
-
+from forecast.core.fmt import percent
+from forecast.inference.question import Question
+from forecast.inference.store import inputs_changed_since, load_result
+from forecast.inputs.evidence import EvidenceItem, LocatedItem
 from forecast.reports.brief import FIGURES, collect, make_figures, page_figure, write_pdf
 from forecast.reports.html import render_html
 from forecast.reports.trajectory import trajectory_frame
-from forecast.result import percent
-from forecast.runner import update
-from forecast.store import inputs_changed_since, load_result
+from forecast.runs.ledger import Ledger
+from forecast.runs.update import update
 
 from .conftest import ROOT
 
@@ -74,7 +75,7 @@ def contents(ledger_runs, project):
     """The brief content of each shipped question's update (influence by PSIS only: no refits)."""
     path, outcomes = ledger_runs
     ledger = Ledger(path)
-    return {qid: collect(outcome.result, project.load(qid), run=row, ledger=ledger, influence_refits=0)
+    return {qid: collect(outcome.result, Question.from_inputs(project.load(qid)), run=row, ledger=ledger, influence_refits=0)
             for qid, (outcome, row) in outcomes.items()}
 
 
@@ -272,7 +273,7 @@ def test_cli_writes_a_one_page_pdf_html_and_png_svg_figures(written, ledger_runs
     text = " ".join(reader.pages[0].extract_text().split())  # the sentence may wrap
     assert f"= {percent(row['headline_mean'])} (90%: {percent(row['headline_lower_90'])}-{percent(row['headline_upper_90'])})" in text
     assert f"run {row['id']}" in text and row["spec_fingerprint"] in text  # the footer
-    for name in expected_figures(project.load(BRIEFED)):
+    for name in expected_figures(Question.from_inputs(project.load(BRIEFED))):
         for ext in ("png", "svg"):
             assert (out / "figures" / f"{name}.{ext}").stat().st_size > 5000, (name, ext)
     assert (out / "figures" / "trajectory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -288,7 +289,7 @@ def test_html_carries_the_ledger_headline_and_embeds_every_image(written, ledger
     assert f'id="headline-interval">{html.escape(percent(row["headline_lower_90"]))}-{html.escape(percent(row["headline_upper_90"]))}<' in page
     assert f'id="headline-term">{row["headline_term"]}<' in page
     assert f"P(by {row['headline_horizon']})" in page
-    assert page.count('src="data:image/png;base64,') == len(expected_figures(project.load(BRIEFED)))
+    assert page.count('src="data:image/png;base64,') == len(expected_figures(Question.from_inputs(project.load(BRIEFED))))
     assert "<script" not in page.lower() and 'src="http' not in page  # self-contained, nothing runs
 
 
@@ -357,7 +358,7 @@ def test_a_flagged_fit_carries_a_visible_warning_and_a_clean_one_does_not(conten
 def test_load_result_rebuilds_the_recorded_fit(ledger_runs, project):
     path, outcomes = ledger_runs
     outcome, row = outcomes["belarus-entry"]
-    question = project.load("belarus-entry")
+    question = Question.from_inputs(project.load("belarus-entry"))
     loaded = load_result(row, question)
     pd.testing.assert_frame_equal(loaded.summary(), outcome.result.summary())
     pd.testing.assert_frame_equal(loaded.curve(), outcome.result.curve())
@@ -381,20 +382,20 @@ def test_a_brief_of_a_run_whose_evidence_changed_since_leaves_influence_out(cont
     assert f"evidence changed since run {c.run['id']}" in render_html(stale, images={})
 
 
-def test_fit_result_plot_methods_return_the_brief_figures(contents, ledger_runs):
+def test_plots_return_the_brief_figures(contents, ledger_runs):
     c = contents["russia-strikes-from-belarus"]
     path, _ = ledger_runs
     r = c.result
     expected = {
-        "trajectory": r.plot_trajectory(history=Ledger(path).history(r.spec.id), question=c.question),
-        "by_date": r.plot_by_date(),
-        "effect": r.plot_drivers(c.question),
-        "baseline_probability": r.plot_prior_posterior(),
-        "influence": r.plot_influence(c.question, refit=False),
-        "table": r.plot_diagnostics(),
+        "trajectory": forecast.plots.trajectory(r, c.question, history=Ledger(path).history(r.spec.id)),
+        "by_date": forecast.plots.by_date(r),
+        "effect": forecast.plots.drivers(r, c.question),
+        "baseline_probability": forecast.plots.prior_posterior(r),
+        "influence": forecast.plots.influence(r, c.question, refit=False),
+        "table": forecast.plots.diagnostics(r),
     }
     if c.scenarios is not None:
-        expected["scenarios"] = r.plot_scenarios(curves=c.scenarios)
+        expected["scenarios"] = forecast.plots.scenarios(r, curves=c.scenarios)
     for gid, fig in expected.items():
         assert gid in [ax.get_gid() for ax in fig.axes], gid
         assert texts(fig)[-1] == r.spec.question

@@ -150,7 +150,7 @@ def test_worker_processes_run_the_plan_and_the_store_resumes(tmp_path):
 
 def test_prior_predictive_matches_the_beta_closed_forms():
     import forecast
-    from forecast.timegrid import month_coordinate
+    from forecast.core.timegrid import month_coordinate
 
     a, b = BASE_PRIOR
     q = base_question()
@@ -233,7 +233,7 @@ def test_scores_order_oracle_climatology_and_an_overconfident_forecaster():
     from scipy.special import expit, logit
 
     from forecast.checks import scoring
-    from forecast.checks.simulate import draw_parameters, simulate_event_time, window_probability
+    from forecast.model.simulate import draw_parameters, simulate_event_time, window_probability
 
     q = base_question(baseline=(1.0, 30.0))
     d = q.design("2023-12-31")

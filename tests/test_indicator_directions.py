@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from forecast.inference.question import Question
+
 from .test_shipped_models import AS_OF, SETTINGS, headline, with_item
 
 # the sign test needs less precision where every effect is large: in russia-strikes-from-belarus an
@@ -18,7 +20,7 @@ PROBE_SETTINGS = {"belarus-entry": SETTINGS, "russia-strikes-from-belarus": dict
 
 @pytest.mark.parametrize("question_id", ["belarus-entry", "russia-strikes-from-belarus"])
 def test_every_indicator_moves_the_headline_the_declared_way(project, question_id):
-    q = project.load(question_id)
+    q = Question.from_inputs(project.load(question_id))
     settings = PROBE_SETTINGS[question_id]
     base = q.fit(as_of=AS_OF, **settings)
     base_mean, base_se = headline(base)

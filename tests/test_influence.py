@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from forecast.influence import COLUMNS, evidence_influence, item_log_likelihood, leave_one_out_means, refit_without, reliable_k
-from forecast import timegrid
-from forecast.spec import QuestionSpec
+from forecast.analysis.influence import COLUMNS, evidence_influence, item_log_likelihood, leave_one_out_means, refit_without, reliable_k
+from forecast.core import timegrid
+from forecast.inputs.spec import QuestionSpec
 
 from .conftest import SOURCE, item, library, question
 
@@ -63,7 +63,7 @@ def fitted():
 def influence_run(fitted):
     """evidence_influence with at most one refit, recording what the refit returned."""
     q, result = fitted
-    import forecast.influence as influence
+    import forecast.analysis.influence as influence
 
     refits = {}
     original = influence.refit_without

@@ -6,11 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+import forecast
 from typer.testing import CliRunner
 
 from forecast.cli import app
-from forecast.errors import InputError
-from forecast.project import Project
+from forecast.core.errors import InputError
+from forecast.inputs.project import Project
 
 from .conftest import ROOT
 
@@ -139,7 +141,7 @@ def test_bad_input_writes_nothing_and_records_a_failed_run(proj, tmp_path):
     out = CliRunner().invoke(app, ["update", "belarus-entry", "--root", str(proj), "--ledger", str(ledger), "--output", str(out_dir), "--draws", "20", "--tune", "20"])
     assert out.exit_code == 1 and "B9" in out.output
     assert not out_dir.exists()
-    from forecast.ledger import Ledger
+    from forecast.runs.ledger import Ledger
 
     runs = Ledger(ledger).history("belarus-entry")
     assert list(runs["status"]) == ["failed"] and "bad input" in runs["error"][0]
@@ -156,7 +158,7 @@ def test_item_published_after_as_of_is_kept_excluded_and_reported(proj):
     problems = Project(proj).validate()
     assert [p for p in problems if p.severity == "error"] == []
     assert any("published in the future" in p.message for p in problems)
-    design = Project(proj).load("belarus-entry").design("2024-09-30")
+    design = forecast.load("belarus-entry", root=proj).design("2024-09-30")
     assert "later" in [e.id for e in design.excluded] and "later" not in design.evidence_ids
 
 

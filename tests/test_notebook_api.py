@@ -21,11 +21,12 @@ from typer.testing import CliRunner
 import forecast
 from forecast import Evidence, InputError
 from forecast.cli import app
-from forecast.diagnostics import SamplingDiagnostics
-from forecast.evidence import EvidenceItem, read_csv_evidence
-from forecast.ledger import Ledger
-from forecast.project import Project, Question
-from forecast.result import FitResult, percent
+from forecast.inference.diagnostics import SamplingDiagnostics
+from forecast.inference.question import Question
+from forecast.inference.result import FitResult, percent
+from forecast.inputs.evidence import EvidenceItem, read_csv_evidence
+from forecast.inputs.project import Project
+from forecast.runs.ledger import Ledger
 
 from .conftest import ROOT, item, question
 
@@ -196,7 +197,7 @@ def test_evidence_html_escapes_text_and_is_a_sortable_table():
 
 
 def test_question_html_shows_every_prior_with_its_quote(belarus):
-    from forecast.spec import iter_priors
+    from forecast.inputs.spec import iter_priors
 
     page = belarus._repr_html_()
     priors = list(iter_priors(belarus.spec, belarus.library))
@@ -280,7 +281,7 @@ def test_new_question_validates_and_loads(project_copy):
     # every placeholder is pointed out, as a warning with its line: 3 texts and 3 priors
     placeholders = [p for p in problems if p.file == str(paths["spec"])]
     assert len(placeholders) == 6 and all("placeholder" in p.message and p.severity == "warning" and p.line for p in placeholders)
-    q = Project(project_copy).load("moldova-entry")
+    q = forecast.load("moldova-entry", root=project_copy)
     assert list(q.spec.indicators) == ["unrest-risk", "russian-pressure"]
     assert q.spec.risk_window_start == dt.date(2025, 3, 10) and q.spec.horizons == [dt.date(2026, 12, 31), dt.date(2027, 12, 31)]
     assert all(e.size.source.assumption for e in q.spec.indicators.values())

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import forecast
-from forecast.replay import replay
+from forecast.runs.replay import replay
 
 SOURCE_TEXT = "The border stayed quiet all year. Officials said the pressure was rising.\n"
 QUIET = {"quote": "The border stayed quiet all year.", "reasoning": "test"}

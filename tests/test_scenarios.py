@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.project import Project
-from forecast.scenarios import COLUMNS, intervened_log_rate, scenario_curves, scenario_probabilities
+from forecast.analysis.scenarios import COLUMNS, intervened_log_rate, scenario_curves, scenario_probabilities
+from forecast.inputs.project import Project
 
 from .conftest import ROOT
 from .test_influence import small_fit

@@ -4,7 +4,7 @@ Every test works in a throw-away copy of one tiny project (one indicator, two ev
 2 chains x 200 draws) whose first update, run 1, is fitted once per module (``baseline``); a test
 copies its files, ledger and artefacts (``workspace``) so the tests do not depend on each other's
 order. The crash tests start a real ``forecast update`` in its own process group, stop it at a
-named stage with the runner's testing hook (``FORECAST_PAUSE_AT``, see :mod:`forecast.runner`) or
+named stage with the runner's testing hook (``FORECAST_PAUSE_AT``, see :mod:`forecast.runs.update`) or
 while its NUTS chain workers run, SIGKILL the whole group and check what a scheduler would find:
 an intact SQLite ledger, the last good run and its files byte-identical, no temp files, and a next
 update that marks the dead run ``failed`` ("interrupted") on its own.
@@ -33,10 +33,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from forecast import icd203, runner
 from forecast.cli import app
-from forecast.ledger import Ledger
-from forecast.project import Question
+from forecast.core import icd203
+from forecast.inference.question import Question
+from forecast.runs import update as runner
+from forecast.runs.ledger import Ledger
 
 from .conftest import ROOT
 

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from forecast.cli import app
-from forecast.evidence import EvidenceItem, LocatedItem
-from forecast.project import Question
+from forecast.inference.question import Question
+from forecast.inputs.evidence import EvidenceItem, LocatedItem
 
 from .conftest import ROOT
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from forecast import icd203, timegrid
 from forecast.cli import app
-from forecast.grading import Grading
-from forecast.priors import ElicitationError, Prior
+from forecast.core import icd203, timegrid
+from forecast.inference.question import Question
+from forecast.inputs.grading import Grading
+from forecast.inputs.priors import ElicitationError, Prior
 
 from .conftest import ROOT, SOURCE
 
@@ -93,11 +93,11 @@ def test_shipped_article_copy_is_the_shared_source():
 
 
 def test_every_prior_cites_the_article(belarus, project):
-    from forecast.spec import iter_priors, normalize_text
+    from forecast.inputs.spec import iter_priors, normalize_text
 
     text = normalize_text((project.models_dir / belarus.library.source).read_text())
     for spec_id in project.question_ids():
-        q = project.load(spec_id)
+        q = Question.from_inputs(project.load(spec_id))
         for loc, prior in iter_priors(q.spec, q.library):
             assert normalize_text(prior.source.quote) in text, loc
             assert len(prior.source.reasoning) > 20, loc

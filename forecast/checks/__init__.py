@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .base import CheckResult, worst
+from forecast.checks.base import CheckResult, worst
 
 CHECKS = ("prior-predictive", "sbc", "sensitivity", "posterior-predictive", "scoring", "value-of-information")
 EXIT_FAILED = 7  # `forecast check` exit code when any check fails
@@ -42,7 +42,7 @@ def normalize_names(only) -> list[str]:
     """Check names in run order; accepts ``_`` for ``-`` and raises ValueError naming an unknown one."""
     if not only:
         return list(CHECKS)
-    from ..errors import nearest
+    from forecast.core.errors import nearest
 
     wanted = []
     for raw in [only] if isinstance(only, str) else only:
@@ -71,7 +71,7 @@ def check(
     Parameters
     ----------
     question : str or Question
-        A question id (loaded from the project) or a loaded :class:`~forecast.project.Question`.
+        A question id (loaded from the project) or a loaded :class:`~forecast.inputs.project.Question`.
     only : str or list of str, optional
         Run only these checks (names in :data:`CHECKS`); default all, in that order.
     quick : bool
@@ -97,8 +97,8 @@ def check(
     list of CheckResult, in run order. ``forecast check`` exits with :data:`EXIT_FAILED` when any has
     status ``"fail"``.
     """
-    from ..progress import bar, interactive
-    from .context import CheckContext
+    from forecast.checks.context import CheckContext
+    from forecast.core.progress import bar, interactive
 
     if progress is None and interactive():  # a progress bar in a notebook
         with bar("checking") as tick:
@@ -107,10 +107,11 @@ def check(
                          as_of=as_of, root=root)
     names = normalize_names(only)
     if isinstance(question, str):
-        from ..project import Project
+        from forecast.inference.question import Question
+        from forecast.inputs.project import Project
 
         project = Project.find(root)
-        question_obj = project.load(question)
+        question_obj = Question.from_inputs(project.load(question))
         if out is None:
             out = project.root / "runs" / "checks" / question_obj.id
     else:

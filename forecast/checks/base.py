@@ -120,7 +120,7 @@ def figure_of(plot_collection, title: str | None = None):
 
 def pct(p: float) -> str:
     """A probability as the README prints it (``<1%``, ``5%``, ``>99%``)."""
-    from ..result import percent
+    from forecast.core.fmt import percent
 
     return percent(float(p))
 

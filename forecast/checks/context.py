@@ -2,7 +2,7 @@
 
 Several checks need the posterior of the question at its as-of date (sensitivity, posterior
 predictive, value of information); :class:`CheckContext` fits it once, on the compiled
-:class:`~forecast.checks.engine.Engine` that SBC and scoring reuse, and adds the log-likelihood and
+:class:`~forecast.inference.engine.Engine` that SBC and scoring reuse, and adds the log-likelihood and
 log-prior groups that ArviZ's power-scaling and LOO functions read.
 """
 
@@ -16,8 +16,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..design import Design
-from ..fingerprint import code_fingerprint, digest
+from forecast.inference.fingerprint import code_fingerprint, digest
+from forecast.model.design import Design
 
 # the elicited priors: power-scaling acts on these, not on the random walk's standard-normal steps
 PRIOR_VARIABLES = ("baseline_probability", "level_start", "volatility", "effect_size")
@@ -95,8 +95,8 @@ class CheckContext:
 
     def __init__(self, question, as_of=None, quick: bool = False, seed: int = 1, workers: int = 1, sims: int | None = None,
                  out: Path | None = None, progress: Callable | None = None, sizes: Sizes | None = None):
-        from ..result import headline_horizon
-        from ..timegrid import to_date
+        from forecast.core.timegrid import to_date
+        from forecast.inference.result import headline_horizon
 
         self.question = question
         self.spec = question.spec
@@ -138,7 +138,7 @@ class CheckContext:
 
     @property
     def engine(self):
-        from .engine import engine_for
+        from forecast.inference.engine import engine_for
 
         return engine_for(self.design, self.target_accept)
 
@@ -164,7 +164,7 @@ class CheckContext:
     def posterior(self):
         """The posterior DataTree at the as-of date (NUTS on the shared engine) with the forecast attached."""
         if self._posterior is None:
-            from ..fit import add_forecast
+            from forecast.inference.sampling import add_forecast
 
             s = self.sizes
             self.progress("fit", 0, 1, f"fitting {self.spec.id} as of {self.as_of}")
@@ -181,7 +181,7 @@ class CheckContext:
             import pymc as pm
             import xarray as xr
 
-            from .engine import _quiet, design_data, relabel_dataset
+            from forecast.inference.engine import _quiet, design_data, relabel_dataset
 
             idata = self.posterior()
             engine = self.engine

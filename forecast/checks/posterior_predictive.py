@@ -27,8 +27,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .base import CheckResult, add_figure, figure_of, worst
-from .simulate import Draws, observed_indicator
+from forecast.checks.base import CheckResult, add_figure, figure_of, worst
+from forecast.model.simulate import Draws, observed_indicator
 
 NAME = "posterior-predictive"
 STREAM = 404

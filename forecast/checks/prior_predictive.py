@@ -1,9 +1,9 @@
 r"""Prior predictive check: what the priors alone say, before any evidence or survival is used.
 
-From ``S`` prior draws (the independent numpy simulator, :mod:`forecast.checks.simulate`):
+From ``S`` prior draws (the independent numpy simulator, :mod:`forecast.model.simulate`):
 
 * **the forecast under the priors**: P(event by each horizon | no event by the as-of date) for each
-  draw, the same computation as the forecast (:func:`forecast.forecasting.prob_by`). Priors that put
+  draw, the same computation as the forecast (:func:`forecast.model.prediction.prob_by`). Priors that put
   much of this distribution within 0.1 percentage points of 0 or of 1 (``EXTREME``) claim a
   certainty no analyst has; the check warns when that share exceeds ``EXTREME_SHARE`` at the headline
   horizon (nearer horizons are shown too, but a month ahead a tiny P can be a sober prior).
@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..forecasting import prob_by
-from .base import CheckResult, add_figure, figure_of, pct, worst
-from .simulate import draw_parameters, simulate_event_time, simulate_evidence
+from forecast.checks.base import CheckResult, add_figure, figure_of, pct, worst
+from forecast.model.prediction import prob_by
+from forecast.model.simulate import draw_parameters, simulate_event_time, simulate_evidence
 
 NAME = "prior-predictive"
 EXTREME = 0.001  # P below 0.1% or above 99.9% counts as "at 0" or "at 1"

@@ -3,7 +3,7 @@ r"""Simulation-based calibration (SBC): does the fit recover what the model simu
 For each simulation :math:`s = 1..N`:
 
 1. draw parameters and indicator paths from the priors, :math:`\tilde\theta \sim p(\theta)`, with the
-   independent numpy simulator (:mod:`forecast.checks.simulate`);
+   independent numpy simulator (:mod:`forecast.model.simulate`);
 2. simulate the data the question would have: the event time in the risk window (survival up to the
    as-of date, or the event), and a value for every evidence item in scope (its month, indicator,
    level or change, grade SD);
@@ -37,10 +37,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..design import Design
-from .base import CheckResult, add_figure, figure_of, worst
-from .parallel import JsonlStore, run_plan
-from .simulate import Draws, draw_parameters, headline_probability, history_data, simulate_event_time, simulate_evidence
+from forecast.checks.base import CheckResult, add_figure, figure_of, worst
+from forecast.checks.parallel import JsonlStore, run_plan
+from forecast.model.design import Design
+from forecast.model.simulate import Draws, draw_parameters, headline_probability, history_data, simulate_event_time, simulate_evidence
 
 NAME = "sbc"
 STREAM = 202
@@ -90,12 +90,12 @@ class SbcPlan:
     target_accept: float
 
     def prepare(self) -> None:
-        from .engine import engine_for
+        from forecast.inference.engine import engine_for
 
         engine_for(self.design, self.target_accept)
 
     def run(self, index: int) -> dict:
-        from .engine import engine_for
+        from forecast.inference.engine import engine_for
 
         t0, cpu0 = time.perf_counter(), time.process_time()
         rng = np.random.default_rng([self.seed, STREAM, index])
@@ -173,7 +173,7 @@ def run(ctx, simulate_from=None, sims: int | None = None) -> CheckResult:
     settings = {"draws": s.sbc_draws, "tune": s.sbc_tune, "rank_draws": s.sbc_rank_draws, "n_paths": s.n_paths,
                 "headline": ctx.headline, "target_accept": ctx.target_accept}
     if simulate_from is not None:
-        from .context import design_digest
+        from forecast.checks.context import design_digest
 
         settings["simulate_from"] = design_digest(source)
     store = JsonlStore(ctx.store_path("sbc", settings), header={"check": NAME, "question": ctx.spec.id, "as_of": ctx.as_of, **settings})

@@ -1,6 +1,6 @@
 r"""Scoring on simulated histories: are the model's forecasts sharp and calibrated where truth is known?
 
-**Histories.** ``H`` worlds are simulated from the priors (:mod:`forecast.checks.simulate`) on the
+**Histories.** ``H`` worlds are simulated from the priors (:mod:`forecast.model.simulate`) on the
 question's month grid, with the question's own evidence items (same months, indicators, grades and
 publication dates; simulated values) and a simulated event time.
 
@@ -12,7 +12,7 @@ happened stops being forecast (the question would be resolved).
 
 * **model**: the question's posterior at the origin. It starts from a large prior sample: the
   posterior is the prior reweighted by the likelihood of the data known at the origin, with
-  Pareto-smoothed importance weights (``arviz_stats``, as :mod:`forecast.replay`). Where the weights are
+  Pareto-smoothed importance weights (``arviz_stats``, as :mod:`forecast.runs.replay`). Where the weights are
   unreliable (Pareto :math:`\hat k > 0.7`) NUTS fits the origin on the compiled model, and later
   origins reweight that fit (the likelihood ratio of the newer data), until :math:`\hat k` is too high
   again. The forecast is the posterior mean of :math:`1 - \exp(-\sum_t e_t \lambda_t)` over the window,
@@ -49,11 +49,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .. import timegrid
-from ..design import Design, make_design
-from .base import CheckResult, add_figure, figure_of, worst
-from .parallel import JsonlStore, run_plan
-from .simulate import Draws, draw_parameters, history_data, simulate_event_time, simulate_evidence, window_probability
+from forecast.checks.base import CheckResult, add_figure, figure_of, worst
+from forecast.checks.parallel import JsonlStore, run_plan
+from forecast.core import timegrid
+from forecast.model.design import Design, make_design
+from forecast.model.simulate import Draws, draw_parameters, history_data, simulate_event_time, simulate_evidence, window_probability
 
 NAME = "scoring"
 STREAM = 303
@@ -77,7 +77,7 @@ class Origin:
 def forecast_origins(question, design: Design, every: int, lead: int) -> list[Origin]:
     """Month ends in the risk window with ``lead`` months left before the as-of date, every ``every``
     months counted back from the last one."""
-    from ..replay import month_ends
+    from forecast.core.timegrid import month_ends
 
     spec = question.spec
     ends = [d for d in month_ends(spec.risk_window_start, design.as_of)
@@ -151,7 +151,8 @@ class ScoringPlan:
         return {**self.__dict__, "prior": None}
 
     def run(self, index: int) -> dict:
-        from ..replay import data_loglik, psis_weights
+        from forecast.inference.importance import psis_weights
+        from forecast.model.likelihood import data_loglik
 
         self.prepare()
         d = self.design
@@ -173,7 +174,7 @@ class ScoringPlan:
             w, khat = psis_weights(data_loglik(anchor_ds, data, full) - anchor_ll)
             method = "prior-is" if anchor is self.prior else "reweighted"
             if khat > K_MAX:
-                from .engine import engine_for
+                from forecast.inference.engine import engine_for
 
                 idata = engine_for(d, self.target_accept).sample(data, draws=self.nuts_draws, tune=self.nuts_tune, chains=1,
                                                                  seed=[self.seed, STREAM, index, j], design=d)
@@ -223,11 +224,11 @@ def score_table(forecasts: dict[str, np.ndarray], outcome: np.ndarray, reference
     scored_histories = valid.any(axis=1)
     rows = []
     for name, s in per.items():
-        b, l = np.nanmean(s["brier"]), np.nanmean(s["log_score"])
+        b, ls = np.nanmean(s["brier"]), np.nanmean(s["log_score"])
         diff = np.nanmean(s["brier"][scored_histories] - ref["brier"][scored_histories], axis=1)
         se = float(np.std(diff, ddof=1) / np.sqrt(diff.size)) if diff.size > 1 else float("nan")
-        rows.append({"forecaster": name, "forecasts": int(valid.sum()), "events": int(y[valid].sum()), "brier": b, "log_score": l,
-                     "brier_skill": 1 - b / np.nanmean(ref["brier"]), "log_skill": 1 - l / np.nanmean(ref["log_score"]),
+        rows.append({"forecaster": name, "forecasts": int(valid.sum()), "events": int(y[valid].sum()), "brier": b, "log_score": ls,
+                     "brier_skill": 1 - b / np.nanmean(ref["brier"]), "log_skill": 1 - ls / np.nanmean(ref["log_score"]),
                      "brier_diff": float(np.mean(diff)), "brier_diff_se": se})
     return pd.DataFrame(rows)
 

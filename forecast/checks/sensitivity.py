@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .base import CheckResult, add_figure, figure_of, worst
-from .context import PRIOR_VARIABLES
+from forecast.checks.base import CheckResult, add_figure, figure_of, worst
+from forecast.checks.context import PRIOR_VARIABLES
 
 NAME = "sensitivity"
 THRESHOLD = 0.05

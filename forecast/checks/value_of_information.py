@@ -12,7 +12,7 @@ would move the headline :math:`P` = P(event by the headline horizon | no event b
 With posterior draws :math:`s`, each draw's indicators step once more as the random walk does,
 :math:`x'_s = x_{s,T-1} + \sigma_s z_s`, and :math:`P_s` is the headline of that draw *given* next
 month's levels (the rest of the as-of month at the fitted rate, next month at the rate of
-:math:`x'_s`, the random walk afterwards; :func:`forecast.forecasting.prob_by`), so that
+:math:`x'_s`, the random walk afterwards; :func:`forecast.model.prediction.prob_by`), so that
 :math:`\frac1S\sum_s P_s` is the current headline. A simulated report is
 :math:`y = x'_{j,k} + \tau_{A2}\,\varepsilon` for a random draw :math:`j`; the headline after it is
 :math:`\sum_s w_s P_s` with weights :math:`w_s \propto \mathcal N(y \mid x'_{s,k}, \tau_{A2})`, Pareto-smoothed
@@ -26,9 +26,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..forecasting import prob_by
-from .base import CheckResult, add_figure, worst
-from .simulate import Draws
+from forecast.checks.base import CheckResult, add_figure, worst
+from forecast.model.prediction import prob_by
+from forecast.model.simulate import Draws
 
 NAME = "value-of-information"
 STREAM = 505

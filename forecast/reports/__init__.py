@@ -17,15 +17,15 @@ figures in notebooks, via ``FitResult.plot_*``, and in the brief):
 content and writes the pack; :mod:`.html` renders the web page with every file-borne text escaped.
 """
 
-from .brief import BriefContent, BriefOutput, brief, collect, write_brief
-from .by_date import plot_by_date
-from .diagnostics_plot import plot_diagnostics
-from .drivers import drivers_table, plot_drivers
-from .influence_plot import plot_influence
-from .prior_posterior import plot_prior_posterior, prior_posterior_table
-from .scenarios_plot import plot_scenarios, scenario_headlines
-from .style import Provenance
-from .trajectory import plot_trajectory, trajectory_frame
+from forecast.reports.brief import BriefContent, BriefOutput, brief, collect, write_brief
+from forecast.reports.by_date import plot_by_date
+from forecast.reports.diagnostics_plot import plot_diagnostics
+from forecast.reports.drivers import drivers_table, plot_drivers
+from forecast.reports.influence_plot import plot_influence
+from forecast.reports.prior_posterior import plot_prior_posterior, prior_posterior_table
+from forecast.reports.scenarios_plot import plot_scenarios, scenario_headlines
+from forecast.reports.style import Provenance
+from forecast.reports.trajectory import plot_trajectory, trajectory_frame
 
 __all__ = [
     "BriefContent", "BriefOutput", "Provenance", "brief", "collect", "write_brief", "drivers_table", "prior_posterior_table",

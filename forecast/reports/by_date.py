@@ -12,8 +12,21 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..result import percent
-from .style import BAND_50, BAND_90, INK, Provenance, icd203_top, layout, new_figure, percent_axis, shade_icd203, source_line, styled, title_figure
+from forecast.core.fmt import percent
+from forecast.reports.style import (
+    BAND_50,
+    BAND_90,
+    INK,
+    Provenance,
+    icd203_top,
+    layout,
+    new_figure,
+    percent_axis,
+    shade_icd203,
+    source_line,
+    styled,
+    title_figure,
+)
 
 
 def curve_with_start(result) -> pd.DataFrame:

@@ -19,7 +19,7 @@ import math
 import numpy as np
 from scipy.stats import rankdata
 
-from .style import DARK, INK, SERIES, WARNING_RED, Provenance, layout, new_figure, source_line, styled, title_figure
+from forecast.reports.style import DARK, INK, SERIES, WARNING_RED, Provenance, layout, new_figure, source_line, styled, title_figure
 
 RANK_BINS = 20
 
@@ -37,7 +37,7 @@ def _rank_parameters(result) -> list[tuple[str, np.ndarray]]:
     plus the headline probability: where the sampler struggles is what the panel has to show."""
     import arviz as az
 
-    from ..diagnostics import FREE_PARAMETERS
+    from forecast.inference.diagnostics import FREE_PARAMETERS
 
     post = result.idata["posterior"]
     out = []

@@ -21,7 +21,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 
-from .style import DARK, INK, Provenance, layout, new_figure, source_line, styled, title_figure
+from forecast.reports.style import DARK, INK, Provenance, layout, new_figure, source_line, styled, title_figure
 
 QUANTILES = (0.05, 0.25, 0.75, 0.95)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import html as _html
 
-from ..result import percent
+from forecast.core.fmt import percent
 
 CSS = """
 body { font-family: 'DejaVu Sans', Helvetica, Arial, sans-serif; color: #000; max-width: 60rem; margin: 1.5rem auto; padding: 0 1rem; line-height: 1.35; }
@@ -59,7 +59,7 @@ def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozens
 
 def render_html(content, images: dict[str, bytes], paper: str = "a4") -> str:
     """The HTML page of a :class:`~forecast.reports.brief.BriefContent` (``images``: figure name -> PNG bytes)."""
-    from .brief import DRIVER_HEADER, EVIDENCE_HEADER, driver_rows, evidence_rows, scenario_rows
+    from forecast.reports.content import DRIVER_HEADER, EVIDENCE_HEADER, driver_rows, evidence_rows, scenario_rows
 
     r = content.result
     run = content.run or {}

@@ -1,6 +1,6 @@
 """Figure 5, evidence influence: which items moved the headline most, and which way.
 
-The numbers come from :func:`forecast.influence.evidence_influence`: the influence of an item is
+The numbers come from :func:`forecast.analysis.influence.evidence_influence`: the influence of an item is
 the headline mean *with* the item minus the mean *without* it (positive: the item pushes toward
 the event), estimated by Pareto-smoothed importance sampling (leave-one-out reweighting of the
 posterior draws, method ``psis``) or, where the Pareto k diagnostic says the reweighting is
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .style import DARK, INK, LIGHT, Provenance, layout, new_figure, source_line, styled, title_figure
+from forecast.reports.style import DARK, INK, LIGHT, Provenance, layout, new_figure, source_line, styled, title_figure
 
 K_THRESHOLD = 0.7
 
@@ -28,7 +28,7 @@ def plot_influence(influence: pd.DataFrame, provenance: Provenance, top: int = 1
     Parameters
     ----------
     influence : pandas.DataFrame
-        :func:`forecast.influence.evidence_influence` output (id, grade, influence, pareto_k, method).
+        :func:`forecast.analysis.influence.evidence_influence` output (id, grade, influence, pareto_k, method).
 
     Returns
     -------

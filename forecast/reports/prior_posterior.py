@@ -22,7 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .style import BAND_90, DARK, INK, Provenance, layout, new_figure, source_line, styled, title_figure
+from forecast.reports.style import BAND_90, DARK, INK, Provenance, layout, new_figure, source_line, styled, title_figure
 
 
 def _parameters(result) -> list[tuple[str, str, np.ndarray, np.ndarray]]:

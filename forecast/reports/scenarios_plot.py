@@ -1,6 +1,6 @@
 """Figure 6, scenarios: what-if curves of P(event by date).
 
-The curves come from :func:`forecast.scenarios.scenario_curves` (each scenario declared in the
+The curves come from :func:`forecast.analysis.scenarios.scenario_curves` (each scenario declared in the
 question spec holds one indicator at a set level from the as-of date on, with PyMC's ``do``
 operator). The forecast as fitted (``scenario == "baseline"``) is the solid black line with its
 90% band; each scenario is a line with its own style and marker, so the figure reads in greyscale.
@@ -10,7 +10,20 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .style import BAND_90, INK, SERIES, Provenance, icd203_top, layout, new_figure, percent_axis, shade_icd203, source_line, styled, title_figure
+from forecast.reports.style import (
+    BAND_90,
+    INK,
+    SERIES,
+    Provenance,
+    icd203_top,
+    layout,
+    new_figure,
+    percent_axis,
+    shade_icd203,
+    source_line,
+    styled,
+    title_figure,
+)
 
 BASELINE = "baseline"
 

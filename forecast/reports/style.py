@@ -19,10 +19,9 @@ Every figure carries
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-
-import functools
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -146,7 +145,7 @@ class Provenance:
 
     @classmethod
     def of(cls, result, run_id: int | None = None) -> "Provenance":
-        """The provenance of a :class:`~forecast.result.FitResult` (and its ledger run, if known)."""
+        """The provenance of a :class:`~forecast.inference.result.FitResult` (and its ledger run, if known)."""
         return cls(
             question_id=result.spec.id,
             question=result.spec.question,
@@ -264,7 +263,7 @@ def percent_axis(ax, axis: str = "y") -> None:
 
 def shade_icd203(ax, top: float, label: bool = True) -> None:
     """ICD 203 bands as alternating light shading on the y axis (0..``top``), each named at the right."""
-    from .. import icd203
+    from forecast.core import icd203
 
     lower = 0.0
     for i, (upper, name, _alt) in enumerate(icd203.BANDS):
@@ -295,7 +294,7 @@ def save(fig: Figure, path_stem, formats=("png", "svg")) -> dict[str, str]:
     """Write ``fig`` as ``<stem>.png`` and ``<stem>.svg`` atomically; returns format -> path."""
     from pathlib import Path
 
-    from ..store import atomic_write
+    from forecast.core.atomic import atomic_write
 
     out = {}
     for fmt in formats:

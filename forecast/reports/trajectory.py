@@ -21,7 +21,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from .style import (
+from forecast.reports.style import (
     BAND_50,
     BAND_90,
     DARK,
@@ -57,7 +57,7 @@ def trajectory_frame(runs: pd.DataFrame, horizon=None, until_as_of=None) -> pd.D
     Parameters
     ----------
     runs : pandas.DataFrame
-        Ledger rows (:meth:`forecast.ledger.Ledger.history` or :func:`forecast.history`).
+        Ledger rows (:meth:`forecast.runs.ledger.Ledger.history` or :func:`forecast.history`).
     horizon : date or str, optional
         The horizon to follow; default the headline horizon of the latest usable run.
     until_as_of : date, optional
@@ -104,7 +104,7 @@ def trajectory_frame(runs: pd.DataFrame, horizon=None, until_as_of=None) -> pd.D
 
 def evidence_marks(evidence, spec, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Evidence items about this question published in [start, end]: id, published, grade, resolves."""
-    from ..design import items_for_question
+    from forecast.model.design import items_for_question
 
     located = [e if hasattr(e, "item") else _Located(e) for e in (evidence or [])]
     rows = []

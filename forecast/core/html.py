@@ -1,0 +1,151 @@
+"""The one HTML kit: escaping, tables and pages for notebook displays (``_repr_html_``) and reports.
+
+Evidence and spec text is untrusted input (a quote may contain ``<script>`` or markup), so every
+text that reaches the page goes through :func:`esc` (``html.escape`` with quotes). The only HTML
+that is not escaped is the :class:`Markup` built by this module's helpers from escaped parts.
+
+Tables are sortable by clicking a column header. The sorter is a small ``onclick`` handler on each
+header (no ``<script>`` element): numbers sort as numbers (a cell may carry a ``data-sort`` key,
+e.g. the probability behind "5%"), everything else as text. Where a notebook front end does not run
+handlers for untrusted output the table is still a plain, readable table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from forecast.core.fmt import percent
+
+CSS_CLASS = "forecast-table"
+
+STYLE = (
+    f"<style>.{CSS_CLASS}{{border-collapse:collapse;font-size:0.9em}}"
+    f".{CSS_CLASS} th{{cursor:pointer;text-align:left;white-space:nowrap}}"
+    f".{CSS_CLASS} td{{text-align:left;vertical-align:top;padding:2px 8px}}"
+    f".{CSS_CLASS} td.quote{{max-width:40em;white-space:normal}}"
+    f".{CSS_CLASS} tr.headline td{{font-weight:bold}}"
+    ".forecast-flagged{color:#b00020}</style>"
+)
+
+# Sort the table by the clicked header's column; click again to reverse. One handler per table, on
+# its <thead>, kept in an attribute (not a <script> element): a display holds no script tag at all.
+_SORT_JS = (
+    "var th=event.target.closest('th');if(!th)return;"
+    "var b=th.closest('table').tBodies[0],i=th.cellIndex,"
+    "asc=th.getAttribute('data-dir')!=='asc';"
+    "th.parentNode.querySelectorAll('th').forEach(function(h){h.removeAttribute('data-dir')});"
+    "th.setAttribute('data-dir',asc?'asc':'desc');"
+    "var k=function(r){var c=r.cells[i];return c.hasAttribute('data-sort')?c.getAttribute('data-sort'):c.textContent.trim()};"
+    "Array.from(b.rows).sort(function(x,y){var a=k(x),c=k(y);"
+    "var v=(a!==''&&c!==''&&!isNaN(a)&&!isNaN(c))?a-c:a.localeCompare(c);return asc?v:-v})"
+    ".forEach(function(r){b.appendChild(r)});"
+)
+
+
+class Markup(str):
+    """HTML that is already safe (built here from escaped parts); :func:`esc` leaves it alone."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell: its shown text, an optional sort key, tooltip and CSS class."""
+
+    value: Any
+    sort: Any = None
+    title: str | None = None
+    css: str | None = None
+
+
+def text(value: Any) -> str:
+    """The plain text of a value: '' for missing, ISO dates, short floats."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:g}"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def esc(value: Any) -> str:
+    """Escaped text of a value (``<``, ``>``, ``&`` and both quotes), or ``Markup`` unchanged."""
+    if isinstance(value, Markup):
+        return value
+    return html.escape(text(value), quote=True)
+
+
+def link(url: str | None, label: Any) -> Markup:
+    """``label`` linked to ``url`` when the url is http(s); otherwise the escaped label."""
+    if url and url.lower().startswith(("http://", "https://")):
+        return Markup(f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{esc(label)}</a>')
+    return Markup(esc(label))
+
+
+def attr(name: str, value: Any) -> str:
+    """`` name="value"`` with the value escaped, or '' when the value is None or empty."""
+    return f' {name}="{esc(value)}"' if value is not None and value != "" else ""
+
+
+def join(parts: Iterable[Any], sep: str = "") -> Markup:
+    """Concatenate escaped parts (``Markup`` parts stay as they are)."""
+    return Markup(esc(sep).join(esc(p) for p in parts))
+
+
+def table(
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    caption: Any = None,
+    row_css: Sequence[str | None] | None = None,
+    sortable: bool = True,
+) -> Markup:
+    """An HTML table with escaped cells; a cell is a value, a :class:`Cell` or :class:`Markup`.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        Header labels.
+    rows : iterable of sequences
+        One sequence of cells per row.
+    caption : optional
+        Table caption (escaped).
+    row_css : sequence of str or None, optional
+        A CSS class per row (e.g. ``"headline"``).
+    sortable : bool
+        Headers sort the table when clicked.
+    """
+    onclick = f' onclick="{html.escape(_SORT_JS, quote=True)}" title="click a header to sort"' if sortable else ""
+    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    body = []
+    for n, row in enumerate(rows):
+        css = row_css[n] if row_css is not None else None
+        cells = []
+        for cell in row:
+            if not isinstance(cell, Cell):
+                cell = Cell(cell)
+            attrs = attr("data-sort", cell.sort) + attr("title", cell.title) + attr("class", cell.css)
+            cells.append(f"<td{attrs}>{esc(cell.value)}</td>")
+        body.append(f"<tr{attr('class', css)}>{''.join(cells)}</tr>")
+    cap = f"<caption style=\"text-align:left\">{esc(caption)}</caption>" if caption is not None else ""
+    return Markup(f'<table class="{CSS_CLASS}">{cap}<thead{onclick}><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
+
+
+def details(summary: Any, content: Any, open_: bool = False) -> Markup:
+    """A collapsible block."""
+    return Markup(f"<details{' open' if open_ else ''}><summary>{esc(summary)}</summary>{esc(content)}</details>")
+
+
+def page(*parts: Any) -> str:
+    """The final display: the shared style and the parts, in one ``<div>``."""
+    return f'<div class="forecast">{STYLE}{join(parts)}</div>'
+
+
+def pct(p: float | None) -> str:
+    """A probability as the headline prints it (``<1%``, ``5%``, ``>99%``)."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return ""
+    return percent(float(p))

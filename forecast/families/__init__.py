@@ -1,1 +1,0 @@
-"""Model families: one module per family, each building a PyMC model from a :class:`~forecast.design.Design`."""

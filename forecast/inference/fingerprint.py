@@ -1,0 +1,60 @@
+"""Fingerprints of what produced a run: spec, evidence in scope, code, sampler settings, packages."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("forecast", "pymc", "pytensor", "arviz", "arviz-base", "arviz-stats", "numpy", "scipy", "pandas", "xarray", "preliz", "pydantic")
+
+
+def digest(obj) -> str:
+    """Short SHA-256 of the canonical JSON form of ``obj``."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def code_fingerprint() -> str:
+    """Hash of the package's own source files (changes whenever the code does)."""
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def item_digests(question, as_of) -> dict[str, str]:
+    """Digest of every evidence item in scope for ``question`` at ``as_of`` (published by then)."""
+    from forecast.model.design import items_for_question
+
+    return {
+        li.item.id: digest(li.item.model_dump(mode="json"))
+        for li in items_for_question(question.spec, question.evidence)
+        if li.item.published <= as_of
+    }
+
+
+def fingerprints(question, as_of, config, seed: int) -> tuple[dict, str]:
+    """The four fingerprints of a fit (spec + library, evidence in scope, code, sampler + seed)
+    and the combined one, which adds the as-of date. Cheap: nothing is sampled."""
+    fps = {
+        "spec": digest({"spec": question.spec.to_dict(), "library": question.library.model_dump(mode="json")}),
+        "evidence": digest(sorted(item_digests(question, as_of).items())),
+        "code": code_fingerprint(),
+        "sampler": digest({**config.to_dict(), "seed": seed}),
+    }
+    return fps, digest({**fps, "as_of": as_of.isoformat()})

@@ -1,0 +1,217 @@
+"""Priors as small config objects, with their provenance.
+
+A prior is given either by its distribution parameters::
+
+    level: {dist: normal, params: {mu: 0.0, sigma: 0.7}, source: {...}}
+
+or as an analyst's interval, turned into a distribution by maximum-entropy elicitation (PreliZ's
+``maxent``): the distribution of the named family with the largest entropy that puts ``mass`` of its
+probability between the two bounds::
+
+    probability: {dist: beta, interval: [0.02, 0.15], mass: 0.9, source: {...}}
+
+Every prior carries a :class:`Provenance`: the passage of the source text it encodes (checked
+against the text by ``forecast validate``) and a sentence of reasoning for its size.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import warnings
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Family = Literal["normal", "halfnormal", "lognormal", "beta", "gamma", "exponential"]
+
+PARAMS: dict[str, tuple[str, ...]] = {
+    "normal": ("mu", "sigma"),
+    "halfnormal": ("sigma",),
+    "lognormal": ("mu", "sigma"),
+    "beta": ("alpha", "beta"),
+    "gamma": ("alpha", "beta"),
+    "exponential": ("lam",),
+}
+SUPPORT: dict[str, tuple[float, float]] = {
+    "normal": (-math.inf, math.inf),
+    "halfnormal": (0.0, math.inf),
+    "lognormal": (0.0, math.inf),
+    "beta": (0.0, 1.0),
+    "gamma": (0.0, math.inf),
+    "exponential": (0.0, math.inf),
+}
+
+
+class Provenance(BaseModel):
+    """Where a prior comes from: a quoted passage and the reasoning that set its size."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quote: str = Field(..., min_length=3, description="Passage of the source text this prior encodes (verbatim).")
+    reasoning: str = Field(..., min_length=3, description="Why the prior has this size.")
+    assumption: bool = Field(
+        False, description="True when the size is the analyst's assumption beyond what the source states."
+    )
+
+
+class Prior(BaseModel):
+    """One prior distribution with provenance; parameters given directly or elicited from an interval."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    dist: Family = Field(..., description="Distribution family.")
+    params: dict[str, float] | None = Field(None, description="Distribution parameters (PyMC names).")
+    interval: tuple[float, float] | None = Field(None, description="Analyst's interval [lower, upper].")
+    mass: float = Field(0.9, gt=0, lt=1, description="Probability the analyst puts inside `interval`.")
+    source: Provenance
+
+    @model_validator(mode="after")
+    def _params_or_interval(self) -> "Prior":
+        if (self.params is None) == (self.interval is None):
+            raise ValueError("give exactly one of `params` or `interval`")
+        if self.params is not None:
+            expected = set(PARAMS[self.dist])
+            if set(self.params) != expected:
+                raise ValueError(f"{self.dist} takes params {sorted(expected)}, got {sorted(self.params)}")
+            for name, value in self.params.items():
+                if name in ("sigma", "alpha", "beta", "lam") and value <= 0:
+                    raise ValueError(f"parameter {name} must be positive, got {value}")
+        if self.interval is not None:
+            lo, hi = self.interval
+            s_lo, s_hi = SUPPORT[self.dist]
+            if not lo < hi:
+                raise ValueError(f"interval lower bound {lo} must be below upper bound {hi}")
+            if lo < s_lo or hi > s_hi:
+                raise ValueError(f"interval [{lo}, {hi}] lies outside the support of {self.dist} [{s_lo}, {s_hi}]")
+        return self
+
+    # -- config-object protocol (pymc-marketing style) -------------------------------------------
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Prior":
+        return cls.model_validate(data)
+
+    # -- resolution ------------------------------------------------------------------------------
+    def resolved_params(self) -> dict[str, float]:
+        """Distribution parameters, eliciting them from the interval when needed."""
+        if self.params is not None:
+            return dict(self.params)
+        lo, hi = self.interval  # type: ignore[misc]
+        return dict(elicit(self.dist, float(lo), float(hi), float(self.mass)))
+
+    def scipy(self):
+        """Frozen scipy distribution with the resolved parameters (for prior checks and tests)."""
+        from scipy import stats
+
+        p = self.resolved_params()
+        match self.dist:
+            case "normal":
+                return stats.norm(p["mu"], p["sigma"])
+            case "halfnormal":
+                return stats.halfnorm(0, p["sigma"])
+            case "lognormal":
+                return stats.lognorm(p["sigma"], scale=math.exp(p["mu"]))
+            case "beta":
+                return stats.beta(p["alpha"], p["beta"])
+            case "gamma":
+                return stats.gamma(p["alpha"], scale=1 / p["beta"])
+            case "exponential":
+                return stats.expon(scale=1 / p["lam"])
+        raise AssertionError(self.dist)
+
+    def describe(self) -> str:
+        p = self.resolved_params()
+        args = ", ".join(f"{k}={v:.3g}" for k, v in p.items())
+        origin = f" (elicited: {self.mass:.0%} in [{self.interval[0]:g}, {self.interval[1]:g}])" if self.interval else ""
+        return f"{self.dist.capitalize()}({args}){origin}"
+
+
+class ElicitationError(ValueError):
+    """The analyst's interval cannot be turned into a distribution of the requested family."""
+
+
+def _cache_file() -> Path:
+    return Path(os.environ.get("FORECAST_CACHE", Path.home() / ".cache" / "forecast")) / "elicitation.json"
+
+
+def _read_cache() -> dict:
+    try:
+        return json.loads(_cache_file().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+@functools.lru_cache(maxsize=256)
+def elicit(dist: str, lower: float, upper: float, mass: float) -> tuple[tuple[str, float], ...]:
+    """Maximum-entropy distribution of family ``dist`` with ``mass`` inside [lower, upper].
+
+    Uses PreliZ's ``maxent``; checks that the result really puts ``mass`` in the interval (within
+    0.005), because the optimiser can stop short for intervals a family cannot honour (for example
+    a half-normal asked to put 90% between 5 and 6).
+
+    Results are cached on disk (``$FORECAST_CACHE`` or ``~/.cache/forecast``), keyed by the inputs
+    and the PreliZ version: elicitation is deterministic, and PreliZ takes seconds to import, which
+    a scheduled no-op update should not pay.
+    """
+    from importlib.metadata import version
+
+    key = json.dumps([dist, lower, upper, mass, version("preliz")])
+    cached = _read_cache().get(key)
+    if cached is not None:
+        if "error" in cached:
+            raise ElicitationError(cached["error"])
+        return tuple((k, float(v)) for k, v in cached["params"])
+    try:
+        result = _maxent(dist, lower, upper, mass)
+    except ElicitationError as exc:
+        _write_cache(key, {"error": str(exc)})
+        raise
+    _write_cache(key, {"params": [list(kv) for kv in result]})
+    return result
+
+
+def _write_cache(key: str, value: dict) -> None:
+    from forecast.core.atomic import atomic_write
+
+    data = _read_cache()
+    data[key] = value
+    try:
+        atomic_write(_cache_file(), lambda p: p.write_text(json.dumps(data, indent=0, sort_keys=True)))
+    except OSError:
+        pass  # a read-only home only costs speed
+
+
+def _maxent(dist: str, lower: float, upper: float, mass: float) -> tuple[tuple[str, float], ...]:
+    import preliz as pz  # imported lazily: PreliZ takes seconds to import
+
+    families = {
+        "normal": pz.Normal,
+        "halfnormal": pz.HalfNormal,
+        "lognormal": pz.LogNormal,
+        "beta": pz.Beta,
+        "gamma": pz.Gamma,
+        "exponential": pz.Exponential,
+    }
+    d = families[dist]()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # we check the achieved mass ourselves below
+            pz.maxent(d, lower, upper, mass, plot=False)
+    except Exception as exc:  # PreliZ raises several types on failure
+        raise ElicitationError(f"maxent elicitation of {dist} on [{lower}, {upper}] failed: {exc}") from exc
+    params = dict(zip(PARAMS[dist], (float(v) for v in d.params)))
+    if any(not math.isfinite(v) for v in params.values()):
+        raise ElicitationError(f"maxent elicitation of {dist} on [{lower}, {upper}] gave non-finite parameters")
+    achieved = float(d.cdf(upper) - d.cdf(lower))
+    if abs(achieved - mass) > 0.005:
+        raise ElicitationError(
+            f"a {dist} distribution cannot put {mass:.0%} of its mass in [{lower}, {upper}] "
+            f"(best maximum-entropy fit puts {achieved:.1%}); widen the interval or choose another family"
+        )
+    return tuple(params.items())

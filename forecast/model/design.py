@@ -1,0 +1,163 @@
+"""From a question spec, the indicator library and the evidence in scope to the arrays a model needs.
+
+``make_design`` is a pure function of its inputs: the as-of date decides which evidence is in scope
+(published on or before it) and how much survival is observed (exposure up to it). Nothing dated
+after the as-of date reaches the model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from forecast.core import timegrid
+from forecast.inputs.evidence import CHANGE_WINDOW_MONTHS, LocatedItem
+from forecast.inputs.grading import Grading
+from forecast.inputs.priors import Prior
+from forecast.inputs.spec import IndicatorLibrary, QuestionSpec
+
+
+@dataclass(frozen=True)
+class ExcludedItem:
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Design:
+    """Everything the hazard model needs, as plain arrays and priors."""
+
+    question_id: str
+    as_of: dt.date
+    grid_start: dt.date
+    risk_start: float  # month coordinate of the risk window start
+    u_as_of: float  # month coordinate of the as-of date
+    n_months: int  # months 0..n_months-1; the last one holds the as-of date
+    months_per_period: int
+    baseline: Prior
+    indicator_ids: tuple[str, ...]
+    signs: np.ndarray  # (K,) +1 toward, -1 against
+    level_priors: tuple[Prior, ...]
+    volatility_priors: tuple[Prior, ...]
+    effect_priors: tuple[Prior, ...]
+    exposure: np.ndarray  # (n_months,) fraction of each month at risk and observed
+    counts: np.ndarray  # (n_months,) 1 in the month the event happened, else 0
+    evidence_ids: tuple[str, ...]
+    evidence_indicator: np.ndarray  # (N,) index into indicator_ids
+    evidence_month: np.ndarray  # (N,) grid month
+    evidence_base_month: np.ndarray  # (N,) month the change is measured from; -1 for a level
+    evidence_value: np.ndarray  # (N,) observation on the standardized scale
+    evidence_sd: np.ndarray  # (N,) observation SD after grading
+    evidence_weight: np.ndarray  # (N,) grade weight
+    resolved_on: dt.date | None = None
+    excluded: tuple[ExcludedItem, ...] = field(default_factory=tuple)
+
+    @property
+    def month_labels(self) -> list[str]:
+        return timegrid.month_labels(self.grid_start, self.n_months)
+
+    def u(self, date: dt.date) -> float:
+        return timegrid.month_coordinate(self.grid_start, date)
+
+
+def items_for_question(spec: QuestionSpec, items: list[LocatedItem]) -> list[LocatedItem]:
+    """Items that bear on this question: on one of its indicators, or naming it."""
+    wanted = set(spec.indicators)
+    out = []
+    for li in items:
+        it = li.item
+        if it.resolves:
+            if it.question == spec.id:
+                out.append(li)
+        elif it.indicator in wanted and (it.question is None or it.question == spec.id):
+            out.append(li)
+    return out
+
+
+def make_design(
+    spec: QuestionSpec,
+    library: IndicatorLibrary,
+    items: list[LocatedItem],
+    as_of: dt.date,
+    grading: Grading | None = None,
+) -> Design:
+    grading = grading or spec.grading
+    start = library.reference_date
+    if spec.risk_window_start < start:
+        raise ValueError(
+            f"risk window start {spec.risk_window_start} is before the indicator library's reference date {start}"
+        )
+    if as_of < spec.risk_window_start:
+        raise ValueError(f"as-of {as_of} is before the risk window start {spec.risk_window_start}")
+    u_start = timegrid.month_coordinate(start, spec.risk_window_start)
+    u_as_of = timegrid.month_coordinate(start, as_of)
+    n_months = int(np.floor(u_as_of)) + 1
+
+    ids = tuple(spec.indicators)
+    index = {k: i for i, k in enumerate(ids)}
+    excluded: list[ExcludedItem] = []
+    ev: list[tuple] = []
+    resolved_on: dt.date | None = None
+    for li in sorted(items_for_question(spec, items), key=lambda x: (x.item.event_date, x.item.id)):
+        it = li.item
+        if it.published > as_of:
+            excluded.append(ExcludedItem(it.id, f"published {it.published}, after as-of {as_of}"))
+            continue
+        if it.resolves:
+            if it.event_date < spec.risk_window_start:
+                excluded.append(ExcludedItem(it.id, "resolution dated before the risk window start"))
+                continue
+            resolved_on = it.event_date if resolved_on is None else min(resolved_on, it.event_date)
+            continue
+        if it.event_date < start:
+            excluded.append(ExcludedItem(it.id, f"happened before the library reference date {start}"))
+            continue
+        month = timegrid.month_index(start, it.event_date)
+        ev.append(
+            (
+                it.id,
+                index[it.indicator],
+                month,
+                max(0, month - CHANGE_WINDOW_MONTHS) if it.is_change else -1,
+                it.observed_value,
+                grading.sd(it.grade),
+                grading.weight(it.grade),
+            )
+        )
+
+    u_end = u_as_of if resolved_on is None else timegrid.month_coordinate(start, resolved_on)
+    exposure = timegrid.exposure(n_months, u_start, u_end)
+    counts = np.zeros(n_months, dtype=np.int64)
+    if resolved_on is not None:
+        counts[timegrid.month_index(start, resolved_on)] = 1
+
+    lib = {i.id: i for i in library.indicators}
+    cols = list(zip(*ev)) if ev else [()] * 7
+    return Design(
+        question_id=spec.id,
+        as_of=as_of,
+        grid_start=start,
+        risk_start=u_start,
+        u_as_of=u_as_of,
+        n_months=n_months,
+        months_per_period=spec.baseline.months_per_period,
+        baseline=spec.baseline.probability,
+        indicator_ids=ids,
+        signs=np.array([spec.indicators[k].sign for k in ids], dtype=float),
+        level_priors=tuple(lib[k].level for k in ids),
+        volatility_priors=tuple(lib[k].volatility for k in ids),
+        effect_priors=tuple(spec.indicators[k].size for k in ids),
+        exposure=exposure,
+        counts=counts,
+        evidence_ids=tuple(cols[0]),
+        evidence_indicator=np.asarray(cols[1], dtype=np.int64),
+        evidence_month=np.asarray(cols[2], dtype=np.int64),
+        evidence_base_month=np.asarray(cols[3], dtype=np.int64),
+        evidence_value=np.asarray(cols[4], dtype=float),
+        evidence_sd=np.asarray(cols[5], dtype=float),
+        evidence_weight=np.asarray(cols[6], dtype=float),
+        resolved_on=resolved_on,
+        excluded=tuple(excluded),
+    )

@@ -1,0 +1,210 @@
+r"""The model's generative story in numpy: prior draws, indicator paths, event times, evidence values.
+
+This is a second implementation of :mod:`forecast.model.hazard` that shares no code with
+it (priors are drawn with scipy through :meth:`forecast.inputs.priors.Prior.scipy`, not PyMC), so that
+simulation-based calibration tests the PyMC model against an independent reading of the README's
+model rather than against itself. For a draw of the parameters
+
+.. math::
+
+    x_{k,0} \sim \text{level prior}_k, \qquad x_{k,t} = x_{k,t-1} + \sigma_k z_{k,t}, \\
+    \log\lambda_t = \log\big(-\log(1 - p)/m\big) + \sum_k d_k b_k x_{k,t},
+
+the event time is the first time the cumulative hazard :math:`\int_{u_0}^{u} \lambda` crosses an
+Exp(1) draw :math:`E` (piecewise-constant rate on the month grid, risk window from its start
+:math:`u_0` to the as-of date), and evidence item :math:`i` is
+:math:`y_i \sim \mathcal N(x_{k_i,t_i} - x_{k_i,t_i-3}\ [\text{change}]\ \text{or}\ x_{k_i,t_i}\ [\text{level}],\ \tau/\sqrt{w_i})`.
+
+All arrays are for ``S`` draws at once; a single simulated world is ``S = 1``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from forecast.core import timegrid
+from forecast.inputs.priors import Prior
+from forecast.model.design import Design
+from forecast.model.prediction import prob_by
+
+
+def draw_prior(prior: Prior, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` draws of one prior (scipy's frozen distribution with the resolved parameters)."""
+    return np.asarray(prior.scipy().rvs(size=n, random_state=rng), dtype=float).reshape(n)
+
+
+def draw_priors(priors: tuple[Prior, ...], n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, K) draws, one column per prior."""
+    if not priors:
+        return np.zeros((n, 0))
+    return np.stack([draw_prior(p, n, rng) for p in priors], axis=1)
+
+
+@dataclass
+class Draws:
+    """``S`` draws of the model's parameters and latent paths on a design's month grid."""
+
+    baseline_probability: np.ndarray  # (S,)
+    level_start: np.ndarray  # (S, K)
+    volatility: np.ndarray  # (S, K)
+    effect_size: np.ndarray  # (S, K)
+    level: np.ndarray  # (S, K, T)
+    log_rate: np.ndarray  # (S, T)
+    signs: np.ndarray  # (K,)
+
+    @property
+    def size(self) -> int:
+        return self.log_rate.shape[0]
+
+    @property
+    def effect(self) -> np.ndarray:
+        """(S, K) signed log hazard ratio per +1 of each indicator."""
+        return self.effect_size * self.signs
+
+    @property
+    def drift_sd(self) -> np.ndarray:
+        """(S,) SD of the monthly change of the log rate (see :mod:`forecast.model.prediction`)."""
+        if self.effect_size.shape[1] == 0:
+            return np.zeros(self.size)
+        return np.sqrt(((self.effect * self.volatility) ** 2).sum(axis=1))
+
+    def take(self, index) -> "Draws":
+        """The draws at ``index`` (an int, slice or index array)."""
+        index = np.atleast_1d(np.arange(self.size)[index])
+        return dataclasses.replace(
+            self,
+            **{f.name: getattr(self, f.name)[index] for f in dataclasses.fields(self) if f.name != "signs"},
+        )
+
+    def to_dataset(self, design: Design) -> xr.Dataset:
+        """A posterior-like Dataset (chain = 1, draw = S) with the model's variable names and dims."""
+        coords = {"indicator": list(design.indicator_ids), "month": design.month_labels}
+        data = {
+            "baseline_probability": (("chain", "draw"), self.baseline_probability[None]),
+            "log_rate": (("chain", "draw", "month"), self.log_rate[None]),
+        }
+        if design.indicator_ids:
+            data |= {
+                "level_start": (("chain", "draw", "indicator"), self.level_start[None]),
+                "volatility": (("chain", "draw", "indicator"), self.volatility[None]),
+                "effect_size": (("chain", "draw", "indicator"), self.effect_size[None]),
+                "effect": (("chain", "draw", "indicator"), self.effect[None]),
+                "level": (("chain", "draw", "indicator", "month"), self.level[None]),
+            }
+        return xr.Dataset(data, coords=coords)
+
+    @classmethod
+    def from_posterior(cls, posterior: xr.Dataset, design: Design) -> "Draws":
+        """The flattened (chain x draw) draws of a PyMC posterior of :func:`build_model`."""
+        chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+        s, k = chains * draws, len(design.indicator_ids)
+
+        def flat(name, *shape):
+            if name not in posterior:
+                return np.zeros((s, *shape))
+            return np.asarray(posterior[name].values, dtype=float).reshape(s, *shape)
+
+        return cls(
+            baseline_probability=flat("baseline_probability"),
+            level_start=flat("level_start", k),
+            volatility=flat("volatility", k),
+            effect_size=flat("effect_size", k),
+            level=flat("level", k, design.n_months),
+            log_rate=flat("log_rate", design.n_months),
+            signs=np.asarray(design.signs, dtype=float),
+        )
+
+
+def log_baseline_rate(p: np.ndarray, months_per_period: int) -> np.ndarray:
+    """Monthly log rate at which the event has probability ``p`` per period of ``months_per_period``."""
+    return np.log(-np.log1p(-p) / months_per_period)
+
+
+def draw_parameters(design: Design, n: int, rng: np.random.Generator) -> Draws:
+    """``n`` prior draws of the parameters and paths of ``design``'s model."""
+    t_months = design.n_months
+    p = draw_prior(design.baseline, n, rng)
+    level_start = draw_priors(design.level_priors, n, rng)
+    volatility = draw_priors(design.volatility_priors, n, rng)
+    effect_size = draw_priors(design.effect_priors, n, rng)
+    k = level_start.shape[1]
+    steps = volatility[:, :, None] * rng.standard_normal((n, k, t_months - 1))
+    level = level_start[:, :, None] + np.concatenate([np.zeros((n, k, 1)), np.cumsum(steps, axis=2)], axis=2)
+    signs = np.asarray(design.signs, dtype=float).reshape(k)
+    log_rate = log_baseline_rate(p, design.months_per_period)[:, None] + np.einsum("sk,skt->st", effect_size * signs, level)
+    return Draws(p, level_start, volatility, effect_size, level, log_rate, signs)
+
+
+def observed_indicator(design: Design, level: np.ndarray) -> np.ndarray:
+    """(S, N) what each evidence item observes: the level, or its change from the base month."""
+    ind, month, base = design.evidence_indicator, design.evidence_month, design.evidence_base_month
+    if not len(ind):
+        return np.zeros((level.shape[0], 0))
+    now = level[:, ind, month]
+    before = np.where(base >= 0, level[:, ind, np.maximum(base, 0)], 0.0)
+    return now - before
+
+
+def simulate_evidence(design: Design, draws: Draws, rng: np.random.Generator) -> np.ndarray:
+    """(S, N) evidence values: the observed indicator plus Normal noise of each item's graded SD."""
+    observed = observed_indicator(design, draws.level)
+    return observed + design.evidence_sd * rng.standard_normal(observed.shape)
+
+
+def risk_exposure(design: Design) -> np.ndarray:
+    """(T,) months at risk from the risk window start to the as-of date, ignoring any resolution."""
+    return timegrid.exposure(design.n_months, design.risk_start, design.u_as_of)
+
+
+def simulate_event_time(design: Design, draws: Draws, rng: np.random.Generator) -> np.ndarray:
+    """(S,) month coordinate of the event, ``inf`` when it does not happen by the as-of date."""
+    exposure = risk_exposure(design)
+    rate = np.exp(np.minimum(draws.log_rate, 30.0))
+    cum = np.cumsum(exposure * rate, axis=1)  # (S, T) cumulative hazard at each month's end
+    threshold = rng.exponential(1.0, draws.size)
+    hit = cum >= threshold[:, None]
+    month = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+    out = np.full(draws.size, np.inf)
+    rows = np.flatnonzero(month >= 0)
+    t = month[rows]
+    before = np.where(t > 0, cum[rows, np.maximum(t - 1, 0)], 0.0)
+    start = np.maximum(design.risk_start, t)  # where exposure begins inside month t
+    out[rows] = start + (threshold[rows] - before) / rate[rows, t]
+    return out
+
+
+def history_data(design: Design, event_u: float, evidence_value: np.ndarray, u_origin: float | None = None,
+                 in_scope: np.ndarray | None = None, masked_sd: float = 1e6) -> dict[str, np.ndarray]:
+    """``pm.Data`` values of one simulated history seen at ``u_origin`` (default: the as-of date).
+
+    Survival runs to the origin or the event, whichever is first; the event is counted when it
+    happened by the origin; items not in scope (``in_scope`` False) get an SD of ``masked_sd``, a
+    likelihood flat to 1e-12, so the data keep the shape of ``design`` (one compiled model serves
+    every history and origin, as in :mod:`forecast.runs.replay`).
+    """
+    u_origin = design.u_as_of if u_origin is None else u_origin
+    u_end = min(u_origin, event_u)
+    exposure = timegrid.exposure(design.n_months, design.risk_start, u_end)
+    counts = np.zeros(design.n_months, dtype=np.int64)
+    if event_u <= u_origin:
+        counts[min(int(np.floor(event_u)), design.n_months - 1)] = 1
+    sd = np.asarray(design.evidence_sd, dtype=float)
+    if in_scope is not None:
+        sd = np.where(in_scope, sd, masked_sd)
+    return {"exposure": exposure, "counts": counts, "evidence_value": np.asarray(evidence_value, dtype=float), "evidence_sd": sd}
+
+
+def headline_probability(design: Design, draws: Draws, u_target: float, n_paths: int, seed: int) -> np.ndarray:
+    """(S,) P(event by ``u_target`` | no event by as-of) for each draw, exactly as the forecast does it."""
+    eta_now = draws.log_rate[:, design.n_months - 1]
+    return prob_by(eta_now, draws.drift_sd, design.u_as_of, design.n_months - 1, np.array([u_target]), n_paths, seed)[:, 0]
+
+
+def window_probability(log_rate: np.ndarray, n_months: int, u_from: float, u_to: float) -> np.ndarray:
+    """(S,) P(event in (u_from, u_to] | no event by u_from) for each draw of the monthly log rate."""
+    window = timegrid.exposure(n_months, u_from, u_to)
+    return -np.expm1(-(np.exp(np.minimum(log_rate, 30.0)) * window).sum(axis=-1))

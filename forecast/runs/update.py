@@ -1,0 +1,381 @@
+"""Scheduled updates on top of the engine: ledger, idempotence, change reports, alerts, locking.
+
+``update(question)`` is what ``forecast update`` runs:
+
+1. take the project lock (two updates at once queue up; ``lock_timeout`` seconds, then a clear error);
+2. mark runs a killed process left ``running`` as failed;
+3. load and validate the files (bad input -> a ``failed`` run with the problems, nothing else);
+4. fingerprint the inputs (spec + library, evidence in scope, code, sampler settings + seed, as-of);
+   if the last successful update has the same fingerprint, stop: "up to date, run <id>";
+5. fit, write the posterior (NetCDF) and summary (JSON) atomically, then record the run and its
+   change report in one transaction;
+6. evaluate the alert rules.
+
+Crash safety rests on three facts: every writer of the ledger (update, replay) holds the lock, so a
+row still ``running`` when the lock is taken belongs to a process that died; artefacts are renamed
+into place before the transaction that marks their run ``succeeded``; and each run writes files
+named after its own run id, so an interrupted run never touches the last good run's files.
+
+Testing hook
+------------
+The crash-safety tests kill a real ``forecast update`` at named stages. With
+``FORECAST_PAUSE_AT=<stage>[,<stage>...]`` and ``FORECAST_PAUSE_FILE=<prefix>`` in the environment
+the process, on reaching a named stage, writes ``<prefix>.<stage>`` (holding its pid) and waits
+until that file is removed. Stages, in order:
+
+* ``lock-wait``: another process holds the lock; this one is about to wait for it;
+* ``started``: the lock is held and the ``running`` row is inserted, nothing sampled yet;
+* ``fitted``: sampling finished, no artefact written yet;
+* ``saved``: the posterior and summary are renamed into place, the ledger does not yet say
+  ``succeeded``.
+
+Without ``FORECAST_PAUSE_AT`` (always, outside the tests) the hook does nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from forecast.core import icd203
+from forecast.core.errors import InputError
+from forecast.inference.fingerprint import code_fingerprint, fingerprints, item_digests
+from forecast.runs.changes import change_report
+from forecast.runs.ledger import Ledger, default_path
+from forecast.inference.question import Question
+from forecast.inputs.project import Project
+
+EXIT_MOVE = 3
+EXIT_DIAGNOSTICS = 4
+EXIT_BAND = 5
+EXIT_LOCKED = 6
+
+
+class LockTimeout(RuntimeError):
+    pass
+
+
+PAUSE_STAGES = ("lock-wait", "started", "fitted", "saved")
+
+
+def _checkpoint(stage: str) -> None:
+    """Testing hook: pause at ``stage`` when ``$FORECAST_PAUSE_AT`` names it (see the module docstring)."""
+    wanted = os.environ.get("FORECAST_PAUSE_AT")
+    if not wanted:
+        return
+    unknown = sorted(set(wanted.split(",")) - set(PAUSE_STAGES))
+    if unknown:  # a misspelt stage would never pause, and the test waiting for it would hang
+        raise RuntimeError(f"FORECAST_PAUSE_AT: unknown stage(s) {', '.join(unknown)}; stages: {', '.join(PAUSE_STAGES)}")
+    if stage not in wanted.split(","):
+        return
+    prefix = os.environ.get("FORECAST_PAUSE_FILE")
+    if not prefix:
+        raise RuntimeError("FORECAST_PAUSE_AT is set but FORECAST_PAUSE_FILE (the marker file prefix) is not")
+    marker = Path(f"{prefix}.{stage}")
+    # write then rename, so a test that sees the marker can read the whole pid
+    tmp = marker.with_name(marker.name + ".writing")
+    tmp.write_text(f"{os.getpid()}\n")
+    os.replace(tmp, marker)
+    deadline = time.monotonic() + 600  # never hang a forgotten process forever
+    while marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Delete half-written artefacts (``.run-*.tmp``) that a killed run left in ``folder``.
+
+    Only called with the lock held: every writer of run artefacts (update, replay) holds it, so no
+    temp file there can belong to a live write.
+    """
+    removed = []
+    for path in Path(folder).glob(".run-*.tmp"):
+        try:
+            path.unlink()
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+@contextmanager
+def project_lock(ledger_path: Path, timeout: float):
+    """An exclusive ``flock`` next to the ledger; released by the kernel if the process dies."""
+    lock_path = Path(ledger_path).with_suffix(".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(lock_path, "a+")
+    deadline = time.monotonic() + timeout
+    waiting = False
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if not waiting:
+                waiting = True
+                _checkpoint("lock-wait")
+            if time.monotonic() >= deadline:
+                fh.seek(0)
+                holder = fh.read().strip() or "another process"
+                fh.close()
+                raise LockTimeout(f"another update holds the lock {lock_path} ({holder}); gave up after {timeout:g}s")
+            time.sleep(0.2)
+    try:
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
+@dataclass
+class Alert:
+    rule: str  # "move", "band", "diagnostics"
+    message: str
+    exit_code: int
+
+
+@dataclass
+class UpdateOutcome:
+    question: str
+    status: str  # "up-to-date", "succeeded", "failed"
+    run_id: int | None
+    message: str
+    record: dict | None = None
+    previous: dict | None = None
+    result: object | None = None
+    alerts: list[Alert] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.status == "failed":
+            return 1
+        return min((a.exit_code for a in self.alerts), default=0)
+
+    def to_dict(self) -> dict:
+        rec = self.record or {}
+        prev = self.previous or {}
+        return {
+            "question": self.question,
+            "status": self.status,
+            "run_id": self.run_id,
+            "message": self.message,
+            "as_of": rec.get("as_of"),
+            "headline_horizon": rec.get("headline_horizon"),
+            "headline": rec.get("headline_mean"),
+            "interval_90": [rec.get("headline_lower_90"), rec.get("headline_upper_90")],
+            "icd203": rec.get("headline_term"),
+            "previous_run_id": prev.get("id"),
+            "previous_headline": prev.get("headline_mean"),
+            "diagnostics_passed": bool(rec.get("diagnostics_passed")) if rec else None,
+            "alerts": [{"rule": a.rule, "message": a.message, "exit_code": a.exit_code} for a in self.alerts],
+            "exit_code": self.exit_code,
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# change report
+
+
+def attribute_changes(previous: dict, question: Question, changes: dict) -> list[dict]:
+    """Cheap attribution: how much each added, removed or edited item moves the previous headline.
+
+    Importance-reweights the previous run's posterior draws by each item's likelihood (added),
+    its inverse (removed) or the ratio (edited), one item at a time; the move is the reweighted
+    minus the plain mean of the previous headline draws. Exact influence (PSIS with refits where
+    Pareto k is high) belongs to the briefing; this is a ranking for the change report.
+    """
+    import numpy as np
+    import xarray as xr
+    from scipy import stats
+
+    from forecast.core import timegrid
+    from forecast.model.design import make_design
+
+    path = previous.get("posterior_path")
+    if not path or not Path(path).exists() or not previous.get("headline_horizon"):
+        return []
+    with xr.open_datatree(path, engine="netcdf4") as tree:
+        post = tree["posterior"].to_dataset()
+        if "level" not in post or previous["headline_horizon"] not in list(post["horizon"].values):
+            return []
+        p = np.asarray(post["p_event_by"].sel(horizon=previous["headline_horizon"]).values).reshape(-1)
+        level = np.asarray(post["level"].values)
+        ids = list(post["indicator"].values)
+    level = level.reshape(-1, *level.shape[2:])  # (draws, indicator, month)
+    old_items = {li.item.id: li for li in question.evidence}
+    grading = question.spec.grading
+
+    def loglik(li) -> np.ndarray | None:
+        it = li.item
+        if it.resolves or it.indicator not in ids:
+            return None
+        k = ids.index(it.indicator)
+        t = min(timegrid.month_index(question.library.reference_date, it.event_date), level.shape[2] - 1)
+        mu = level[:, k, t]
+        if it.is_change:
+            mu = mu - level[:, k, max(0, t - 3)]
+        return stats.norm.logpdf(it.observed_value, mu, grading.sd(it.grade))
+
+    out = []
+    for kind, sign in (("added", 1), ("removed", -1), ("edited", 1)):
+        for item_id in changes.get(kind, []):
+            li = old_items.get(item_id)
+            ll = loglik(li) if li is not None else None
+            if ll is None:
+                continue
+            logw = sign * ll
+            w = np.exp(logw - logw.max())
+            move = float((w * p).sum() / w.sum() - p.mean())
+            out.append({"id": item_id, "change": kind, "estimated_move": move, "indicator": li.item.indicator, "grade": li.item.grade})
+    del make_design
+    return sorted(out, key=lambda d: -abs(d["estimated_move"]))
+
+
+# --------------------------------------------------------------------------------------------------
+# alerts
+
+
+def alerts_for(record: dict, previous: dict | None, move_threshold: float | None, band: bool, diagnostics: bool) -> list[Alert]:
+    out = []
+    if diagnostics and not record.get("diagnostics_passed"):
+        out.append(Alert("diagnostics", "sampling diagnostics failed: " + "; ".join(record["diagnostics"].get("problems", [])), EXIT_DIAGNOSTICS))
+    if previous is None or previous.get("headline_mean") is None or record.get("headline_mean") is None:
+        return out
+    new, old = record["headline_mean"], previous["headline_mean"]
+    if move_threshold is not None and abs(new - old) > move_threshold:
+        out.append(Alert("move", f"headline moved {100 * (new - old):+.1f} points ({old:.1%} -> {new:.1%}), threshold {move_threshold:.1%}", EXIT_MOVE))
+    if band and icd203.band(round(new, 2)) != icd203.band(round(old, 2)):
+        out.append(Alert("band", f"headline crossed an ICD 203 band: {icd203.term(round(old, 2))} -> {icd203.term(round(new, 2))}", EXIT_BAND))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# the update
+
+
+def update(
+    question_id: str,
+    as_of=None,
+    seed: int = 1,
+    force: bool = False,
+    root: str | Path | None = None,
+    ledger_path: str | Path | None = None,
+    kind: str = "update",
+    alert_threshold: float | None = None,
+    alert_band: bool = False,
+    alert_diagnostics: bool = False,
+    lock_timeout: float = 600.0,
+    progressbar: bool = False,
+    **fit_overrides,
+) -> UpdateOutcome:
+    """Fit ``question_id`` unless nothing changed since the last successful update; record the run."""
+    from forecast.inputs.settings import SampleConfig
+    from forecast.core.timegrid import to_date
+
+    project = Project.find(root)
+    ledger_path = Path(ledger_path) if ledger_path else default_path(project.root)
+    as_of = to_date(as_of) if as_of is not None else dt.date.today()
+    ledger = Ledger(ledger_path)
+    with project_lock(ledger_path, lock_timeout):
+        ledger.recover()
+        t0 = time.perf_counter()
+        try:
+            question = Question.from_inputs(project.load(question_id))
+            question.design(as_of)  # as-of before the risk window etc.
+        except (InputError, ValueError) as exc:
+            fps = {"code": code_fingerprint()}
+            run_id = ledger.start(question_id, as_of, kind, seed, fps, "")
+            ledger.fail(run_id, f"bad input: {exc}", time.perf_counter() - t0)
+            raise
+        _remove_stale_temp_files(ledger_path.parent / question.id)  # question.id: a known file name
+        config = SampleConfig.from_settings(question.spec.sampler, **fit_overrides)
+        fps, fingerprint = fingerprints(question, as_of, config, seed)
+        previous = ledger.last_success(question_id, kind="update")
+        if not force:
+            same = previous if kind == "update" else ledger.find(question_id, fingerprint)
+            if same is not None and same["fingerprint"] == fingerprint:
+                return UpdateOutcome(question_id, "up-to-date", same["id"], f"up to date, run {same['id']}", record=same, previous=same)
+        run_id = ledger.start(question_id, as_of, kind, seed, fps, fingerprint)
+        _checkpoint("started")
+        try:
+            result = question.fit(as_of=as_of, seed=seed, progressbar=progressbar, **fit_overrides)
+            _checkpoint("fitted")
+            from forecast.inference.store import save_result
+
+            paths = save_result(result, ledger_path.parent / question_id, stem=f"run-{run_id:06d}")
+            items_now = item_digests(question, as_of)
+            spec_now = {**question.spec.to_dict(), "library": question.library.model_dump(mode="json")}
+            base = previous if kind == "update" else None
+            changes = change_report(base, items_now, spec_now, fps, as_of)
+            if base is not None:
+                try:
+                    changes["attribution"] = attribute_changes(base, question, changes)
+                except Exception as exc:  # noqa: BLE001
+                    # An unreadable previous posterior (damaged or half-restored runs/) must not
+                    # fail this run: it would stay the base of every later update and fail them all.
+                    changes["attribution"] = []
+                    changes["attribution_error"] = f"previous posterior {base.get('posterior_path')} unreadable: {type(exc).__name__}: {exc}"
+            record = _record(result, paths, items_now, spec_now, changes, time.perf_counter() - t0)
+            if base is not None and base.get("headline_mean") is not None and record["headline_mean"] is not None:
+                changes["headline_move"] = record["headline_mean"] - base["headline_mean"]
+                record["changes"] = changes
+            _checkpoint("saved")
+            ledger.succeed(run_id, record)
+        except BaseException as exc:  # KeyboardInterrupt too: never leave a run 'running' if we can help it
+            ledger.fail(run_id, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}", time.perf_counter() - t0)
+            raise
+    record = ledger.get(run_id)
+    alerts = alerts_for(record, base, alert_threshold, alert_band, alert_diagnostics)
+    msg = f"run {run_id}: {result.headline_sentence()}"
+    return UpdateOutcome(question_id, "succeeded", run_id, msg, record=record, previous=base, result=result, alerts=alerts)
+
+
+def _record(result, paths: dict, items_now: dict, spec_now: dict, changes: dict, seconds: float) -> dict:
+    table = result.summary()
+    head = table[table["headline"]]
+    row = head.iloc[0] if len(head) else None
+    summary = result.to_summary_dict()
+    return {
+        "versions": result.versions,
+        "headline_horizon": result.headline.isoformat() if result.headline else None,
+        "headline_mean": float(row["mean"]) if row is not None else None,
+        "headline_lower_90": float(row["lower_90"]) if row is not None else None,
+        "headline_upper_90": float(row["upper_90"]) if row is not None else None,
+        "headline_term": row["icd203"] if row is not None else None,
+        "horizons": summary["horizons"],
+        "diagnostics_passed": result.diagnostics.passed,
+        "diagnostics": result.diagnostics.to_dict(),
+        "evidence_items": items_now,
+        "spec_snapshot": spec_now,
+        "changes": changes,
+        "posterior_path": str(paths["posterior"]),
+        "summary_path": str(paths["summary"]),
+        "wall_seconds": seconds,
+    }
+
+
+def update_all(root=None, **kwargs) -> list[UpdateOutcome]:
+    """``update`` every question in models/ (each skipped when its inputs did not change)."""
+    project = Project.find(root)
+    outcomes = []
+    for qid in project.question_ids():
+        try:
+            outcomes.append(update(qid, root=project.root, **kwargs))
+        except InputError as exc:
+            outcomes.append(UpdateOutcome(qid, "failed", None, str(exc)))
+    return outcomes
+
+
+def history(question_id: str | None = None, root=None, ledger_path=None, kind: str | None = None):
+    """The ledger's runs as a DataFrame (oldest first)."""
+    project = Project.find(root)
+    return Ledger(Path(ledger_path) if ledger_path else default_path(project.root)).history(question_id, kind)
