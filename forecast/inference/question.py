@@ -9,7 +9,6 @@ The common case::
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import fields
 from pathlib import Path
 
@@ -25,10 +24,10 @@ class Question(QuestionInputs):
         return cls(**{f.name: getattr(inputs, f.name) for f in fields(QuestionInputs)})
 
     def design(self, as_of=None):
-        from forecast.core.timegrid import to_date
+        """The model data as of a date (default today); the date is checked by :meth:`check_as_of`."""
         from forecast.model.design import make_design
 
-        as_of = to_date(as_of) if as_of is not None else dt.date.today()
+        as_of = self.check_as_of(as_of)
         return make_design(self.spec, self.library, self.evidence, as_of)
 
     def fit(

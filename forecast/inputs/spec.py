@@ -16,11 +16,15 @@ risk: the August-September 2020 protests).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from forecast.core import limits
+from forecast.core.timegrid import month_coordinate
+from forecast.inputs.fields import Date, Integer, Number
 from forecast.inputs.grading import Grading
 from forecast.inputs.priors import Prior
 
@@ -59,10 +63,12 @@ class IndicatorLibrary(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reference_date: dt.date = Field(
+    reference_date: Date = Field(
         ..., description="Date at which the level priors hold; every latent path starts here."
     )
-    source: str = Field(..., description="Path of the source text the quotes come from, relative to models/.")
+    source: str = Field(
+        ..., min_length=1, description="Path of the source text the quotes come from, relative to models/ (inside the project)."
+    )
     source_title: str = Field(..., min_length=1)
     indicators: list[IndicatorDef] = Field(..., min_length=1)
 
@@ -136,29 +142,42 @@ class SamplerSettings(BaseModel):
 
     The defaults (4 chains x 1500 draws after 1000 tuning steps, target acceptance 0.95) give a
     headline MCSE near 0.0015 (the threshold is 0.005), no divergences on the shipped models, and
-    r_hat below 1.01 for all ~400 random-walk innovations, in 15-25 s on 2 cores.
+    r_hat below 1.01 for all ~400 random-walk innovations, in 15-25 s on 2 cores. The bounds are
+    those of :mod:`forecast.core.limits`.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    draws: int = Field(1500, ge=10)
-    tune: int = Field(1000, ge=10)
-    chains: int = Field(4, ge=1, le=16)
-    target_accept: float = Field(0.95, gt=0.5, lt=1)
-    future_paths: int = Field(
-        200, ge=1, description="Simulated future indicator paths per posterior draw (averaged per draw)."
+    draws: Integer = Field(1500, ge=limits.DRAWS[0], le=limits.DRAWS[1])
+    tune: Integer = Field(1000, ge=limits.TUNE[0], le=limits.TUNE[1])
+    chains: Integer = Field(4, ge=limits.CHAINS[0], le=limits.CHAINS[1])
+    target_accept: Number = Field(0.95, gt=0.5, lt=1)
+    future_paths: Integer = Field(
+        200,
+        ge=limits.FUTURE_PATHS[0],
+        le=limits.FUTURE_PATHS[1],
+        description="Simulated future indicator paths per posterior draw (averaged per draw).",
     )
+
+    @model_validator(mode="after")
+    def _total_draws(self) -> "SamplerSettings":
+        if self.chains * self.draws > limits.MAX_TOTAL_DRAWS:
+            raise ValueError(
+                f"chains x draws = {self.chains} x {self.draws} = {self.chains * self.draws} is above "
+                f"{limits.MAX_TOTAL_DRAWS} (the memory of the latent paths); lower draws or chains"
+            )
+        return self
 
 
 class Thresholds(BaseModel):
     """Sampling diagnostics a fit must meet to be called clean."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    r_hat: float = Field(1.01, gt=1)
-    ess: float = Field(400, gt=0, description="Minimum bulk and tail ESS of every parameter.")
-    divergences: int = Field(0, ge=0)
-    headline_mcse: float = Field(0.005, gt=0)
+    r_hat: Number = Field(1.01, gt=1, le=2)
+    ess: Number = Field(400, gt=0, le=1_000_000, description="Minimum bulk and tail ESS of every parameter.")
+    divergences: Integer = Field(0, ge=0, le=1_000_000)
+    headline_mcse: Number = Field(0.005, gt=0, le=0.5)
 
 
 class Scenario(BaseModel):
@@ -174,7 +193,7 @@ class Scenario(BaseModel):
     id: str = Field(..., pattern=SLUG)
     name: str = Field(..., min_length=1, description="Short label for tables and legends.")
     description: str = Field(..., min_length=1, description="One sentence: what happens in this scenario.")
-    set: dict[str, float] = Field(
+    set: dict[str, Number] = Field(
         ..., min_length=1, description="Indicator id -> level held from the as-of date on (standardized scale, -5..5)."
     )
     assumption: bool = Field(False, description="True when the scenario goes beyond what the source text states.")
@@ -197,11 +216,19 @@ class QuestionSpec(BaseModel):
     question: str = Field(..., min_length=1, description="The question in words.")
     event: str = Field(..., min_length=1, description="Short event phrase used in the headline 'P(<event> by <date>)'.")
     resolution_criteria: str = Field(..., min_length=1, description="What counts as the event happening.")
-    risk_window_start: dt.date = Field(..., description="First day on which the event could happen.")
+    risk_window_start: Date = Field(..., description="First day on which the event could happen.")
     time_step: Literal["month"] = "month"
-    horizons: list[dt.date] = Field(..., min_length=1, description="Dates to report P(event by date) for.")
-    headline_lead_months: int = Field(
-        12, ge=0, description="Headline = first horizon at least this many months after as-of (else the last)."
+    horizons: list[Date] = Field(
+        ...,
+        min_length=1,
+        max_length=limits.MAX_HORIZONS,
+        description=f"Dates to report P(event by date) for (at most {limits.HORIZON_YEARS} years after the risk window start).",
+    )
+    headline_lead_months: Integer = Field(
+        12,
+        ge=limits.LEAD_MONTHS[0],
+        le=limits.LEAD_MONTHS[1],
+        description="Headline = first horizon at least this many months after as-of (else the last).",
     )
     baseline: Baseline
     indicators: dict[str, Effect] = Field(default_factory=dict, description="Indicator id -> its effect.")
@@ -231,7 +258,29 @@ class QuestionSpec(BaseModel):
         early = [h.isoformat() for h in self.horizons if h <= self.risk_window_start]
         if early:
             raise ValueError(f"horizons on or before the risk window start: {', '.join(early)}")
+        start = self.risk_window_start
+        try:
+            latest = start.replace(year=start.year + limits.HORIZON_YEARS)
+        except ValueError:  # 29 February
+            latest = start.replace(year=start.year + limits.HORIZON_YEARS, day=28)
+        late = [h.isoformat() for h in self.horizons if h > latest]
+        if late:
+            raise ValueError(
+                f"horizons more than {limits.HORIZON_YEARS} years after the risk window start {start} "
+                f"(the latest allowed is {latest}): {', '.join(late)}"
+            )
+        months = math.ceil(month_coordinate(start, self.horizons[-1]))
+        if self.sampler.future_paths * months > limits.MAX_PATH_MONTHS:
+            raise ValueError(
+                f"sampler.future_paths x months to the last horizon = {self.sampler.future_paths} x {months} is above "
+                f"{limits.MAX_PATH_MONTHS} (the memory of the simulated future paths); lower future_paths or bring "
+                "the last horizon closer"
+            )
         return self
+
+    def future_horizons(self, as_of: dt.date) -> list[dt.date]:
+        """The horizons after ``as_of`` (those a fit as of that date reports)."""
+        return [h for h in self.horizons if h > as_of]
 
     def to_dict(self) -> dict:
         return self.model_dump(mode="json", exclude_none=True)

@@ -378,4 +378,4 @@ def update_all(root=None, **kwargs) -> list[UpdateOutcome]:
 def history(question_id: str | None = None, root=None, ledger_path=None, kind: str | None = None):
     """The ledger's runs as a DataFrame (oldest first)."""
     project = Project.find(root)
-    return Ledger(Path(ledger_path) if ledger_path else default_path(project.root)).history(question_id, kind)
+    return Ledger(Path(ledger_path) if ledger_path else default_path(project.root), readonly=True).history(question_id, kind)
