@@ -1,4 +1,4 @@
-"""Bad input gets a clear error (file, line, field, near-miss), exit 1, and nothing is written."""
+"""Bad input gets a clear error (file, line, field, near-miss), exit 1 (2 for a bad option value), and nothing is written."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-import forecast
 from typer.testing import CliRunner
 
+import forecast
 from forecast.cli import app
 from forecast.core.errors import InputError
 from forecast.inputs.project import Project
@@ -149,8 +148,10 @@ def test_bad_input_writes_nothing_and_records_a_failed_run(proj, tmp_path):
 
 
 def test_bad_as_of_date_on_the_cli(proj):
+    # an option value is a usage error (exit 2), refused before the ledger is opened
     out = CliRunner().invoke(app, ["update", "belarus-entry", "--as-of", "2024-02-31", "--root", str(proj), "--ledger", str(proj / "l.sqlite")])
-    assert out.exit_code == 1 and "not a valid date" in out.output
+    assert out.exit_code == 2 and "not a valid date" in out.output and "--as-of" in out.output
+    assert not (proj / "l.sqlite").exists()
 
 
 def test_item_published_after_as_of_is_kept_excluded_and_reported(proj):

@@ -111,7 +111,10 @@ def parse_date(value, *, month: bool = False, end: bool = False) -> dt.date:
         return value
     form = "YYYY-MM-DD" + (" or YYYY-MM" if month else "")
     if not isinstance(value, str):
-        raise DateFormatError(f"{_what(value)} is not a valid date: dates are written {form}, e.g. {EXAMPLE_DATE}")
+        hint = _suggestion(str(value)) if isinstance(value, int) and not isinstance(value, bool) else None
+        if hint:  # 20240615, as YAML reads an unquoted basic ISO date
+            raise DateFormatError(f"{_what(value)} is not a valid date: dates are written {form}; write {hint}")
+        raise DateFormatError(f"{_what(value)} is not a valid date: dates are written {form}, e.g. {EXAMPLE_DATE} (a number is never read as a date)")
     text = value.strip()
     m = DATE_RE.match(text)
     if m:

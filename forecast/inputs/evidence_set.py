@@ -130,7 +130,7 @@ class Evidence(list):
             if column not in FIELDS and column not in PROVENANCE_COLUMNS:
                 problems.append(Problem(name, f"unknown column '{column}'", None, str(column), nearest(str(column), FIELDS)))
         missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-        if missing:
+        if missing and not problems:  # as for a CSV header: a misspelt column is the one problem to fix
             problems.append(Problem(name, f"missing required column{'s' if len(missing) > 1 else ''} {', '.join(repr(c) for c in missing)}", None, missing[0]))
         if problems:
             raise InputError(problems)

@@ -120,7 +120,11 @@ class Project:
             )
         return lib, problems
 
-    def _source_text(self, lib: IndicatorLibrary) -> tuple[str | None, str | None]:
+    def _source_text(self, lib: IndicatorLibrary) -> str | None:
+        """The source text, or None when it cannot be read (see :meth:`_source`)."""
+        return self._source(lib)[0]
+
+    def _source(self, lib: IndicatorLibrary) -> tuple[str | None, str | None]:
         """The source text, or None and why it cannot be read (outside the project, missing, ...)."""
         path = self.models_dir / lib.source
         away = self.outside(path)
@@ -135,7 +139,7 @@ class Project:
     def _check_priors(self, path: Path, parsed, lib: IndicatorLibrary, priors: list[tuple[tuple, Prior]]) -> list[Problem]:
         """Quotes found in the source text; intervals that can be elicited."""
         problems: list[Problem] = []
-        text, why = self._source_text(lib)
+        text, why = self._source(lib)
         if text is None:
             return [Problem(str(path), why, parsed.line_of(("source",)) if path.name == LIBRARY_FILE else None, "source")]
         norm = normalize_text(text)

@@ -20,7 +20,7 @@ import math
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from forecast.core import limits
 from forecast.core.timegrid import month_coordinate
@@ -233,7 +233,7 @@ class QuestionSpec(BaseModel):
     baseline: Baseline
     indicators: dict[str, Effect] = Field(default_factory=dict, description="Indicator id -> its effect.")
     grading: Grading = Field(default_factory=Grading)
-    sampler: SamplerSettings = Field(default_factory=SamplerSettings)
+    sampler: SamplerSettings = Field(default_factory=SamplerSettings, validate_default=True)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     scenarios: list[Scenario] = Field(default_factory=list, description="What-if scenarios (forecast.analysis.scenarios).")
 
@@ -248,35 +248,39 @@ class QuestionSpec(BaseModel):
 
     @field_validator("horizons")
     @classmethod
-    def _sorted_unique(cls, horizons: list[dt.date]) -> list[dt.date]:
+    def _sorted_unique(cls, horizons: list[dt.date], info: ValidationInfo) -> list[dt.date]:
         if len(set(horizons)) != len(horizons):
             raise ValueError("horizons must be distinct")
-        return sorted(horizons)
-
-    @model_validator(mode="after")
-    def _horizons_after_start(self) -> "QuestionSpec":
-        early = [h.isoformat() for h in self.horizons if h <= self.risk_window_start]
+        horizons = sorted(horizons)
+        start = info.data.get("risk_window_start")  # absent when it failed validation itself
+        if start is None:
+            return horizons
+        early = [h.isoformat() for h in horizons if h <= start]
         if early:
             raise ValueError(f"horizons on or before the risk window start: {', '.join(early)}")
-        start = self.risk_window_start
-        try:
-            latest = start.replace(year=start.year + limits.HORIZON_YEARS)
-        except ValueError:  # 29 February
-            latest = start.replace(year=start.year + limits.HORIZON_YEARS, day=28)
-        late = [h.isoformat() for h in self.horizons if h > latest]
+        latest = _years_after(start, limits.HORIZON_YEARS)
+        late = [h.isoformat() for h in horizons if h > latest]
         if late:
             raise ValueError(
                 f"horizons more than {limits.HORIZON_YEARS} years after the risk window start {start} "
                 f"(the latest allowed is {latest}): {', '.join(late)}"
             )
-        months = math.ceil(month_coordinate(start, self.horizons[-1]))
-        if self.sampler.future_paths * months > limits.MAX_PATH_MONTHS:
+        return horizons
+
+    @field_validator("sampler")
+    @classmethod
+    def _paths_fit_in_memory(cls, sampler: SamplerSettings, info: ValidationInfo) -> SamplerSettings:
+        start, horizons = info.data.get("risk_window_start"), info.data.get("horizons")
+        if start is None or not horizons:
+            return sampler
+        months = math.ceil(month_coordinate(start, horizons[-1]))
+        if sampler.future_paths * months > limits.MAX_PATH_MONTHS:
             raise ValueError(
-                f"sampler.future_paths x months to the last horizon = {self.sampler.future_paths} x {months} is above "
+                f"future_paths x months to the last horizon = {sampler.future_paths} x {months} is above "
                 f"{limits.MAX_PATH_MONTHS} (the memory of the simulated future paths); lower future_paths or bring "
                 "the last horizon closer"
             )
-        return self
+        return sampler
 
     def future_horizons(self, as_of: dt.date) -> list[dt.date]:
         """The horizons after ``as_of`` (those a fit as of that date reports)."""
@@ -288,6 +292,13 @@ class QuestionSpec(BaseModel):
     @classmethod
     def from_dict(cls, data: dict) -> "QuestionSpec":
         return cls.model_validate(data)
+
+
+def _years_after(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 def iter_priors(spec: QuestionSpec, library: IndicatorLibrary):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -151,11 +152,14 @@ def read_text_bounded(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[str 
     """
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if path.is_dir():
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     except OSError as exc:
         return None, [Problem(str(path), os_error_message(exc, path, "read"))]
+    if not stat.S_ISREG(info.st_mode):  # a pipe or a device: reading could block for ever
+        return None, [Problem(str(path), "not a regular file (a pipe or a device): not read")]
+    size = info.st_size
     if size > max_bytes:
         return None, [Problem(str(path), f"file is {size} bytes, above the {max_bytes}-byte limit")]
     try:

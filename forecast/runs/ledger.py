@@ -134,9 +134,8 @@ class Ledger:
             if not self.path.exists():
                 self._missing = True
                 return
-            with self._guard("read"):
-                with self.connect() as con:
-                    check = con.execute("PRAGMA quick_check").fetchone()[0]
+            with self._open("read") as con:
+                check = con.execute("PRAGMA quick_check").fetchone()[0]
         else:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,10 +143,9 @@ class Ledger:
                 raise LedgerError(f"cannot create the folder of the ledger: {os_error_message(exc, self.path.parent)}", self._kind_of(exc)) from exc
             # A damaged ledger must stop the run with a message naming the file, not a bare
             # "file is not a database" traceback halfway through an update.
-            with self._guard("write"):
-                with self.connect() as con:
-                    con.executescript(SCHEMA)
-                    check = con.execute("PRAGMA quick_check").fetchone()[0]
+            with self._open("write") as con:
+                con.executescript(SCHEMA)
+                check = con.execute("PRAGMA quick_check").fetchone()[0]
         if check != "ok":
             raise LedgerError(self._damaged(f"integrity check: {check}"))
 
@@ -216,7 +214,19 @@ class Ledger:
         except (sqlite3.Error, OSError) as exc:
             raise self._error(exc, action) from exc
 
+    @contextmanager
+    def _open(self, action: str):
+        """A connection for one transaction, closed after it (so no file stays open), errors as :class:`LedgerError`."""
+        with self._guard(action):
+            con = self.connect()
+            try:
+                with con:
+                    yield con
+            finally:
+                con.close()
+
     def connect(self) -> sqlite3.Connection:
+        """A new connection (the caller closes it); read-only when the ledger was opened ``readonly``."""
         if self.readonly:
             return self._connect_readonly()
         con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
@@ -250,7 +260,7 @@ class Ledger:
         dead run's pid can belong to an unrelated live process, and the row would stay ``running``
         for ever.
         """
-        with self._guard("write"), self.connect() as con:
+        with self._open("write") as con:
             rows = con.execute("SELECT id FROM runs WHERE status = 'running'").fetchall()
             dead = [r["id"] for r in rows]
             for run_id in dead:
@@ -261,7 +271,7 @@ class Ledger:
         return dead
 
     def start(self, question: str, as_of: dt.date, kind: str, seed: int, fingerprints: dict, fingerprint: str) -> int:
-        with self._guard("write"), self.connect() as con:
+        with self._open("write") as con:
             cur = con.execute(
                 """INSERT INTO runs (question, as_of, kind, status, started_at, pid, seed, fingerprint,
                    spec_fingerprint, evidence_fingerprint, code_fingerprint, sampler_fingerprint)
@@ -273,14 +283,14 @@ class Ledger:
 
     def succeed(self, run_id: int, record: dict) -> None:
         cols = ", ".join(f"{k} = ?" for k in record)
-        with self._guard("write"), self.connect() as con:
+        with self._open("write") as con:
             con.execute(
                 f"UPDATE runs SET status='succeeded', finished_at=?, {cols} WHERE id=?",
                 (now(), *[_sql(v) for v in record.values()], run_id),
             )
 
     def fail(self, run_id: int, error: str, wall_seconds: float | None = None) -> None:
-        with self._guard("write"), self.connect() as con:
+        with self._open("write") as con:
             con.execute(
                 "UPDATE runs SET status='failed', finished_at=?, error=?, wall_seconds=? WHERE id=?",
                 (now(), error[:4000], wall_seconds, run_id),
@@ -295,7 +305,7 @@ class Ledger:
             args.append(kind)
         if self._missing:
             return None
-        with self._guard("read"), self.connect() as con:
+        with self._open("read") as con:
             row = con.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
         return _row(row)
 
@@ -303,7 +313,7 @@ class Ledger:
         """The latest succeeded run (any kind) with this fingerprint."""
         if self._missing:
             return None
-        with self._guard("read"), self.connect() as con:
+        with self._open("read") as con:
             row = con.execute(
                 "SELECT * FROM runs WHERE question=? AND fingerprint=? AND status='succeeded' ORDER BY id DESC LIMIT 1",
                 (question, fingerprint),
@@ -313,7 +323,7 @@ class Ledger:
     def get(self, run_id: int) -> dict | None:
         if self._missing:
             return None
-        with self._guard("read"), self.connect() as con:
+        with self._open("read") as con:
             return _row(con.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone())
 
     def history(self, question: str | None = None, kind: str | None = None):
@@ -329,7 +339,7 @@ class Ledger:
             args.append(kind)
         if self._missing:
             return pd.DataFrame([])
-        with self._guard("read"), self.connect() as con:
+        with self._open("read") as con:
             rows = [_row(r) for r in con.execute(sql + " ORDER BY id", args).fetchall()]
         return pd.DataFrame(rows)
 
