@@ -6,10 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-import forecast
 from typer.testing import CliRunner
 
+import forecast
 from forecast.cli import app
 from forecast.core.errors import InputError
 from forecast.inputs.project import Project
