@@ -48,14 +48,17 @@ How a report becomes drafts
    "two weeks ago" is 2025-08-29. A found expression counts only when it names a month (with a
    capital), a weekday, a year 1900-2099, "yesterday"/"today", "... ago" or "last/this/past
    week/month/year" (so "may" the verb and "5 p.m." are not dates). A month without a year
-   followed closely by a year ("August and September 2020") takes that year. Within a sentence an
-   absolute date (one with a year) wins over a relative one, and a date after "since", "until",
-   "till", "before" or "by" (a reference point, not the event) is used only when there is no
-   other. Dates after publication are skipped (a plan or a forecast, not an event). With no date
-   in the sentence the one before it in the same block is tried ("near it"); with none there, the
-   event date is the published date. The notes say which of these happened and how precise the
-   date is: a month alone is dated the 1st, a year alone the 1st of July (January after "early",
-   "beginning of", "start of"; December after "late", "end of"), never after publication.
+   followed closely by a year ("August and September 2020") takes that year. Phrases such as
+   "last year" are also parsed on their own (``search_dates`` can cut "at the beginning of last
+   year" wrongly). Within a sentence an absolute date (one with a year) wins over a relative one,
+   then a more precise one (day, week, month, year), then the first.
+   A date after "since", "until", "till", "before" or "by" is a reference point, not the event's
+   date, and a date after publication is a plan or a forecast: neither is used. With no date in
+   the sentence, the sentence before it is tried when it is in the same block and bears on the
+   same indicator ("near it"); with none there, the event date is the published date. The notes
+   say which of these happened and how precise the date is: a month alone is dated the 1st, a
+   year alone the 1st of July (January after "early", "beginning of", "start of"; December after
+   "late", "end of"), never after publication.
 """
 
 from __future__ import annotations
@@ -343,7 +346,8 @@ def confidence(matches: list[IndicatorMatch]) -> float:
 _MONTH = r"\b(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\b"
 _WEEKDAY = r"\b(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b"
 _YEAR = r"\b(?:19|20)\d\d\b"
-_RELATIVE = r"(?i:\b(?:yesterday|today|ago|(?:last|this|past|previous)\s+(?:week|weekend|month|year))\b)"
+_RELATIVE_PHRASE = r"(?i:\b(?:last|this|past|previous)\s+(?:week|weekend|month|year)\b)"
+_RELATIVE = r"(?i:\b(?:yesterday|today|ago)\b)|" + _RELATIVE_PHRASE
 _DATE_WORD = re.compile("|".join((_MONTH, _WEEKDAY, _YEAR, _RELATIVE)))
 _REFERENCE_POINT = re.compile(r"\b(?:since|until|till|before|by)\s*$", re.I)
 _EARLY = re.compile(r"\b(?:early|beginning\s+of|start\s+of)\b[^.]{0,12}$", re.I)
@@ -395,58 +399,63 @@ class DateFinder:
             return "year"
         return "day"
 
+    def _found(self, sentence: str, expression: str, at: int, when: dt.datetime) -> FoundDate:
+        text = _trim_expression(expression)
+        return FoundDate(
+            text=text,
+            start=at,
+            date=when.date(),
+            precision=self._precision(text),
+            absolute=bool(re.search(_YEAR, text)),
+            reference_point=bool(_REFERENCE_POINT.search(sentence[:at])) or text.lower().startswith(("since ", "until ", "till ", "before ", "by ")),
+        )
+
     def find(self, sentence: str) -> list[FoundDate]:
         """Every plausible date expression of ``sentence``, in order (module docstring, step 5)."""
         from dateparser.search import search_dates
 
-        found = search_dates(sentence, languages=[LANGUAGE], settings=self.settings) or []
         out: list[FoundDate] = []
         cursor = 0
-        for expression, when in found:
+        for expression, when in search_dates(sentence, languages=[LANGUAGE], settings=self.settings) or []:
             at = sentence.find(expression, cursor)
             if at < 0:
-                at = sentence.find(expression)
-            cursor = max(cursor, at + len(expression)) if at >= 0 else cursor
-            if not _DATE_WORD.search(expression):
                 continue
-            out.append(
-                FoundDate(
-                    text=expression.strip(),
-                    start=max(at, 0),
-                    date=when.date(),
-                    precision=self._precision(expression),
-                    absolute=bool(re.search(_YEAR, expression)),
-                    reference_point=bool(_REFERENCE_POINT.search(sentence[: max(at, 0)])) or expression.lower().startswith(("since ", "until ", "before ", "by ")),
-                )
-            )
-        return self._borrow_years(sentence, out)
+            cursor = at + len(expression)
+            if _DATE_WORD.search(expression):
+                out.append(self._found(sentence, expression, at, when))
+        # search_dates can cut "at the beginning of last year" into "year, a": parse such phrases alone
+        for m in re.finditer(_RELATIVE_PHRASE, sentence):
+            if any(d.start <= m.start() < d.start + len(d.text) for d in out):
+                continue
+            data = self._periods.get_date_data(m.group())
+            if data.date_obj is not None:
+                out.append(self._found(sentence, m.group(), m.start(), data.date_obj))
+        return self._borrow_years(sentence, sorted(out, key=lambda d: d.start))
 
     @staticmethod
     def _borrow_years(sentence: str, dates: list[FoundDate]) -> list[FoundDate]:
         """A month with no year takes the year written just after it ("August and September 2020")."""
         out = list(dates)
-        for i, d in enumerate(out[:-1]):
-            nxt = out[i + 1]
-            if d.absolute or d.precision != "month" or not re.fullmatch(r"(?:in\s+)?" + _YEAR, nxt.text, re.I):
+        for i in range(len(out) - 2, -1, -1):  # right to left: "August" borrows from "September 2020"
+            d, nxt = out[i], out[i + 1]
+            if d.absolute or d.precision != "month" or not nxt.absolute or nxt.start - (d.start + len(d.text)) > 30:
                 continue
-            if nxt.start - (d.start + len(d.text)) <= 30:
-                year = int(re.search(_YEAR, nxt.text).group())
-                out[i] = FoundDate(d.text + sentence[d.start + len(d.text) : nxt.start + len(nxt.text)], d.start, d.date.replace(year=year), "month", True, d.reference_point)
-                out[i + 1] = None  # type: ignore[call-overload]
-        return [d for d in out if d is not None]
+            text = sentence[d.start : nxt.start + len(nxt.text)]
+            out[i] = FoundDate(text, d.start, d.date.replace(year=nxt.date.year), "month", True, d.reference_point)
+        return out
 
     def _settle(self, sentence: str, d: FoundDate) -> tuple[dt.date, str]:
         """The date to use for a found expression, and how precise it is (for the notes)."""
         if d.precision == "year":
             before = sentence[: d.start] + " "
-            if _EARLY.search(before) or re.match(r"(?i)(?:early|beginning of|start of)\b", d.text):
-                month, how = 1, "the 1st of January (\"early\")"
+            if _MID.search(before) or re.match(r"(?i)(?:mid|middle of)\b", d.text):
+                month, how = 7, 'the 1st of July ("mid")'
+            elif _EARLY.search(before) or re.match(r"(?i)(?:early|beginning of|start of)\b", d.text):
+                month, how = 1, 'the 1st of January ("early")'
             elif _LATE.search(before) or re.match(r"(?i)(?:late|end of)\b", d.text):
-                month, how = 12, "the 1st of December (\"late\")"
+                month, how = 12, 'the 1st of December ("late")'
             else:
                 month, how = 7, "the 1st of July (mid-year)"
-            if _MID.search(before):
-                month, how = 7, "the 1st of July (\"mid\")"
             date = min(dt.date(d.date.year, month, 1), self.published)
             return date, f"year only: set to {how}" + (", capped at the published date" if date == self.published else "")
         if d.precision == "month":
@@ -456,19 +465,42 @@ class DateFinder:
         return d.date, "to the day"
 
     def choose(self, sentence: str) -> tuple[dt.date, str] | None:
-        """The event date of a sentence and a note on how it was found, or None when it names none."""
+        """The event date of a sentence and a note on how it was found, or None when it names none.
+
+        Dates after publication and reference points ("since 2022") are never the event date; the
+        note names them when nothing else was found.
+        """
         dates = self.find(sentence)
-        past = [d for d in dates if self._settle(sentence, d)[0] <= self.published and d.date <= self.published]
-        future = [d for d in dates if d not in past]
-        ranked = sorted(past, key=lambda d: (d.reference_point, not d.absolute, d.start))
+        usable = [d for d in dates if not d.reference_point and d.date <= self.published]
+        # an absolute date wins, then the more precise one, then the first
+        ranked = sorted(usable, key=lambda d: (not d.absolute, _PRECISION_RANK[d.precision], d.start))
         if ranked:
             d = ranked[0]
             date, how = self._settle(sentence, d)
             return date, f"event date from {d.text!r} ({how})"
+        future = [d for d in dates if d.date > self.published]
         if future:
             d = future[0]
-            return (self.published, f"the quote names {d.text!r} ({d.date.isoformat()}), after publication (a plan or a forecast?): event_date is the published date")
+            return self.published, f"the quote names {d.text!r} ({d.date.isoformat()}), after publication (a plan or a forecast?): event_date is the published date"
+        points = [d for d in dates if d.reference_point]
+        if points:
+            return self.published, f"{points[0].text!r} is a reference point, not the event's date: event_date is the published date"
         return None
+
+
+_PRECISION_RANK = {"day": 0, "week": 1, "month": 2, "year": 3}
+_KEEP_WORDS = re.compile(r"(?i)^(?:ago|yesterday|today|week|weekend|month|year|\d+(?:st|nd|rd|th)?)$")
+
+
+def _trim_expression(expression: str) -> str:
+    """A found expression without the stray words search_dates keeps around it ("In August, the")."""
+    words = expression.strip().split()
+    while len(words) > 1:
+        last = words[-1].strip(",.;:")
+        if _KEEP_WORDS.match(last) or re.fullmatch(_MONTH + "|" + _WEEKDAY + "|" + _YEAR, last):
+            break
+        words.pop()
+    return " ".join(words).rstrip(",.;:")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -750,7 +782,7 @@ def _draft(passage: Passage, previous: Passage | None, finder: DateFinder, prefi
     if quote != passage.text:
         notes.append(f"quote cut at {len(quote)} of {len(passage.text)} characters")
     chosen = finder.choose(passage.text)
-    if chosen is None and previous is not None and previous.block == passage.block:
+    if chosen is None and previous is not None and previous.block == passage.block and previous.indicator == passage.indicator:
         near = finder.choose(previous.text)
         if near is not None and not near[1].startswith("the quote names"):
             chosen = (near[0], near[1].replace("event date from", "event date from the sentence before:", 1))
