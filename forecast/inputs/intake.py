@@ -70,6 +70,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+from forecast.core.atomic import atomic_write
 from forecast.core.errors import InputError, Problem, nearest
 from forecast.inputs.evidence import EvidenceItem, LocatedItem
 from forecast.inputs.evidence_set import Evidence
@@ -564,12 +565,16 @@ class Drafts(Evidence):
     question, source, report : str
         The question id, the publisher and the report's name.
     published : date
+    id_prefix : str
+        ``<published>-<report name>``: the drafts' ids start with it (and ``forecast intake``
+        names its default file after it).
     warnings : list of str
         E.g. indicators of the question that have no cues.
     """
 
-    def __init__(self, items=(), description=None, *, text="", passages=(), question="", published=None, source="", report="", warnings=()):
+    def __init__(self, items=(), description=None, *, text="", passages=(), question="", published=None, source="", report="", id_prefix="drafts", warnings=()):
         super().__init__(items, description)
+        self.id_prefix = id_prefix
         self.text = text
         self.passages = list(passages)
         self.question = question
@@ -598,10 +603,15 @@ class Drafts(Evidence):
         FileExistsError
             When ``path`` exists and ``overwrite`` is False.
         """
+        import yaml
+
         path = Path(path)
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists: it may hold drafts already graded (overwrite=True / --force replaces it)")
-        return Evidence.to_yaml(self, path)
+        document: dict = {"description": self.description} if self.description else {}
+        document["items"] = [li.item.model_dump(mode="python", exclude_defaults=True) for li in self]
+        body = yaml.dump(document, Dumper=_drafts_dumper(), sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
+        return atomic_write(path, lambda tmp: tmp.write_text(body, encoding="utf-8"))
 
     def __repr__(self) -> str:
         return f"<Drafts: {len(self)} draft item{'' if len(self) == 1 else 's'} from {len(self.passages)} sentences of {self.report or 'a report'} for {self.question}>"
@@ -622,6 +632,25 @@ class Drafts(Evidence):
             for it in self.items
         ]
         return page(table(("id", "event date", "indicator", "direction", "confidence", "matched", "quote"), rows, caption=repr(self)))
+
+
+def _drafts_dumper():
+    """The safe dumper, list items indented, no anchors for repeated dates, multi-line quotes as ``|`` blocks."""
+    import yaml
+
+    class DraftsDumper(yaml.SafeDumper):
+        def increase_indent(self, flow=False, indentless=False):
+            return super().increase_indent(flow, False)
+
+        def ignore_aliases(self, data):
+            return True
+
+    def text(dumper, value: str):
+        style = "|" if "\n" in value else None  # a hard-wrapped quote stays line for line
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    DraftsDumper.add_representer(str, text)
+    return DraftsDumper
 
 
 def review_rows(items) -> list[dict[str, str]]:
@@ -729,7 +758,8 @@ def intake(
     -------
     Drafts
         The draft items (``draft: true``, no grade), in report order; ``.to_yaml(path)`` writes
-        them. Ids are ``<published>-<report name>-s<sentence number>``.
+        them. Ids are ``<published>-<report name>-s<sentence number>`` (the date once when the
+        report's name holds it already).
 
     Raises
     ------
@@ -754,7 +784,8 @@ def intake(
             cues.append(CompiledCues.from_cues(ind_id, ind.cues))
 
     finder = DateFinder(published_on)
-    prefix = f"{published_on.isoformat()}-{_slug(Path(name).stem if name != 'report' else source)}"
+    slug = _slug(Path(name).stem if name != "report" else source)
+    prefix = slug if published_on.isoformat() in slug else f"{published_on.isoformat()}-{slug}"
     passages: list[Passage] = []
     located: list[LocatedItem] = []
     previous: Passage | None = None
@@ -772,7 +803,7 @@ def intake(
         "For each item: check the quote, indicator, direction and event date, set `grade:` (Admiralty), "
         "and remove `draft: true`; delete items that do not bear on the question."
     )
-    return Drafts(located, description, text=text, passages=passages, question=spec.id, published=published_on, source=source, report=name, warnings=warnings)
+    return Drafts(located, description, text=text, passages=passages, question=spec.id, published=published_on, source=source, report=name, id_prefix=prefix, warnings=warnings)
 
 
 def _draft(passage: Passage, previous: Passage | None, finder: DateFinder, prefix: str, name: str, published: dt.date, source: str, url: str | None) -> EvidenceItem:
