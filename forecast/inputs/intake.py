@@ -13,7 +13,8 @@ How a report becomes drafts
    :class:`html.parser.HTMLParser`: the bodies of ``script``, ``style``, ``noscript``,
    ``template`` and ``title`` are dropped, entities are decoded, runs of white space inside a text
    become one space and block elements (paragraphs, headings, list items, table cells, ``br``)
-   start a new line. :attr:`Drafts.text` keeps the result: every quote is a substring of it.
+   are separated by a blank line. :attr:`Drafts.text` keeps the result: every quote is a
+   substring of it.
 2. **Passages.** The text is cut into blocks at blank lines, at line breaks after a line that
    ends a sentence (``.``, ``!``, ``?``, ``…``, possibly followed by a closing quote or bracket)
    and at line breaks after a heading (a line without end punctuation, at most 120 characters
@@ -79,7 +80,6 @@ from forecast.inputs.yamlio import MAX_FILE_BYTES, read_text_bounded
 
 MAX_QUOTE = 1000  # characters: a longer sentence is cut at a word boundary
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
-TEXT_SUFFIXES = (".txt", ".text", ".md")
 LANGUAGE = "en"
 
 # --------------------------------------------------------------------------------------------------
@@ -159,10 +159,15 @@ _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
 
 def _blocks(text: str) -> list[tuple[int, int]]:
     """(start, end) of the blocks of ``text``: paragraphs and headings (see the module docstring)."""
-    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]*", text) if m.end() > m.start() or m.start() == 0]
+    lines, offset = [], 0
+    for line in text.split("\n"):
+        lines.append((offset, offset + len(line)))
+        offset += len(line) + 1
     lengths = [len(text[a:b].strip()) for a, b in lines if text[a:b].strip()]
     median = statistics.median(lengths) if lengths else 0
-    blocks, start = [], None
+    blocks: list[tuple[int, int]] = []
+    start: int | None = None
+    prev_end = 0
     for a, b in lines:
         line = text[a:b].strip()
         if not line:
@@ -684,9 +689,11 @@ def _read_report(report: str | Path) -> tuple[str, str, bool]:
     as_path: Path | None = None
     if isinstance(report, Path):
         as_path = report
-    elif isinstance(report, str) and "\n" not in report and len(report) < 1024:
-        candidate = Path(report).expanduser()
-        if candidate.is_file() or candidate.suffix.lower() in HTML_SUFFIXES + TEXT_SUFFIXES:
+    elif isinstance(report, str) and len(report) < 1024:
+        # a path: an existing file, or one word that looks like a file name (a report's text has spaces)
+        candidate = Path(report.strip()).expanduser()
+        looks_like_path = not re.search(r"\s", report.strip()) and bool(re.search(r"/|\.[A-Za-z0-9]{1,5}$", report))
+        if "\n" not in report and (candidate.is_file() or looks_like_path):
             as_path = candidate
     if as_path is None:
         if not isinstance(report, str) or not report.strip():
