@@ -424,3 +424,29 @@ def test_drafts_show_in_a_notebook_escaped_and_without_a_grade(tmp_path):
     back = Evidence.from_file(drafts.to_yaml(tmp_path / "d.yaml"))
     page = back._repr_html_()
     assert ">draft<" in page and "&lt;script&gt;" in page
+
+
+def test_cues_and_drafting_fields_leave_the_fit_fingerprints_alone(proj):
+    from forecast.inference.fingerprint import fingerprints, item_digests
+    from forecast.inference.question import Question
+    from forecast.inputs.settings import SampleConfig
+
+    q = Question.from_inputs(Project(proj).load("belarus-entry"))
+    as_of = dt.date(2025, 9, 30)
+    config = SampleConfig.from_settings(q.spec.sampler)
+    before_items = item_digests(q, as_of)
+    # the analyst retunes the cues and a confirmed item keeps its drafting record
+    lib = q.library.model_copy(deep=True)
+    lib.indicators[0].cues.terms.append("bailout fund*")
+    li = q.evidence[0]
+    kept = li.item.model_copy(update={"matched": ["debt*"], "confidence": 0.75})
+    q2 = Question(spec=q.spec, library=lib, evidence=[LocatedItem(item=kept, file=li.file, line=li.line), *q.evidence[1:]], project=q.project)
+    assert item_digests(q2, as_of) == before_items
+    assert fingerprints(q2, as_of, config, 1) == fingerprints(q, as_of, config, 1)
+    # a real change still shows
+    q3 = Question(spec=q.spec, library=lib, evidence=[LocatedItem(item=li.item.model_copy(update={"grade": "C3"}), file=li.file, line=li.line), *q.evidence[1:]], project=q.project)
+    assert item_digests(q3, as_of)[li.item.id] != before_items[li.item.id]
+    lib3 = lib.model_copy(deep=True)
+    lib3.indicators[0].volatility.interval = (0.05, 0.25)
+    q4 = Question(spec=q.spec, library=lib3, evidence=q.evidence, project=q.project)
+    assert fingerprints(q4, as_of, config, 1)[0]["spec"] != fingerprints(q, as_of, config, 1)[0]["spec"]
