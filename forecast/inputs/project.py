@@ -21,6 +21,8 @@ from forecast.inputs.spec import IndicatorLibrary, QuestionSpec, normalize_text
 from forecast.inputs.yamlio import load_yaml
 
 LIBRARY_FILE = "indicators.yaml"
+# `forecast intake` writes its drafts here; validate reads evidence/ and this folder
+DRAFTS_DIR = "drafts"
 # `forecast new` starts every text and prior reasoning with this mark; validate warns until replaced
 PLACEHOLDER = "TODO"
 
@@ -62,6 +64,43 @@ def _field_names(model: type[BaseModel]) -> list[str]:
 
     walk(model)
     return sorted(names)
+
+
+def draft_problems(items: list[LocatedItem], root: Path | None = None) -> list[Problem]:
+    """One error per file that holds draft items (``draft: true``): drafts never enter a fit.
+
+    Parameters
+    ----------
+    items : list of LocatedItem
+        Evidence items with the file and line they came from.
+    root : Path, optional
+        Project folder; file names in the message are shown relative to it.
+
+    Returns
+    -------
+    list of Problem
+        For each file with drafts: "grade and confirm N draft items in FILE: set `grade:` and
+        remove `draft: true` (lines ...)", on the line of its first draft, field ``draft``.
+    """
+    by_file: dict[str, list[LocatedItem]] = {}
+    for li in items:
+        if li.item.draft:
+            by_file.setdefault(li.file, []).append(li)
+    problems = []
+    for file, drafts in by_file.items():
+        shown = file
+        if root is not None:
+            try:
+                shown = Path(file).resolve().relative_to(Path(root).resolve()).as_posix()
+            except ValueError:
+                pass
+        lines = [str(li.line) for li in drafts if li.line]
+        where = f" ({'line' if len(lines) == 1 else 'lines'} {', '.join(lines)})" if lines else ""
+        noun = "draft item" if len(drafts) == 1 else "draft items"
+        problems.append(
+            Problem(file, f"grade and confirm {len(drafts)} {noun} in {shown}: set `grade:` and remove `draft: true`{where}", drafts[0].line, "draft")
+        )
+    return problems
 
 
 @dataclass
@@ -178,12 +217,13 @@ class Project:
     def _evidence(self, lib: IndicatorLibrary | None, question_ids: list[str]) -> tuple[list[LocatedItem], list[Problem]]:
         items: list[LocatedItem] = []
         problems: list[Problem] = []
-        files = evidence_files(self.evidence_dir)
+        files = evidence_files(self.evidence_dir) + evidence_files(self.evidence_dir / DRAFTS_DIR)
         for path in files:
             got, more = read_evidence_file(path)
             items += got
             problems += more
         problems += check_duplicates(items)
+        problems += draft_problems(items, self.root)
         today = dt.date.today()
         for li in items:
             it = li.item
@@ -209,11 +249,42 @@ class Project:
         problems.extend(self._evidence(lib, qids)[1])
         return problems.items
 
-    def load(self, question_id: str) -> "QuestionInputs":
-        """Load and validate one question with the library and all evidence; raises InputError."""
+    def _known_question(self, question_id: str) -> list[str]:
         qids = self.question_ids()
         if question_id not in qids:
             raise InputError([Problem(str(self.models_dir), f"no question '{question_id}' (have: {', '.join(qids) or 'none'})", None, "question", nearest(question_id, qids))])
+        return qids
+
+    def load_spec(self, question_id: str) -> tuple[QuestionSpec, IndicatorLibrary]:
+        """The validated spec of one question and the indicator library, without its evidence.
+
+        Parameters
+        ----------
+        question_id : str
+            A question in ``models/``.
+
+        Returns
+        -------
+        (QuestionSpec, IndicatorLibrary)
+
+        Raises
+        ------
+        InputError
+            An unknown question (with the nearest id), or any error in the spec or the library.
+        """
+        self._known_question(question_id)
+        problems = ProblemList()
+        lib, more = self._library()
+        problems.extend(more)
+        spec, more = self._spec(question_id, lib)
+        problems.extend(more)
+        problems.raise_if_any()
+        assert lib is not None and spec is not None
+        return spec, lib
+
+    def load(self, question_id: str) -> "QuestionInputs":
+        """Load and validate one question with the library and all evidence; raises InputError."""
+        qids = self._known_question(question_id)
         problems = ProblemList()
         lib, more = self._library()
         problems.extend(more)
@@ -244,6 +315,9 @@ class QuestionInputs:
         # notebook shows `question.evidence` as a table
         if not isinstance(self.evidence, Evidence):
             self.evidence = Evidence(self.evidence)
+        drafts = draft_problems(self.evidence, self.project.root if self.project else None)
+        if drafts:  # an unconfirmed draft has no grade: it never enters a fit
+            raise InputError(drafts)
 
     @property
     def id(self) -> str:
@@ -281,6 +355,7 @@ class QuestionInputs:
             known.add(it.id)
             if it.indicator is not None and it.indicator not in self.library.ids:
                 problems.append(Problem(li.file, f"unknown indicator '{it.indicator}'", li.line, "indicator", nearest(it.indicator, list(self.library.ids))))
+        problems += draft_problems(added, self.project.root if self.project else None)
         if problems:
             raise InputError(problems)
         return type(self)(spec=self.spec, library=self.library, evidence=Evidence([*self.evidence, *added]), project=self.project, warnings=self.warnings)
