@@ -6,8 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from forecast.core.html import Cell, Markup, attr, details, esc, link, page, pct, table
-
+from forecast.core.html import Cell, page, pct, table
 
 # --------------------------------------------------------------------------------------------------
 # run ledger

@@ -21,8 +21,6 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-
-
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
