@@ -6,6 +6,7 @@
 ``forecast schema evidence|question|...``   ``forecast.inputs.schemas.schema(NAME)``
 ``forecast brief ID [--run N] [--out DIR]``  ``forecast.brief(ID, run=N, out=DIR)``
 ``forecast check ID [--only C] [--quick]``   ``forecast.check(ID, only=[C], quick=True)``
+``forecast intake REPORT -q ID --published``  ``forecast.intake(REPORT, question=ID, ...)``
 ==========================================  ==========================================
 
 Exit codes: 0 ok; 1 bad input (every problem printed, nothing written) or a store that cannot be
@@ -542,6 +543,102 @@ def check(
     if failed:
         err.print(f"[red]FAILED[/red]: {', '.join(failed)} (exit {code})", highlight=False)
     raise typer.Exit(code)
+
+
+@app.command()
+def intake(
+    report: Annotated[Optional[Path], typer.Argument(help="The report: a plain-text file, or HTML (.html/.htm).")] = None,
+    question: Annotated[Optional[str], typer.Option("--question", "-q", help="Question id: the report is read for its indicators.")] = None,
+    published: Annotated[
+        Optional[dt.date],
+        typer.Option("--published", parser=_date_option(future=True), metavar="YYYY-MM-DD", help="When the report was published (YYYY-MM-DD): the base of relative dates such as 'last June'."),
+    ] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Who published the report (each draft's `source`).")] = None,
+    url: Annotated[Optional[str], typer.Option("--url", help="The report's address (each draft's `url`).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Drafts file to write (default: evidence/drafts/<published>-<report name>.yaml).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the drafts file if it exists.")] = False,
+    review: Annotated[Optional[Path], typer.Option("--review", help="Show the items of a drafts file as a table (instead of drafting).")] = None,
+    root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder (default: found from the current folder).")] = None,
+) -> None:
+    """Draft evidence from a report: one draft item per sentence that bears on an indicator of the question.
+
+    Drafts have no grade and are marked `draft: true`; `forecast validate` and `forecast update`
+    refuse them until each is graded and confirmed (set `grade:`, remove `draft: true`).
+    """
+    from forecast.inputs.project import DRAFTS_DIR, Project
+
+    if review is not None:
+        if report is not None:
+            err.print("[red]error[/red] give a REPORT to draft from, or --review FILE, not both")
+            raise typer.Exit(2)
+        _review_drafts(review)
+        return
+    missing = [name for name, value in (("REPORT", report), ("--question", question), ("--published", published), ("--source", source)) if not value]
+    if missing:
+        err.print(f"[red]error[/red] missing {', '.join(missing)}: forecast intake REPORT --question ID --published YYYY-MM-DD --source NAME")
+        raise typer.Exit(2)
+    from forecast.inputs.intake import intake as draft_from
+
+    with errors_reported():
+        project = Project.find(root)
+        drafts = draft_from(report, question=question, published=published, source=source, url=url, root=project.root)
+    for warning in drafts.warnings:
+        err.print(f"[yellow]warning[/yellow] {escape(warning)}", highlight=False)
+    if not len(drafts):
+        console.print(f"no sentence of {escape(drafts.report)} ({len(drafts.passages)} read) bears on an indicator of {escape(drafts.question)}; nothing written", highlight=False)
+        return
+    out = output if output is not None else project.evidence_dir / DRAFTS_DIR / f"{drafts.id_prefix}.yaml"
+    with errors_reported():
+        written = drafts.to_yaml(out, overwrite=force)
+    counts: dict[str, int] = {}
+    for item in drafts.items:
+        counts[item.indicator] = counts.get(item.indicator, 0) + 1
+    console.print(f"wrote {len(drafts)} draft items ({len(drafts.passages)} sentences read) to {escape(str(written))}", highlight=False)
+    console.print("  " + ", ".join(f"{k}: {v}" for k, v in counts.items()), highlight=False)
+    folders = {project.evidence_dir.resolve(), (project.evidence_dir / DRAFTS_DIR).resolve()}
+    if written.resolve().parent not in folders:
+        err.print(f"[yellow]note[/yellow] forecast validate reads evidence/ and evidence/{DRAFTS_DIR}/ only; {escape(str(written))} is outside them", highlight=False)
+    console.print(f"next: forecast intake --review {escape(str(written))}; grade and confirm each item (set `grade:`, remove `draft: true`), delete those that do not bear on the question", highlight=False)
+
+
+def _review_drafts(path: Path) -> None:
+    """``forecast intake --review FILE``: the items of an evidence file as a table (file text shown as text)."""
+    from rich.text import Text
+
+    from forecast.core.errors import Problem, nearest
+    from forecast.inputs.evidence import read_yaml_evidence
+    from forecast.inputs.intake import review_rows
+
+    if not path.is_file():
+        folder = path.parent if path.parent.is_dir() else None
+        hint = nearest(path.name, [p.name for p in folder.iterdir() if p.is_file()]) if folder else None
+        _print_problems([Problem(str(path), "no such drafts file", None, None, str(path.parent / hint) if hint else None)])
+        raise typer.Exit(EXIT_INPUT)
+    items, problems = read_yaml_evidence(path)
+    if any(p.severity == "error" for p in problems):
+        _print_problems(problems)
+        raise typer.Exit(EXIT_INPUT)
+    rows = review_rows(items)
+    n_drafts = sum(li.item.draft for li in items)
+    table = Table(title=Text(f"{path}: {n_drafts} drafts, {len(items) - n_drafts} confirmed"), show_lines=True, expand=True)
+    table.add_column("line", justify="right")
+    table.add_column("item", min_width=16, overflow="fold")
+    table.add_column("suggests", min_width=14, overflow="fold")
+    table.add_column("matched", ratio=1, overflow="fold")
+    table.add_column("quote", ratio=3, overflow="fold")
+    table.add_column("notes", ratio=2, overflow="fold")
+    for row in rows:  # Text cells: file content is shown as text, never read as markup
+        table.add_row(
+            Text(row["line"]),
+            Text("\n".join((row["id"], row["event date"], row["status"]))),
+            Text("\n".join(v for v in (row["indicator"], row["direction"], row["confidence"] and f"confidence {row['confidence']}") if v)),
+            Text(row["matched"]),
+            Text(row["quote"]),
+            Text(row["notes"]),
+        )
+    console.print(table)
+    if n_drafts:
+        console.print(f"{n_drafts} drafts to grade and confirm: set `grade:` and remove `draft: true` on each (or delete it)", highlight=False)
 
 
 def main() -> None:  # pragma: no cover

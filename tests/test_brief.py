@@ -18,18 +18,19 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 import pytest
-
-import forecast
 from matplotlib.collections import PolyCollection
 from typer.testing import CliRunner
 
+import forecast
 from forecast.cli import app
 from forecast.core.fmt import percent
 from forecast.inference.question import Question
 from forecast.inference.store import inputs_changed_since, load_result
 from forecast.inputs.evidence import EvidenceItem, LocatedItem
-from forecast.reports.brief import FIGURES, collect, make_figures, page_figure, write_pdf
+from forecast.reports.brief import make_figures
+from forecast.reports.content import FIGURES, collect
 from forecast.reports.html import render_html
+from forecast.reports.pdf import page_figure, write_pdf
 from forecast.reports.trajectory import trajectory_frame
 from forecast.runs.ledger import Ledger
 from forecast.runs.update import update

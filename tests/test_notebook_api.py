@@ -21,9 +21,10 @@ from typer.testing import CliRunner
 import forecast
 from forecast import Evidence, InputError
 from forecast.cli import app
+from forecast.core.fmt import percent
 from forecast.inference.diagnostics import SamplingDiagnostics
 from forecast.inference.question import Question
-from forecast.inference.result import FitResult, percent
+from forecast.inference.result import FitResult
 from forecast.inputs.evidence import EvidenceItem, read_csv_evidence
 from forecast.inputs.project import Project
 from forecast.runs.ledger import Ledger

@@ -166,7 +166,7 @@ def test_briefing_notebook_writes_the_brief(execute):
     nb = execute(_notebook("04-briefing.ipynb"))
     listing = _text(_cell(nb, "pack = forecast.brief("))
     assert "'brief.html'" in listing and "'brief.pdf'" in listing
-    figures = [c for c in nb.cells if c.cell_type == "code" and ".plot_" in c.source.strip().splitlines()[-1]]
+    figures = [c for c in nb.cells if c.cell_type == "code" and "forecast.plots." in c.source.strip().splitlines()[-1]]
     assert len(figures) == 7
     shown = [any("image/png" in o.get("data", {}) for o in c.outputs) for c in figures]
     assert all(shown), [c.source.strip().splitlines()[-1] for c, ok in zip(figures, shown) if not ok]

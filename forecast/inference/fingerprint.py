@@ -42,7 +42,8 @@ def item_digests(question, as_of) -> dict[str, str]:
     from forecast.model.design import items_for_question
 
     return {
-        li.item.id: digest(li.item.model_dump(mode="json"))
+        # draft, matched and confidence record how `forecast intake` drafted an item, not what it observes
+        li.item.id: digest(li.item.model_dump(mode="json", exclude={"draft", "matched", "confidence"}))
         for li in items_for_question(question.spec, question.evidence)
         if li.item.published <= as_of
     }
@@ -52,7 +53,8 @@ def fingerprints(question, as_of, config, seed: int) -> tuple[dict, str]:
     """The four fingerprints of a fit (spec + library, evidence in scope, code, sampler + seed)
     and the combined one, which adds the as-of date. Cheap: nothing is sampled."""
     fps = {
-        "spec": digest({"spec": question.spec.to_dict(), "library": question.library.model_dump(mode="json")}),
+        # cues only guide `forecast intake`: editing them does not change a fit
+        "spec": digest({"spec": question.spec.to_dict(), "library": question.library.model_dump(mode="json", exclude={"indicators": {"__all__": {"cues"}}})}),
         "evidence": digest(sorted(item_digests(question, as_of).items())),
         "code": code_fingerprint(),
         "sampler": digest({**config.to_dict(), "seed": seed}),

@@ -51,7 +51,7 @@ def evidence_rows(located_items) -> list[list]:
                 it.published,
                 about,
                 Cell(observation_text(it), sort=it.observed_value if it.observed_value is not None else ""),
-                Cell(it.grade, title=grade_meaning(it.grade)),
+                Cell(it.grade, title=grade_meaning(it.grade)) if it.grade else Cell("draft", title="draft from forecast intake: not graded yet"),
                 link(it.url, it.source),
                 Cell(it.quote, title=it.notes, css="quote"),
                 "yes" if it.assumption else "",

@@ -13,6 +13,12 @@ event happened on ``event_date``). An indicator observation is one of
 Two dates matter: ``event_date`` (when it happened) and ``published`` (when it became known). A fit
 "as of" a date uses only items published on or before it.
 
+A **draft** (``draft: true``, written by ``forecast intake``) is an item a person has not yet
+confirmed: it may lack a ``grade`` and an observation (``value``/``direction``), and it carries the
+cue words that suggested it (``matched``) and the drafting ``confidence``. Drafts are read and shown
+like any item, but ``forecast validate``, ``forecast update`` and every fit refuse them until the
+analyst sets ``grade:`` and removes ``draft: true`` (see :mod:`forecast.inputs.project`).
+
 Files are untrusted input: YAML is read with the safe loader, files above a size limit are refused,
 every string is length-limited and rendered escaped by the HTML views.
 """
@@ -27,7 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from forecast.core.errors import Problem, nearest
 from forecast.core.timegrid import parse_date
@@ -55,11 +62,16 @@ class EvidenceItem(BaseModel):
     strength: Literal["weak", "moderate", "strong"] | None = Field(None, description="Size of the change: 0.25, 0.5 or 1.0 units.")
     resolves: bool = Field(False, description="True when this item reports that the question's event happened.")
     source: str = Field(..., min_length=1, description="Who reported it.")
-    grade: str = Field(..., description="Admiralty grade: reliability A-F then credibility 1-6, e.g. B2.")
+    draft: bool = Field(False, description="True for an unconfirmed item from `forecast intake`: no fit uses it until graded and confirmed.")
+    grade: str | None = Field(
+        None, validate_default=True, description="Admiralty grade: reliability A-F then credibility 1-6, e.g. B2 (absent only on a draft)."
+    )
     quote: str = Field(..., min_length=1, description="Quote or summary of what was reported.")
     url: str | None = Field(None, pattern=r"^https?://\S+$")
     assumption: bool = Field(False, description="True when the item is the analyst's addition beyond the cited source.")
     notes: str | None = None
+    matched: list[str] | None = Field(None, description="Draft only: the indicator cues that matched the quote (`forecast intake`).")
+    confidence: Number | None = Field(None, ge=0, le=1, description="Draft only: how strongly the cues point to the indicator (`forecast intake`).")
 
     @model_validator(mode="before")
     @classmethod
@@ -70,7 +82,11 @@ class EvidenceItem(BaseModel):
 
     @field_validator("grade")
     @classmethod
-    def _admiralty(cls, grade: str) -> str:
+    def _admiralty(cls, grade: str | None, info: ValidationInfo) -> str | None:
+        if grade is None:
+            if info.data.get("draft"):  # `draft` is declared before `grade`, so it is validated already
+                return None
+            raise PydanticCustomError("missing", "Field required")  # reported as "missing required field 'grade'"
         if not GRADE_PATTERN.match(grade):
             raise ValueError(f"grade {grade!r} is not an Admiralty grade: reliability A-F then credibility 1-6 (e.g. B2)")
         return grade
@@ -127,7 +143,9 @@ def item_rules(data: dict, unknown: set[str] = frozenset()) -> list[tuple[str | 
     else:
         if known("indicator") and not data.get("indicator"):
             out.append((None, "give the `indicator` this item observes (or `resolves: true` with a `question`)"))
-        if known("value", "direction") and (data.get("value") is None) == (data.get("direction") is None):
+        undecided_draft = data.get("draft") is True and data.get("value") is None and data.get("direction") is None
+        if known("value", "direction", "draft") and not undecided_draft and (data.get("value") is None) == (data.get("direction") is None):
+            # a draft may leave the observation open: the analyst chooses it when confirming the draft
             out.append((None, "give exactly one of `value` or `direction` (with `strength`)"))
         if known("direction", "strength") and data.get("direction") is None and data.get("strength") is not None:
             out.append((None, "`strength` goes with `direction`, not with `value`"))

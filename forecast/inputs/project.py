@@ -22,6 +22,8 @@ from forecast.inputs.spec import IndicatorLibrary, QuestionSpec, normalize_text
 from forecast.inputs.yamlio import load_yaml, read_text_bounded
 
 LIBRARY_FILE = "indicators.yaml"
+# `forecast intake` writes its drafts here; validate reads evidence/ and this folder
+DRAFTS_DIR = "drafts"
 # `forecast new` starts every text and prior reasoning with this mark; validate warns until replaced
 PLACEHOLDER = "TODO"
 
@@ -63,6 +65,43 @@ def _field_names(model: type[BaseModel]) -> list[str]:
 
     walk(model)
     return sorted(names)
+
+
+def draft_problems(items: list[LocatedItem], root: Path | None = None) -> list[Problem]:
+    """One error per file that holds draft items (``draft: true``): drafts never enter a fit.
+
+    Parameters
+    ----------
+    items : list of LocatedItem
+        Evidence items with the file and line they came from.
+    root : Path, optional
+        Project folder; file names in the message are shown relative to it.
+
+    Returns
+    -------
+    list of Problem
+        For each file with drafts: "grade and confirm N draft items in FILE: set `grade:` and
+        remove `draft: true` (lines ...)", on the line of its first draft, field ``draft``.
+    """
+    by_file: dict[str, list[LocatedItem]] = {}
+    for li in items:
+        if li.item.draft:
+            by_file.setdefault(li.file, []).append(li)
+    problems = []
+    for file, drafts in by_file.items():
+        shown = file
+        if root is not None:
+            try:
+                shown = Path(file).resolve().relative_to(Path(root).resolve()).as_posix()
+            except ValueError:
+                pass
+        lines = [str(li.line) for li in drafts if li.line]
+        where = f" ({'line' if len(lines) == 1 else 'lines'} {', '.join(lines)})" if lines else ""
+        noun = "draft item" if len(drafts) == 1 else "draft items"
+        problems.append(
+            Problem(file, f"grade and confirm {len(drafts)} {noun} in {shown}: set `grade:` and remove `draft: true`{where}", drafts[0].line, "draft")
+        )
+    return problems
 
 
 @dataclass
@@ -211,19 +250,27 @@ class Project:
     def evidence_paths(self) -> tuple[list[Path], list[Problem]]:
         """The evidence files to read, and what ``forecast validate`` should say about the folder.
 
-        Read: the ``.yaml``, ``.yml`` and ``.csv`` files directly in ``evidence/``. Reported: a
-        missing ``evidence/`` folder (a warning: every question rests on its priors alone), files
-        with another extension and sub-folders (warnings: they are not read), and files that lead
-        outside the project or are not regular files (errors). Hidden files (``.name``) are
-        skipped silently.
+        Read: the ``.yaml``, ``.yml`` and ``.csv`` files directly in ``evidence/`` and in
+        ``evidence/drafts/`` (where ``forecast intake`` writes). Reported: a missing ``evidence/``
+        folder (a warning: every question rests on its priors alone), files with another extension
+        and other sub-folders (warnings: they are not read), and files that lead outside the project
+        or are not regular files (errors). Hidden files (``.name``) are skipped silently.
         """
         folder = self.evidence_dir
-        problems: list[Problem] = []
         if not folder.exists():
-            problems.append(Problem(str(folder), "no evidence/ folder: every question is fitted on its priors alone (create it, or run `forecast new`)", severity="warning"))
-            return [], problems
+            return [], [Problem(str(folder), "no evidence/ folder: every question is fitted on its priors alone (create it, or run `forecast new`)", severity="warning")]
         if not folder.is_dir():
             return [], [Problem(str(folder), "evidence is a file, where the evidence/ folder is expected")]
+        files, problems = self._scan(folder, read_folders=(DRAFTS_DIR,))
+        drafts = folder / DRAFTS_DIR
+        if drafts.is_dir() and self.outside(drafts) is None:
+            more_files, more = self._scan(drafts, read_folders=())
+            files += more_files
+            problems += more
+        return files, problems
+
+    def _scan(self, folder: Path, read_folders: tuple[str, ...]) -> tuple[list[Path], list[Problem]]:
+        """The evidence files directly in ``folder`` and the problems of everything else there."""
         away = self.outside(folder)
         if away is not None:
             return [], [away]
@@ -233,7 +280,8 @@ class Project:
             from forecast.core.errors import os_error_message
 
             return [], [Problem(str(folder), os_error_message(exc, folder, "read"))]
-        files = []
+        files, problems = [], []
+        where = folder.relative_to(self.root).as_posix() + "/" if folder.is_relative_to(self.root) else f"{folder}/"
         for entry in entries:
             if entry.name.startswith("."):
                 continue
@@ -244,14 +292,13 @@ class Project:
             if entry.is_symlink() and not entry.exists():
                 problems.append(Problem(str(entry), "a symbolic link to nothing (its target does not exist)"))
             elif entry.is_dir():
-                problems.append(Problem(str(entry), "a folder inside evidence/ is not read: evidence files go directly in evidence/", severity="warning"))
+                if entry.name not in read_folders:
+                    problems.append(Problem(str(entry), f"a folder inside {where} is not read: evidence files go directly in evidence/", severity="warning"))
             elif not entry.is_file():
                 problems.append(Problem(str(entry), "not a regular file (a pipe or a device): not read"))
             elif entry.suffix.lower() not in EVIDENCE_SUFFIXES:
                 hint = " (save a spreadsheet as CSV)" if entry.suffix.lower() in (".xlsx", ".xls", ".ods", ".numbers") else ""
-                problems.append(
-                    Problem(str(entry), f"not read: only .yaml, .yml and .csv files in evidence/ are evidence{hint}", severity="warning")
-                )
+                problems.append(Problem(str(entry), f"not read: only .yaml, .yml and .csv files in {where} are evidence{hint}", severity="warning"))
             else:
                 files.append(entry)
         return files, problems
@@ -277,6 +324,7 @@ class Project:
                 problems.append(Problem(raw.file, f"unknown indicator '{indicator}'{named}", raw.line, "indicator", nearest(indicator.strip(), lib.ids)))
             if isinstance(question, str) and question.strip() and question.strip() not in question_ids:
                 problems.append(Problem(raw.file, f"unknown question '{question}'{named}", raw.line, "question", nearest(question.strip(), question_ids)))
+        problems += draft_problems(items, self.root)
         today = dt.date.today()
         for li in items:
             it = li.item
@@ -298,11 +346,42 @@ class Project:
         problems.extend(self._evidence(lib, qids)[1])
         return problems.items
 
-    def load(self, question_id: str) -> "QuestionInputs":
-        """Load and validate one question with the library and all evidence; raises InputError."""
+    def _known_question(self, question_id: str) -> list[str]:
         qids = self.question_ids()
         if question_id not in qids:
             raise InputError([Problem(str(self.models_dir), f"no question '{question_id}' (have: {', '.join(qids) or 'none'})", None, "question", nearest(question_id, qids))])
+        return qids
+
+    def load_spec(self, question_id: str) -> tuple[QuestionSpec, IndicatorLibrary]:
+        """The validated spec of one question and the indicator library, without its evidence.
+
+        Parameters
+        ----------
+        question_id : str
+            A question in ``models/``.
+
+        Returns
+        -------
+        (QuestionSpec, IndicatorLibrary)
+
+        Raises
+        ------
+        InputError
+            An unknown question (with the nearest id), or any error in the spec or the library.
+        """
+        self._known_question(question_id)
+        problems = ProblemList()
+        lib, more = self._library()
+        problems.extend(more)
+        spec, more = self._spec(question_id, lib)
+        problems.extend(more)
+        problems.raise_if_any()
+        assert lib is not None and spec is not None
+        return spec, lib
+
+    def load(self, question_id: str) -> "QuestionInputs":
+        """Load and validate one question with the library and all evidence; raises InputError."""
+        qids = self._known_question(question_id)
         problems = ProblemList()
         lib, more = self._library()
         problems.extend(more)
@@ -350,6 +429,9 @@ class QuestionInputs:
         # notebook shows `question.evidence` as a table
         if not isinstance(self.evidence, Evidence):
             self.evidence = Evidence(self.evidence)
+        drafts = draft_problems(self.evidence, self.project.root if self.project else None)
+        if drafts:  # an unconfirmed draft has no grade: it never enters a fit
+            raise InputError(drafts)
 
     @property
     def id(self) -> str:
@@ -437,6 +519,7 @@ class QuestionInputs:
             known.add(it.id)
             if it.indicator is not None and it.indicator not in self.library.ids:
                 problems.append(Problem(li.file, f"unknown indicator '{it.indicator}'", li.line, "indicator", nearest(it.indicator, list(self.library.ids))))
+        problems += draft_problems(added, self.project.root if self.project else None)
         if problems:
             raise InputError(problems)
         return type(self)(spec=self.spec, library=self.library, evidence=Evidence([*self.evidence, *added]), project=self.project, warnings=self.warnings)

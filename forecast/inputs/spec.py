@@ -18,9 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from forecast.core import limits
 from forecast.core.timegrid import month_coordinate
@@ -29,6 +29,51 @@ from forecast.inputs.grading import Grading
 from forecast.inputs.priors import Prior
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+CUE_WORD = re.compile(r"^(?:\.\.\.|[\w][\w'.-]*\*?)$")
+
+
+def _cue_syntax(cue: str) -> str:
+    words = cue.split()
+    bad = [w for w in words if not CUE_WORD.match(w)]
+    if not words or bad or words[0] == "..." or words[-1] == "..." or len(cue) > 80:
+        raise ValueError(
+            f"cue {cue!r} is not a word or phrase: use letters, digits, ' - and . (at most 80 characters), "
+            "`*` only at the end of a word, `...` only between two words"
+        )
+    return cue
+
+
+Cue = Annotated[str, AfterValidator(_cue_syntax)]
+
+
+class Cues(BaseModel):
+    """Words that tie a sentence of a report to an indicator (read by ``forecast intake``).
+
+    Each cue is a word or phrase, matched without regard to case on whole words: ``debt`` matches
+    "debt" and "Debt" but not "indebted". A ``*`` at the end of a word matches any ending
+    (``protest*``: protest, protests, protesters); a hyphen matches a hyphen or a space
+    (``write-off``: "write-off", "write off"); ``...`` inside a phrase stands for up to three other
+    words (``no ... protest*``: "no mass street protests").
+
+    A sentence bears on the indicator when at least one of ``terms`` matches and none of ``veto``
+    does; ``up`` and ``down`` then suggest the direction of the change it reports.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    terms: list[Cue] = Field(..., min_length=1, description="Words that suggest the indicator (at least one must match).")
+    up: list[Cue] = Field(default_factory=list, description="Words that suggest the indicator went up.")
+    down: list[Cue] = Field(default_factory=list, description="Words that suggest the indicator went down.")
+    veto: list[Cue] = Field(default_factory=list, description="Words that rule the indicator out for a sentence (another sense of a term).")
+
+    @model_validator(mode="after")
+    def _one_direction(self) -> "Cues":
+        both = sorted({c.lower() for c in self.up} & {c.lower() for c in self.down})
+        if both:
+            raise ValueError(f"cue(s) in both `up` and `down`: {', '.join(both)}")
+        return self
 
 
 class IndicatorDef(BaseModel):
@@ -42,6 +87,7 @@ class IndicatorDef(BaseModel):
     scale: str = Field(..., min_length=1, description="What 0, +1 and +2 mean for this indicator.")
     level: Prior = Field(..., description="Level at the library's reference date (standardized scale).")
     volatility: Prior = Field(..., description="SD of the month-to-month change of the level.")
+    cues: Cues | None = Field(None, description="Words that tie a report's sentence to this indicator (`forecast intake`).")
 
     @field_validator("level")
     @classmethod

@@ -31,7 +31,6 @@ from pathlib import Path
 
 from forecast.core.errors import os_error_message
 
-
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

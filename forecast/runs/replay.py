@@ -50,14 +50,14 @@ from pathlib import Path
 import numpy as np
 
 from forecast.core.timegrid import month_ends, parse_month
-from forecast.inference.importance import psis_weights, resample_draws, systematic_resample
-from forecast.model.design import Design, make_design
-from forecast.model.likelihood import data_loglik, padded_data
 from forecast.inference.fingerprint import fingerprints, item_digests, package_versions
-from forecast.runs.ledger import Ledger, default_path
+from forecast.inference.importance import psis_weights, resample_draws, systematic_resample
 from forecast.inference.question import Question
 from forecast.inputs.project import Project
 from forecast.inputs.settings import SampleConfig
+from forecast.model.design import make_design
+from forecast.model.likelihood import data_loglik, padded_data
+from forecast.runs.ledger import Ledger, default_path
 
 # anchors: 2 chains x 1000 draws (the importance-reweighted points in between resample these draws)
 REPLAY_SETTINGS = dict(draws=1000, tune=500, chains=2)
@@ -115,13 +115,13 @@ def replay(
     import pytensor
     import xarray as xr
 
-    from forecast.inference.diagnostics import SamplingDiagnostics, check_sampling
-    from forecast.model.hazard import build_model
-    from forecast.inference.sampling import add_forecast
-    from forecast.inference.result import FitResult, headline_horizon
-    from forecast.runs.update import _record, project_lock
-    from forecast.inference.store import save_result
     from forecast.core.timegrid import to_date
+    from forecast.inference.diagnostics import SamplingDiagnostics, check_sampling
+    from forecast.inference.result import FitResult, headline_horizon
+    from forecast.inference.sampling import add_forecast
+    from forecast.inference.store import save_result
+    from forecast.model.hazard import build_model
+    from forecast.runs.update import _record, project_lock
 
     if every != "month":
         raise ValueError("replay --every supports 'month'")

@@ -46,10 +46,10 @@ from pathlib import Path
 from forecast.core import icd203
 from forecast.core.errors import InputError
 from forecast.inference.fingerprint import code_fingerprint, fingerprints, item_digests
-from forecast.runs.changes import change_report
-from forecast.runs.ledger import Ledger, default_path
 from forecast.inference.question import Question
 from forecast.inputs.project import Project
+from forecast.runs.changes import change_report
+from forecast.runs.ledger import Ledger, default_path
 
 EXIT_MOVE = 3
 EXIT_DIAGNOSTICS = 4
@@ -278,8 +278,8 @@ def update(
     **fit_overrides,
 ) -> UpdateOutcome:
     """Fit ``question_id`` unless nothing changed since the last successful update; record the run."""
-    from forecast.inputs.settings import SampleConfig
     from forecast.core.timegrid import to_date
+    from forecast.inputs.settings import SampleConfig
 
     project = Project.find(root)
     ledger_path = Path(ledger_path) if ledger_path else default_path(project.root)

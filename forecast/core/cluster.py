@@ -1,0 +1,218 @@
+"""Independent units of work, run in this process, on a local Dask cluster or on an existing one.
+
+Updates of many questions, replays of many questions, SBC simulations and influence refits are
+independent tasks. :func:`connect` chooses where they run and :func:`map_tasks` runs them:
+
+* no option: in this process, one after another (the default, as without Dask);
+* ``workers=N``: a local Dask cluster of N single-threaded worker processes on this machine
+  (:class:`distributed.LocalCluster`);
+* ``scheduler="tcp://host:8786"`` (or ``$FORECAST_SCHEDULER``): an existing cluster started with
+  ``dask scheduler`` / ``dask worker``, dask-jobqueue (Slurm, PBS) or dask-kubernetes.
+
+Rules every caller keeps, so that results do not depend on where they ran:
+
+* a task is a pure function of its arguments: seeds are derived from the task (its index, the
+  question id), never from the worker;
+* workers compute and return; only the client writes the ledger and artefacts (SQLite has one
+  writer). A worker that dies loses only its task, which Dask runs again elsewhere (``retries``), and
+  since the client records a result only when it arrives, a run is never recorded twice;
+* a task that fails comes back as a :class:`TaskFailure` holding the same message the error would
+  print locally (no traceback), and the other tasks go on.
+
+Workers need the project's inputs and a compiled model. Tasks carry their inputs (the validated
+question spec, indicator library and evidence items are small, picklable objects), so a worker needs
+no access to the project folder; each worker process compiles a model structure once and keeps it
+(PyTensor's compile cache on that machine) for the tasks that follow.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+SCHEDULER_ENV = "FORECAST_SCHEDULER"
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    """A task that raised: its position in the task list and the error's message.
+
+    Attributes
+    ----------
+    index : int
+        Position of the task in the list given to :func:`map_tasks`.
+    error : str
+        Exception class name (e.g. ``"InputError"``).
+    message : str
+        ``str(exception)``: what the command would print for the same error run locally.
+    """
+
+    index: int
+    error: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ClusterError(RuntimeError):
+    """The scheduler named by ``--scheduler`` / ``$FORECAST_SCHEDULER`` cannot be reached."""
+
+
+def scheduler_address(scheduler: str | None = None) -> str | None:
+    """The scheduler to use: ``scheduler`` if given, else ``$FORECAST_SCHEDULER``, else None."""
+    address = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    return address.strip() if address else None
+
+
+@contextmanager
+def connect(workers: int | None = None, scheduler: str | None = None, client=None, timeout: float = 20.0) -> Iterator[Any]:
+    """Where tasks run, as a context manager yielding a :class:`distributed.Client` or None.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Start a local cluster of this many single-threaded worker processes (``>= 2``; 1 or None
+        runs in this process). Closed on exit.
+    scheduler : str, optional
+        Address of a running scheduler (``tcp://10.0.0.5:8786``); default ``$FORECAST_SCHEDULER``.
+        Takes precedence over ``workers``.
+    client : distributed.Client, optional
+        An existing client (from Python); used as is and not closed.
+    timeout : float
+        Seconds to wait for the scheduler.
+
+    Yields
+    ------
+    distributed.Client or None
+        None means: run in this process.
+
+    Raises
+    ------
+    ClusterError
+        The scheduler cannot be reached within ``timeout``.
+    ValueError
+        ``workers`` is below 1.
+    """
+    if client is not None:
+        yield client
+        return
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    address = scheduler_address(scheduler)
+    if address is None and (workers is None or workers <= 1):
+        yield None
+        return
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    if address is not None:
+        try:
+            c = Client(address, timeout=f"{timeout}s", set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {exc}); start one with `dask scheduler` or check the address") from exc
+        try:
+            yield c
+        finally:
+            c.close()
+        return
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR) as cluster:
+        with Client(cluster, set_as_default=False) as c:
+            yield c
+
+
+def dashboard_link(client) -> str | None:
+    """The Dask dashboard's address of ``client``'s cluster, or None (in-process, or no dashboard)."""
+    if client is None:
+        return None
+    try:
+        return client.dashboard_link
+    except Exception:  # noqa: BLE001  (a scheduler without the dashboard)
+        return None
+
+
+def _call(fn: Callable, item: Any, index: int) -> Any:
+    """Run one task; an exception becomes a :class:`TaskFailure` (picklable, message only)."""
+    try:
+        return fn(item)
+    except Exception as exc:  # noqa: BLE001  (every failure is reported, none stops the others)
+        return TaskFailure(index, type(exc).__name__, str(exc))
+
+
+def map_tasks(
+    fn: Callable[[Any], Any],
+    items: Sequence[Any] | Iterable[Any],
+    client=None,
+    progress: Callable[[int, int], None] | None = None,
+    retries: int = 2,
+    name: str = "forecast",
+    on_result: Callable[[int, Any], None] | None = None,
+) -> list[Any]:
+    """``[fn(item) for item in items]``, in this process or on ``client``'s cluster.
+
+    Parameters
+    ----------
+    fn : callable
+        A module-level function of one argument (it is pickled to the workers). It must be pure
+        in the sense above: the same item gives the same result on any worker.
+    items : sequence
+        One argument per task.
+    client : distributed.Client, optional
+        From :func:`connect`; None runs the tasks here, in order.
+    progress : callable, optional
+        ``progress(done, total)`` after each finished task (in the order tasks finish).
+    retries : int
+        How many times Dask runs a task again when its worker dies.
+    name : str
+        Prefix of the Dask task keys (shown on the dashboard).
+    on_result : callable, optional
+        ``on_result(index, result)`` in the client, as each task finishes: where callers record
+        results (the ledger), so that what finished is kept even if a later task never returns.
+
+    Returns
+    -------
+    list
+        The results in the order of ``items``; a task that raised gives a :class:`TaskFailure`.
+    """
+    items = list(items)
+    total = len(items)
+    results: list[Any] = [None] * total
+    done = 0
+    if client is None:
+        for i, item in enumerate(items):
+            results[i] = _call(fn, item, i)
+            if on_result is not None:
+                on_result(i, results[i])
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        return results
+    import uuid
+
+    from distributed import as_completed
+
+    token = uuid.uuid4().hex[:8]  # keys unique per call: two runs of the same tasks never share results
+    futures = [
+        client.submit(_call, fn, item, i, key=f"{name}-{token}-{i}", pure=False, retries=retries)
+        for i, item in enumerate(items)
+    ]
+    index_of = {f.key: i for i, f in enumerate(futures)}
+    try:
+        for future in as_completed(futures, loop=client.loop):
+            i = index_of[future.key]
+            try:
+                results[i] = future.result()
+            except Exception as exc:  # noqa: BLE001  (the task could not run at all, e.g. workers lost beyond retries)
+                results[i] = TaskFailure(i, type(exc).__name__, str(exc) or type(exc).__name__)
+            if on_result is not None:
+                on_result(i, results[i])
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    finally:
+        client.cancel([f for f in futures if not f.done()])
+    return results
