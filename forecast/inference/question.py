@@ -27,7 +27,7 @@ class Question(QuestionInputs):
         """The model data as of a date (default today); the date is checked by :meth:`check_as_of`."""
         from forecast.model.design import make_design
 
-        as_of = self.check_as_of(as_of)
+        as_of = self.check_as_of(as_of, horizons=False)
         return make_design(self.spec, self.library, self.evidence, as_of)
 
     def fit(
@@ -48,7 +48,7 @@ class Question(QuestionInputs):
         from forecast.inference.sampling import fit_design
         from forecast.inputs.settings import SampleConfig
 
-        design = self.design(as_of)
+        design = self.design(self.check_as_of(as_of))  # a horizon after as-of, or the fix to make
         config = SampleConfig.from_settings(self.spec.sampler, draws=draws, tune=tune, chains=chains, cores=cores, future_paths=future_paths)
         if progressbar is None:  # a progress bar in a notebook, quiet in scripts and scheduled jobs
             from forecast.core.progress import interactive

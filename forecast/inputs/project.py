@@ -437,7 +437,7 @@ class QuestionInputs:
     def id(self) -> str:
         return self.spec.id
 
-    def check_as_of(self, as_of=None, today: dt.date | None = None) -> dt.date:
+    def check_as_of(self, as_of=None, today: dt.date | None = None, horizons: bool = True) -> dt.date:
         """The as-of date of a fit, checked before anything is sampled.
 
         Parameters
@@ -446,6 +446,9 @@ class QuestionInputs:
             Default: today.
         today : date, optional
             Today's date (default: the local date); a parameter for tests.
+        horizons : bool
+            Also require a horizon after ``as_of`` (a fit needs one; the model data at a date,
+            :meth:`forecast.inference.question.Question.design`, does not).
 
         Returns
         -------
@@ -463,7 +466,7 @@ class QuestionInputs:
         today = today or dt.date.today()
         as_of = to_date(as_of) if as_of is not None else today
         check_not_future(as_of, today)
-        if not self.spec.future_horizons(as_of):
+        if horizons and not self.spec.future_horizons(as_of):
             last = self.spec.horizons[-1]
             path, line = f"models/{self.spec.id}.yaml", None
             if self.project is not None:

@@ -290,7 +290,7 @@ def update(
         t0 = time.perf_counter()
         try:
             question = Question.from_inputs(project.load(question_id))
-            question.design(as_of)  # as-of before the risk window etc.
+            question.design(question.check_as_of(as_of))  # as-of after today or before the risk window, no horizon after it
         except (InputError, ValueError) as exc:
             fps = {"code": code_fingerprint()}
             run_id = ledger.start(question_id, as_of, kind, seed, fps, "")
