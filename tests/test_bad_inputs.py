@@ -200,16 +200,6 @@ def full_disk(folder: Path, keep: Callable[[Path], None] | None = None) -> Calla
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a small file system: {done.stderr.decode().strip()}")
-    if saved is not None:
-        for path in saved.iterdir():
-            (shutil.copytree if path.is_dir() else shutil.copy2)(path, folder / path.name)
-    if keep is not None:
-        keep(folder)
-    with contextlib.suppress(OSError):
-        with open(folder / ".filler", "wb") as fh:
-            while True:
-                fh.write(b"\0" * 4096)
-                fh.flush()
 
     def undo():
         _umount(folder)
@@ -217,6 +207,20 @@ def full_disk(folder: Path, keep: Callable[[Path], None] | None = None) -> Calla
         if saved is not None:
             saved.rename(folder)
 
+    try:
+        if saved is not None:
+            for path in saved.iterdir():
+                (shutil.copytree if path.is_dir() else shutil.copy2)(path, folder / path.name)
+        if keep is not None:
+            keep(folder)
+        with contextlib.suppress(OSError):
+            with open(folder / ".filler", "wb") as fh:
+                while True:
+                    fh.write(b"\0" * 4096)
+                    fh.flush()
+    except BaseException:
+        undo()
+        raise
     return undo
 
 
