@@ -186,7 +186,9 @@ def print_result(result) -> None:
     console.print(table)
     d = result.design
     console.print(
-        f"evidence: {len(d.evidence_ids)} items used, {len(d.excluded)} excluded"
+        f"evidence: {len(d.evidence_ids)} items used"
+        + (f" ({len(d.generated)} of them the source's picture)" if d.generated else "")
+        + f", {len(d.excluded)} excluded"
         + "".join(f"\n  excluded {e.id}: {e.reason}" for e in d.excluded),
         highlight=False,
     )
