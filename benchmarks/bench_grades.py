@@ -12,7 +12,7 @@ the posterior mean level in 2025-09 and its share of the distance from the mean 
 the reported level; the headline move (points of P(entry by the headline horizon)) with its Monte
 Carlo SE (the two fits' MCSEs combined).
 
-    uv run python benchmarks/bench_grades.py            # the README table (about 15 minutes on 2 cores)
+    uv run python benchmarks/bench_grades.py            # the README table (17 fits: 28 minutes on 2 busy cores)
     uv run python benchmarks/bench_grades.py --quick    # 2 chains x 500 draws: a first look
 """
 
