@@ -271,7 +271,9 @@ def print_result(result) -> None:
     d = result.design
     console.print(
         Text(
-            f"evidence: {len(d.evidence_ids)} items used, {len(d.excluded)} excluded"
+            f"evidence: {len(d.evidence_ids)} items used"
+            + (f" ({len(d.generated)} of them the source's picture)" if d.generated else "")
+            + f", {len(d.excluded)} excluded"
             + "".join(f"\n  excluded {e.id}: {e.reason}" for e in d.excluded)
         ),
         highlight=False,

@@ -93,7 +93,7 @@ def test_item_log_likelihood_from_the_items_themselves(fitted):
         x = level.sel(indicator=it.indicator).isel(month=month).values
         if it.is_change:  # a change item observes the move over the preceding 3 months
             x = x - level.sel(indicator=it.indicator).isel(month=month - 3).values
-        expected = stats.norm.logpdf(it.observed_value, x, q.spec.grading.sd(it.grade))
+        expected = stats.norm.logpdf(it.observed_value, x, q.spec.grading.sd(it.grade, change=it.is_change))
         np.testing.assert_allclose(ours.sel(item=it.id).values, expected, rtol=1e-12)
 
 

@@ -170,3 +170,18 @@ def test_briefing_notebook_writes_the_brief(execute):
     assert len(figures) == 7
     shown = [any("image/png" in o.get("data", {}) for o in c.outputs) for c in figures]
     assert all(shown), [c.source.strip().splitlines()[-1] for c, ok in zip(figures, shown) if not ok]
+
+
+@pytest.mark.slow
+def test_03_posture_report_raises_the_near_term_hazard(execute):
+    """03: one A1 report of a strong rise in Belarusian force posture multiplies the near-term hazard.
+
+    The effect prior on entry (hazard ratio 1.35-4 per +1) and an A1 change believed to about 80%
+    put the ratio near 1.5-3; below 1.3 the report would not be doing what its grade says.
+    """
+    import ast
+
+    nb = execute(_notebook("03-evidence-updates.ipynb"))
+    ratios = ast.literal_eval(_text(_cell(nb, "posture_effect = ")).strip().splitlines()[-1])
+    assert set(ratios) == {"P(entry within 3 months)", "monthly hazard now"}
+    assert all(1.3 < r < 10 for r in ratios.values()), ratios

@@ -146,7 +146,7 @@ class CheckContext:
         """The in-scope evidence items (id, indicator, grade, value, quote) in design order."""
         import pandas as pd
 
-        by_id = {li.item.id: li.item for li in self.question.evidence}
+        by_id = {li.item.id: li.item for li in [*self.question.evidence, *self.design.generated]}
         rows = []
         for i, item_id in enumerate(self.design.evidence_ids):
             it = by_id[item_id]

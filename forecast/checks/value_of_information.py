@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.checks.base import CheckResult, add_figure, worst
+from forecast.inputs.evidence import CHANGE_WINDOW_MONTHS
 from forecast.model.prediction import prob_by
 from forecast.model.simulate import Draws
 
@@ -68,6 +69,29 @@ def expected_moves(level_next: np.ndarray, p: np.ndarray, sd: float, sims: int, 
     w = np.exp(np.asarray(lw.values, dtype=float).reshape(sims, -1))
     w /= w.sum(axis=1, keepdims=True)
     return w @ p - p.mean(), np.asarray(khat.values, dtype=float).reshape(sims)
+
+
+def item_move(design, draws: Draws, p: np.ndarray, indicator: str, value: float, grade: str, grading, change: bool = False) -> tuple[float, float]:
+    """Predicted move of the mean headline after one hypothetical item in the as-of month, and its Pareto k.
+
+    The item observes ``indicator``'s level (or, ``change=True``, its 3-month change) in the month
+    holding the as-of date with the observation SD the design gives such an item
+    (``grading.sd(grade, change)``); ``p`` (S,) are the headline draws of ``draws``. The posterior
+    after the item is the current one reweighted by the item's likelihood (Pareto-smoothed, as in
+    :func:`expected_moves`), so this is what a refit that adds the item should find.
+    """
+    import arviz_stats  # noqa: F401  (registers the .azstats accessor)
+    import xarray as xr
+
+    k = list(design.indicator_ids).index(indicator)
+    now = draws.level[:, k, design.n_months - 1]
+    observed = now - draws.level[:, k, design.n_months - 1 - CHANGE_WINDOW_MONTHS] if change else now
+    sd = grading.sd(grade, change=change)
+    log_lik = -0.5 * ((value - observed) / sd) ** 2
+    lw, khat = xr.DataArray(-(log_lik - log_lik.max())[None, :], dims=("chain", "draw")).azstats.psislw(dim=["chain", "draw"])
+    w = np.exp(np.asarray(lw.values, dtype=float).reshape(-1))
+    w /= w.sum()
+    return float(w @ p - p.mean()), float(khat)
 
 
 def run(ctx) -> CheckResult:

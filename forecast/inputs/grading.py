@@ -5,7 +5,23 @@ An item graded ``XN`` (source reliability X in A-F, information credibility N in
     w = reliability[X] * credibility[N]
 
 and enters the likelihood as a Normal observation of the indicator with standard deviation
-``observation_sd / sqrt(w)``. Because a Normal likelihood with variance ``s**2 / w`` is the Normal
+``observation_sd / sqrt(w)`` for a **level** and ``change_sd / sqrt(w)`` for a **3-month change**
+(``direction`` + ``strength``).
+
+Why two SDs. A level report is compared with an indicator whose level is uncertain by about one
+unit (level prior SD 0.7-1 plus years of random walk), so an A1 level SD of 0.5 already makes a
+level report count for most of the posterior. A change report is compared with the random walk's
+3-month change, whose prior SD is only ``sqrt(3) * volatility``: about 0.20-0.31 with the
+library's volatility medians 0.11-0.18 per month. With the level SD (0.5 for A1, 0.67 for B2) a
+reported change was almost ignored: measured, one B2 ``moderate`` report moved its 3-month change
+by +0.06 of the +0.5 reported. ``change_sd`` (0.1 for A1) is calibrated to the random walk's
+scale instead: it is about half the prior SD of a 3-month change, so with the volatility at its
+prior median a Normal-Normal update believes 80% of an A1 report (prior variance / (prior variance
++ sd^2) = 0.04 / (0.04 + 0.01)), 69% of a B2, 50% of a C3 and 1% of an F6 one; the volatility
+itself rises when a report asks for a larger move, which the README's table of refits shows. It
+is also about the rounding of the strength scale (a ``moderate`` report, 0.5, stands for moves
+between about 0.375 and 0.75: a uniform spread of SD 0.11), so an A1 report is taken as exact up to
+the coarseness of its category. Because a Normal likelihood with variance ``s**2 / w`` is the Normal
 likelihood with variance ``s**2`` raised to the power ``w`` (up to a constant), ``w`` is exactly the
 power to which the item's likelihood is tempered: an A1 item counts fully, a C3 item a quarter, an
 F6 item almost nothing. The default tables are monotone (better grade, larger weight) and a spec may
@@ -72,7 +88,13 @@ class Grading(BaseModel):
         0.5,
         gt=0,
         le=10,
-        description="SD of an A1 observation of an indicator, on the indicator's standardized scale.",
+        description="SD of an A1 observation of an indicator's level, on the indicator's standardized scale.",
+    )
+    change_sd: Number = Field(
+        0.1,
+        gt=0,
+        le=10,
+        description="SD of an A1 observation of an indicator's 3-month change (direction + strength), standardized scale.",
     )
 
     @model_validator(mode="after")
@@ -96,6 +118,6 @@ class Grading(BaseModel):
             raise ValueError(f"not an Admiralty grade: {grade!r} (expected A-F then 1-6, e.g. B2)")
         return self.reliability[grade[0]] * self.credibility[grade[1]]
 
-    def sd(self, grade: str) -> float:
-        """Observation SD of an item with this grade."""
-        return self.observation_sd / self.weight(grade) ** 0.5
+    def sd(self, grade: str, change: bool = False) -> float:
+        """Observation SD of an item with this grade: of a level, or (``change=True``) of a 3-month change."""
+        return (self.change_sd if change else self.observation_sd) / self.weight(grade) ** 0.5

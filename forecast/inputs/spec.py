@@ -25,7 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from forecast.core import limits
 from forecast.core.timegrid import month_coordinate
 from forecast.inputs.fields import Date, Integer, Number
-from forecast.inputs.grading import Grading
+from forecast.inputs.grading import GRADE_PATTERN, Grading
 from forecast.inputs.priors import Prior
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -104,6 +104,40 @@ class IndicatorDef(BaseModel):
         return prior
 
 
+class SourcePicture(BaseModel):
+    """When the source text's picture holds: every indicator is observed at 0 (its defined level) then.
+
+    Every indicator scale defines 0 as "the source's picture"; this block says *when* that picture
+    holds, so that the model can observe it (:func:`forecast.model.design.make_design` adds one
+    level observation ``source-picture:<indicator>`` per indicator of a question, at ``describes``,
+    in scope from ``published`` on). Its SD is ``sd / sqrt(weight(grade))``, graded like the source.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    describes: Date = Field(..., description="Date whose state of affairs the source describes (its 'currently'; YYYY-MM-DD).")
+    published: Date = Field(..., description="When the source became public: fits as of an earlier date do not see the picture (YYYY-MM-DD).")
+    published_assumed: bool = Field(False, description="True when the publication date is an assumption (an undated source).")
+    grade: str = Field(..., description="Admiralty grade of the source, as for an evidence item (e.g. B2).")
+    sd: Number = Field(
+        0.25, gt=0, le=2, description="SD of the picture's level observation for an A1 source (standardized scale), divided by sqrt(weight(grade))."
+    )
+    note: str | None = Field(None, description="Why these dates, this grade and this SD.")
+
+    @field_validator("grade")
+    @classmethod
+    def _admiralty(cls, grade: str) -> str:
+        if not GRADE_PATTERN.match(grade):
+            raise ValueError(f"grade {grade!r} is not an Admiralty grade: reliability A-F then credibility 1-6 (e.g. B2)")
+        return grade
+
+    @model_validator(mode="after")
+    def _dates(self) -> "SourcePicture":
+        if self.published < self.describes:
+            raise ValueError(f"published {self.published} is before the date it describes {self.describes}")
+        return self
+
+
 class IndicatorLibrary(BaseModel):
     """``models/indicators.yaml``: every indicator any question may use."""
 
@@ -116,7 +150,16 @@ class IndicatorLibrary(BaseModel):
         ..., min_length=1, description="Path of the source text the quotes come from, relative to models/ (inside the project)."
     )
     source_title: str = Field(..., min_length=1)
+    picture: SourcePicture | None = Field(
+        None, description="When the source's picture (0 on every scale) holds and how surely; absent: scales are anchored by the level priors only."
+    )
     indicators: list[IndicatorDef] = Field(..., min_length=1)
+
+    @model_validator(mode="after")
+    def _picture_after_reference(self) -> "IndicatorLibrary":
+        if self.picture is not None and self.picture.describes < self.reference_date:
+            raise ValueError(f"picture.describes {self.picture.describes} is before the reference date {self.reference_date}")
+        return self
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "IndicatorLibrary":

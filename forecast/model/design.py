@@ -3,6 +3,21 @@
 ``make_design`` is a pure function of its inputs: the as-of date decides which evidence is in scope
 (published on or before it) and how much survival is observed (exposure up to it). Nothing dated
 after the as-of date reaches the model.
+
+**The source's picture is data.** Every indicator scale defines 0 as the level the source text
+describes. When the indicator library says when that picture holds (``picture:`` in
+``models/indicators.yaml``: the date it describes, the date the source was published, its grade),
+the design adds, for every indicator of the question, one level observation at 0 in the month the
+picture describes, with id ``source-picture:<indicator>`` and SD ``picture.sd / sqrt(weight(grade))``
+(graded like the source). These generated items are listed with the evidence used
+(``Design.generated`` holds them as evidence items, for tables that show an item's grade and
+quote). They obey the as-of rule like any item: a fit as of a date before ``picture.published``
+does not see them (they are listed as excluded) and its scales are anchored only by the level
+priors at the reference date and the items published by then.
+
+**A change item** observes :math:`x_{k,t} - x_{k,t-3}`. One whose 3-month window starts before the
+library's reference date (the first month of the grid) cannot be measured on the grid, and is
+excluded with that reason rather than entering as a constant likelihood.
 """
 
 from __future__ import annotations
@@ -13,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from forecast.core import timegrid
-from forecast.inputs.evidence import CHANGE_WINDOW_MONTHS, LocatedItem
+from forecast.inputs.evidence import CHANGE_WINDOW_MONTHS, EvidenceItem, LocatedItem
 from forecast.inputs.grading import Grading
 from forecast.inputs.priors import Prior
 from forecast.inputs.spec import IndicatorLibrary, QuestionSpec
@@ -53,6 +68,11 @@ class Design:
     evidence_weight: np.ndarray  # (N,) grade weight
     resolved_on: dt.date | None = None
     excluded: tuple[ExcludedItem, ...] = field(default_factory=tuple)
+    generated: tuple[LocatedItem, ...] = field(default_factory=tuple)  # the source-picture items in scope
+
+    @property
+    def generated_ids(self) -> tuple[str, ...]:
+        return tuple(li.item.id for li in self.generated)
 
     @property
     def month_labels(self) -> list[str]:
@@ -73,6 +93,46 @@ def items_for_question(spec: QuestionSpec, items: list[LocatedItem]) -> list[Loc
                 out.append(li)
         elif it.indicator in wanted and (it.question is None or it.question == spec.id):
             out.append(li)
+    return out
+
+
+PICTURE_PREFIX = "source-picture:"
+PICTURE_LEVEL = 0.0  # every scale's 0 is the source's picture (models/indicators.yaml)
+
+
+def picture_items(spec: QuestionSpec, library: IndicatorLibrary) -> list[LocatedItem]:
+    """The source's picture as evidence items: each of the question's indicators at 0 on ``picture.describes``.
+
+    Empty when the library states no picture. The ids (``source-picture:<indicator>``) hold a colon,
+    which no evidence file may use, so they never clash with an analyst's item.
+    """
+    pic = library.picture
+    if pic is None:
+        return []
+    out = []
+    for ind_id in spec.indicators:
+        ind = library.get(ind_id)
+        item = EvidenceItem.model_construct(
+            id=f"{PICTURE_PREFIX}{ind_id}",
+            event_date=pic.describes,
+            published=pic.published,
+            indicator=ind_id,
+            question=None,
+            value=PICTURE_LEVEL,
+            direction=None,
+            strength=None,
+            resolves=False,
+            source=library.source_title,
+            grade=pic.grade,
+            quote=f"The scale's defined level: {ind.scale}",
+            url=None,
+            assumption=pic.published_assumed,
+            notes=(
+                f"Generated from the indicator library: the source's picture ({library.source}) observed at level "
+                f"{PICTURE_LEVEL:g} on {pic.describes}" + (" (publication date assumed)" if pic.published_assumed else "")
+            ),
+        )
+        out.append(LocatedItem(item=item, file=library.source))
     return out
 
 
@@ -100,10 +160,14 @@ def make_design(
     excluded: list[ExcludedItem] = []
     ev: list[tuple] = []
     resolved_on: dt.date | None = None
-    for li in sorted(items_for_question(spec, items), key=lambda x: (x.item.event_date, x.item.id)):
+    picture = picture_items(spec, library)
+    generated: list[LocatedItem] = []
+    picture_ids = {li.item.id for li in picture}
+    for li in sorted(items_for_question(spec, items) + picture, key=lambda x: (x.item.event_date, x.item.id)):
         it = li.item
         if it.published > as_of:
-            excluded.append(ExcludedItem(it.id, f"published {it.published}, after as-of {as_of}"))
+            assumed = " (assumed publication date of the source)" if it.id in picture_ids and it.assumption else ""
+            excluded.append(ExcludedItem(it.id, f"published {it.published}{assumed}, after as-of {as_of}"))
             continue
         if it.resolves:
             if it.event_date < spec.risk_window_start:
@@ -115,14 +179,29 @@ def make_design(
             excluded.append(ExcludedItem(it.id, f"happened before the library reference date {start}"))
             continue
         month = timegrid.month_index(start, it.event_date)
+        if it.is_change and month - CHANGE_WINDOW_MONTHS < 0:
+            first = timegrid.month_start(start, month - CHANGE_WINDOW_MONTHS)
+            excluded.append(
+                ExcludedItem(
+                    it.id,
+                    f"a {CHANGE_WINDOW_MONTHS}-month change whose window starts {first}, before the library reference date {start}: "
+                    "the grid has no level to measure it from",
+                )
+            )
+            continue
+        if it.id in picture_ids:
+            sd = library.picture.sd / grading.weight(it.grade) ** 0.5
+            generated.append(li)
+        else:
+            sd = grading.sd(it.grade, change=it.is_change)
         ev.append(
             (
                 it.id,
                 index[it.indicator],
                 month,
-                max(0, month - CHANGE_WINDOW_MONTHS) if it.is_change else -1,
+                month - CHANGE_WINDOW_MONTHS if it.is_change else -1,
                 it.observed_value,
-                grading.sd(it.grade),
+                sd,
                 grading.weight(it.grade),
             )
         )
@@ -160,4 +239,5 @@ def make_design(
         evidence_weight=np.asarray(cols[6], dtype=float),
         resolved_on=resolved_on,
         excluded=tuple(excluded),
+        generated=tuple(generated),
     )

@@ -222,8 +222,10 @@ def attribute_changes(previous: dict, question: Question, changes: dict) -> list
         t = min(timegrid.month_index(question.library.reference_date, it.event_date), level.shape[2] - 1)
         mu = level[:, k, t]
         if it.is_change:
-            mu = mu - level[:, k, max(0, t - 3)]
-        return stats.norm.logpdf(it.observed_value, mu, grading.sd(it.grade))
+            if t < 3:  # window before the grid: the design excludes such an item
+                return None
+            mu = mu - level[:, k, t - 3]
+        return stats.norm.logpdf(it.observed_value, mu, grading.sd(it.grade, change=it.is_change))
 
     out = []
     for kind, sign in (("added", 1), ("removed", -1), ("edited", 1)):
