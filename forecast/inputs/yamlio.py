@@ -1,9 +1,12 @@
 """Safe, bounded YAML reading that remembers where every value came from.
 
 Evidence files are untrusted: we read them with PyYAML's *safe* loader only (no Python tags), refuse
-files above a size limit, refuse duplicate keys (PyYAML silently keeps the last one) and keep the
-node tree so a pydantic error location such as ``("items", 3, "grade")`` can be turned into a line
-number.
+files above a size limit, anything but a regular file (a pipe would block the reader), documents
+nested deeper than :data:`MAX_DEPTH` or whose aliases expand them by more than
+:data:`MAX_ALIAS_VALUES` values (both counted while composing, before anything is built), refuse
+duplicate keys (PyYAML silently keeps the last one) and keep the node tree so a pydantic error
+location such as ``("items", 3, "grade")`` can be turned into a line number. A parse error inside
+a multi-line construct (an unclosed quote or bracket) is reported on the line where it starts.
 """
 
 from __future__ import annotations
