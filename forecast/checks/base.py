@@ -110,11 +110,14 @@ class CheckResult:
 
 
 def figure_of(plot_collection, title: str | None = None):
-    """The matplotlib Figure of an ``arviz_plots`` PlotCollection (optionally with a title)."""
-    fig = plot_collection.viz["figure"].item()
+    """The matplotlib Figure of an ``arviz_plots`` PlotCollection (optionally with a title), laid out
+    so that no title or label overlaps another (:func:`forecast.checks.figures.tidy`)."""
+    from forecast.checks.figures import tidy
+
+    fig = tidy(plot_collection.viz["figure"].item())
     if title:
-        # above the panels' own titles; saved with bbox_inches="tight", so nothing is cut off
-        fig.suptitle(title, y=1.04)
+        # above the panels' own titles (the constrained layout makes room for it)
+        fig.suptitle(title)
     return fig
 
 
