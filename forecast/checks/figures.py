@@ -21,7 +21,8 @@ import numpy as np
 
 def tidy(fig):
     """Constrained layout and no repeated inner x labels (see the module docstring); returns ``fig``."""
-    panels = [ax for ax in fig.axes if ax.get_visible() and hasattr(ax, "get_subplotspec") and ax.get_subplotspec() is not None]
+    # an empty slot of a wrapped grid is switched off (axison False), not removed: it carries nothing
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.axison and hasattr(ax, "get_subplotspec") and ax.get_subplotspec() is not None]
     for ax in panels:
         spec = ax.get_subplotspec()
         cols = set(range(spec.colspan.start, spec.colspan.stop))

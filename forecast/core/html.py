@@ -48,7 +48,16 @@ _SORT_JS = (
 
 
 class Markup(str):
-    """HTML that is already safe (built here from escaped parts); :func:`esc` leaves it alone."""
+    """HTML that is already safe (built here from escaped parts); :func:`esc` leaves it alone.
+
+    Joining with ``+`` keeps it safe: the other operand is escaped unless it is Markup too.
+    """
+
+    def __add__(self, other):
+        return Markup(str.__add__(self, esc(other)))
+
+    def __radd__(self, other):
+        return Markup(str.__add__(esc(other), self))
 
 
 @dataclass(frozen=True)

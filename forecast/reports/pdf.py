@@ -117,7 +117,11 @@ def _hline(cur: _Cursor, y_inches: float):
 
 
 def page_figure(content: BriefContent, paper: str = "a4"):
-    """The brief as one matplotlib figure the size of an A4 or Letter page."""
+    """The brief as one matplotlib figure the size of an A4 or Letter page.
+
+    ``fig.brief_rows`` says how many top drivers and evidence items the page's tables show (all
+    five unless the text needs the room; the web page and the figures always show them).
+    """
     if paper not in PAPER_INCHES:
         raise ValueError(f"paper must be one of {', '.join(PAPER_INCHES)}, not {paper!r}")
     # first pass: the smallest panels, to measure what the text needs; when even they leave too
@@ -128,6 +132,7 @@ def page_figure(content: BriefContent, paper: str = "a4"):
             break
     else:
         warnings.warn(f"the brief's content runs {-slack:.2f} in into the footer", stacklevel=2)
+        fig.brief_rows = dict(zip(("drivers", "evidence"), rows))
         return fig
     # second pass: the panels take the room the text leaves, the first row first
     grow1 = min(slack * 0.55, ROW1[1] - ROW1[0])
@@ -136,6 +141,7 @@ def page_figure(content: BriefContent, paper: str = "a4"):
     fig, slack = _layout(content, paper, ROW1[0] + grow1, ROW2[0] + grow2, rows)
     if slack < -0.01:  # the scenario row's text is taller than its panel: the panel grew for nothing
         fig, slack = _layout(content, paper, ROW1[0] + grow1, ROW2[0], rows)
+    fig.brief_rows = dict(zip(("drivers", "evidence"), rows))  # how many table rows the page shows
     return fig
 
 
