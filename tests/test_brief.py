@@ -558,7 +558,7 @@ def test_every_brief_carries_the_prior_sensitivity_of_its_headline(contents, qid
     assert f"prior sensitivity {s['prior']:.3f}, data sensitivity {s['likelihood']:.3f}" in s["text"]
     assert squash(s["text"]) in pdf_text(write_pdf(c, tmp_path / "b.pdf"))
     page = render_html(c, images={})
-    assert f'id="sensitivity"' in page and html.escape(s["text"], quote=True) in page
+    assert 'id="sensitivity"' in page and html.escape(s["text"], quote=True) in page
     # the flag shows: boxed and bold on the page, a bordered paragraph on the web page; absent, a plain line
     for flag in ("prior-dominated", "prior-data conflict", None):
         variant = dataclasses.replace(c, sensitivity={**s, "flag": flag, "text": f"Prior sensitivity: {flag or 'fine'}."})

@@ -281,10 +281,10 @@ def test_evidence_and_pareto_k_figures_label_each_item_by_its_id():
 
 @pytest.mark.slow
 def test_sbc_check_figure_has_no_overlapping_labels_and_a_caption(tmp_path):
+    import dataclasses
+
     from forecast.checks import sbc
     from forecast.checks.context import QUICK, CheckContext
-
-    import dataclasses
 
     # one indicator: five quantities, two rows of panels (where titles met the x labels above them)
     one = question(effects={"a": ("toward", 1.0)}, baseline=(1.0, 30.0), risk_window_start="2020-01-01",
@@ -300,10 +300,10 @@ def test_sbc_check_figure_has_no_overlapping_labels_and_a_caption(tmp_path):
 
 @pytest.mark.slow
 def test_posterior_predictive_check_figures_name_the_evidence_items(tmp_path):
+    import dataclasses
+
     from forecast.checks import posterior_predictive
     from forecast.checks.context import QUICK, CheckContext
-
-    import dataclasses
 
     items = [item("strong-first", "a", "2020-01-15", value=0.5), item("strong-second", "a", "2020-06-10", value=0.4),
              item("weak-one", "b", "2020-03-15", value=0.0)]
