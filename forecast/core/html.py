@@ -32,6 +32,18 @@ STYLE = (
     ".forecast-flagged{color:#b00020}</style>"
 )
 
+# A table with class "stack" (built with cell_labels=True) becomes one block per row on a narrow
+# screen, each cell after its column's name: nothing scrolls sideways at phone width.
+STACK_CSS = """
+td.date { white-space: nowrap; }
+@media (max-width: 40rem) {
+  table.stack thead { display: none; }
+  table.stack tr { display: block; border-bottom: 2px solid #000; padding: 0.3rem 0; }
+  table.stack td { display: block; border: 0; padding: 0.1rem 0; text-align: left; white-space: normal; overflow-wrap: anywhere; }
+  table.stack td::before { content: attr(data-label) ": "; font-weight: bold; }
+}
+"""
+
 # Sort the table by the clicked header's column; click again to reverse. One handler per table, on
 # its <thead>, kept in an attribute (not a <script> element): a display holds no script tag at all.
 _SORT_JS = (

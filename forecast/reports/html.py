@@ -12,7 +12,7 @@ header carries the same meaning as a tooltip.
 from __future__ import annotations
 
 from forecast.core.fmt import percent, percent_range
-from forecast.core.html import Markup, data_uri, document, esc, figure, join, table, tag
+from forecast.core.html import STACK_CSS, Markup, data_uri, document, esc, figure, join, table, tag
 
 CSS = """
 body { font-family: 'DejaVu Sans', Helvetica, Arial, sans-serif; color: #000; max-width: 60rem; margin: 1.5rem auto; padding: 0 1rem; line-height: 1.35; }
@@ -27,7 +27,7 @@ h2 { font-size: 1.05rem; margin: 1.4rem 0 0.4rem; border-bottom: 1px solid #888;
 .warning { border: 3px solid #b00000; color: #b00000; font-weight: bold; padding: 0.6rem; margin: 0.8rem 0; }
 .flag { border: 2px solid #000; font-weight: bold; padding: 0.4rem 0.6rem; margin: 0.6rem 0; }
 table { border-collapse: collapse; font-size: 0.82rem; width: 100%; }
-th, td { text-align: left; vertical-align: top; padding: 0.2rem 0.4rem; border-bottom: 1px solid #ccc; overflow-wrap: anywhere; }
+th, td { text-align: left; vertical-align: top; padding: 0.2rem 0.4rem; border-bottom: 1px solid #ccc; overflow-wrap: break-word; }
 th { border-bottom: 2px solid #000; }
 td.num { text-align: right; white-space: nowrap; }
 img { max-width: 100%; height: auto; }
@@ -37,7 +37,8 @@ figure { margin: 0; }
 footer { margin-top: 2rem; font-size: 0.75rem; color: #333; border-top: 1px solid #000; padding-top: 0.5rem; overflow-wrap: anywhere; }
 footer .flagged { color: #b00000; font-weight: bold; }
 @media print { body { max-width: none; } .row figure { flex-basis: 45%; } }
-"""
+@media (max-width: 40rem) { .row figure { flex-basis: 100%; } body { overflow-wrap: anywhere; } }
+""" + STACK_CSS
 
 
 def _img(name: str, png: bytes | None, alt: str) -> Markup:
@@ -102,13 +103,13 @@ def render_html(content, images: dict[str, bytes], paper: str = "a4") -> str:
                  + _img("by_date", images.get("by_date"), "P(event by date)") + Markup("</div>"))
 
     parts.append(tag("h2", "Top drivers"))
-    parts.append(table(DRIVER_HEADER, driver_rows(content), numeric={2, 3, 4, 5}, sortable=False, css_class="drivers",
+    parts.append(table(DRIVER_HEADER, driver_rows(content), numeric={2, 3, 4, 5}, sortable=False, css_class="stack drivers", cell_labels=True,
                        column_titles=_titles(DRIVER_HEADER)))
     parts.append(notes(content.footnotes("drivers")))
 
     parts.append(tag("h2", "Most influential evidence"))
     if content.influence is not None:
-        parts.append(table(EVIDENCE_HEADER, evidence_rows(content), numeric={2}, sortable=False, css_class="evidence",
+        parts.append(table(EVIDENCE_HEADER, evidence_rows(content), numeric={2}, sortable=False, css_class="stack evidence", cell_labels=True,
                            column_titles=_titles(EVIDENCE_HEADER)))
         parts.append(notes(content.footnotes("evidence")))
     parts.append(notes(content.notes["influence"], "sub"))
@@ -117,7 +118,7 @@ def render_html(content, images: dict[str, bytes], paper: str = "a4") -> str:
     if content.scenarios is not None:
         parts.append(_img("scenarios", images.get("scenarios"), "Scenario curves"))
         header = ["scenario", f"P by {head['horizon']} (90%)", "vs forecast", "what it assumes"]
-        parts.append(table(header, scenario_rows(content), numeric={1, 2}, sortable=False, css_class="scenarios",
+        parts.append(table(header, scenario_rows(content), numeric={1, 2}, sortable=False, css_class="stack scenarios", cell_labels=True,
                            column_titles=_titles(SCENARIO_HEADER)))
         parts.append(notes(content.footnotes("scenarios")))
     else:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from forecast.core.fmt import percent, percent_range
-from forecast.core.html import Cell, Markup, document, esc, join, link, table, tag
+from forecast.core.html import STACK_CSS, Cell, Markup, document, esc, join, link, table, tag
 
 INDEX = "index.html"
 PAGE = "index.html"  # each question's page: <out>/<question id>/index.html
@@ -72,14 +72,10 @@ svg.spark { display: block; }
 footer { margin-top: 2rem; font-size: 0.75rem; color: #333; border-top: 1px solid #000; padding-top: 0.5rem; }
 @media (max-width: 40rem) {
   body { padding: 0.6rem; }
-  table.stack thead { display: none; }
-  table.stack tr { display: block; border-bottom: 2px solid #000; padding: 0.3rem 0; }
-  table.stack td { display: block; border: 0; padding: 0.1rem 0; text-align: left; white-space: normal; }
-  table.stack td::before { content: attr(data-label) ": "; font-weight: bold; }
   td.quote { min-width: 0; }
   td, p, h1, figcaption { overflow-wrap: anywhere; }
 }
-"""
+""" + STACK_CSS
 
 
 @dataclass
@@ -321,7 +317,7 @@ def _index_parts(entries: list[dict], ledger_path: Path, generated) -> list:
             Cell(percent(head["mean"]), css="num", data={"field": "headline_mean", "run": head["run_id"]}),
             Cell(percent_range(head["lower_90"], head["upper_90"]), css="num", data={"field": "interval_90", "run": head["run_id"]}),
             Cell(head["term"], data={"field": "headline_term"}),
-            Cell(head["horizon"], data={"field": "headline_horizon"}),
+            Cell(head["horizon"], css="date", data={"field": "headline_horizon"}),
             Cell(f"{_day(row.get('finished_at'))} (as of {row['as_of']}, run {row['id']})", data={"field": "last_run"}),
             Cell(_status(row), data={"field": "diagnostics"}),
             Cell(sparkline(e["spark"]), data={"field": "sparkline"}),
@@ -449,7 +445,7 @@ def _analysis_parts(question, row: dict, runs, ledger, qdir: Path) -> list:
         for r in top.itertuples():
             item = sources.get(r.id)
             published = item.published.isoformat() if item is not None else ""
-            rows.append([link(getattr(item, "url", None), r.id), r.grade, published,
+            rows.append([link(getattr(item, "url", None), r.id), r.grade, Cell(published, css="date"),
                          Cell(_points(r.influence), css="num", data={"field": "influence", "item": r.id}),
                          method_text(r.method, r.pareto_k), Cell(r.quote, css="quote")])
         parts.append(table(["item", "grade", "published", "influence", "method", "quote"], rows, sortable=False, css_class="stack",
@@ -489,7 +485,8 @@ def _changelog(runs) -> list:
             what = describe_changes(changes) if changes else ""
         passed = rec.get("diagnostics_passed")
         rows.append([
-            Cell(rec["id"], data={"run": rec["id"]}), rec.get("status", ""), _day(rec.get("finished_at") or rec.get("started_at")), rec.get("as_of", ""),
+            Cell(rec["id"], data={"run": rec["id"]}), rec.get("status", ""), Cell(_day(rec.get("finished_at") or rec.get("started_at")), css="date"),
+            Cell(rec.get("as_of", ""), css="date"),
             Cell(percent(head["mean"]) if head else "", css="num", data={"field": "headline_mean", "run": rec["id"]}),
             Cell(percent_range(head["lower_90"], head["upper_90"]) if head else "", css="num", data={"field": "interval_90", "run": rec["id"]}),
             head["term"] if head else "",
