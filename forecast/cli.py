@@ -477,7 +477,7 @@ def site(
     for q in built.questions:
         if q.get("error"):
             err.print(f"[yellow]warning[/yellow] {escape(q['error'])}", highlight=False)
-    console.print(f"wrote {escape(str(built.index))} and {len(built.pages)} question pages in {built.seconds:.1f} s", highlight=False)
+    console.print(f"wrote {escape(str(out / 'index.html'))} and {len(built.pages)} question pages in {built.seconds:.1f} s", highlight=False)
 
 
 @app.command()
