@@ -335,10 +335,13 @@ def test_evidence_text_is_escaped_in_the_html_and_drawn_literally_on_the_page(co
     path, outcomes = ledger_runs
     # hostile quotes change the evidence fingerprint, so this content is not tied to the ledger run
     bad = collect(c.result, hostile(c.question), runs=c.runs, influence_refits=0, scenarios=False)
-    assert (bad.influence["quote"] == HOSTILE).all()
+    files = {li.item.id for li in bad.question.evidence}  # the generated source-picture items keep the library's wording
+    from_files = bad.influence[bad.influence["id"].isin(files)]
+    assert len(from_files) and (from_files["quote"] == HOSTILE).all()
     page = render_html(bad, images={})
     assert "<script" not in page.lower() and "<b>bold" not in page and "<img src=x" not in page
-    assert page.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt; &amp; &lt;img src=x") == len(bad.top_evidence())
+    shown = bad.top_evidence()
+    assert page.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt; &amp; &lt;img src=x") == shown["id"].isin(files).sum() > 0
     fig = page_figure(bad)
     fig.canvas.draw()  # a "$" would start mathtext and this unbalanced formula would raise
     assert any(t.get_text().startswith('<script>alert("x")') for t in fig.texts)

@@ -112,13 +112,9 @@ class CheckResult:
 def figure_of(plot_collection, title: str | None = None):
     """The matplotlib Figure of an ``arviz_plots`` PlotCollection (optionally with a title), laid out
     so that no title or label overlaps another (:func:`forecast.checks.figures.tidy`)."""
-    from forecast.checks.figures import tidy
+    from forecast.checks.figures import figure_of as tidied
 
-    fig = tidy(plot_collection.viz["figure"].item())
-    if title:
-        # above the panels' own titles (the constrained layout makes room for it)
-        fig.suptitle(title)
-    return fig
+    return tidied(plot_collection, title)
 
 
 def pct(p: float) -> str:

@@ -36,6 +36,15 @@ def tidy(fig):
     return fig
 
 
+def figure_of(plot_collection, title: str | None = None):
+    """The matplotlib Figure of an ``arviz_plots`` PlotCollection, tidied (:func:`tidy`), with a title
+    above the panels' own (the constrained layout makes room for it)."""
+    fig = tidy(plot_collection.viz["figure"].item())
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def caption(fig, text: str, fontsize: float = 8.5) -> None:
     """A caption under the panels, wrapped to the figure width (part of the constrained layout)."""
     chars = max(40, int(fig.get_figwidth() * 72 / (0.55 * fontsize)))
@@ -58,8 +67,6 @@ def sbc_figure(pit, table, status: str, fail_alpha: float, warn_alpha: float, ti
     """
     import arviz_plots as azp
     import xarray as xr
-
-    from forecast.checks.base import figure_of
 
     m = pit.shape[1]
     warn_p, fail_p = warn_alpha / m, fail_alpha / m
@@ -86,8 +93,6 @@ def evidence_figure(tree, ids, title: str, group: str = "posterior_predictive", 
     """Predicted intervals and reported values of every evidence item, one tick per item id."""
     import arviz_plots as azp
 
-    from forecast.checks.base import figure_of
-
     ids = [str(i) for i in ids]
     width = max(6.0, 0.42 * len(ids) + 2.0)
     pc = azp.plot_ppc_interval(tree, group=group, backend="matplotlib", visuals={"xlabel": {"text": "evidence item"}},
@@ -103,8 +108,6 @@ def evidence_figure(tree, ids, title: str, group: str = "posterior_predictive", 
 def khat_figure(elpd, ids, threshold: float, title: str):
     """Pareto k of every evidence item (leave-one-out), one tick per item id, the threshold marked."""
     import arviz_plots as azp
-
-    from forecast.checks.base import figure_of
 
     ids = [str(i) for i in ids]
     width = max(6.0, 0.42 * len(ids) + 2.0)

@@ -440,7 +440,10 @@ def _analysis_parts(question, row: dict, runs, ledger, qdir: Path) -> list:
     parts.append(tag("h2", "Most influential evidence"))
     if content.influence is not None and len(content.influence):
         top = content.influence.head(TOP_EVIDENCE)
-        sources = {li.item.id: li.item for li in question.evidence}
+        from forecast.model.design import picture_items
+
+        # the files' items and the source's picture (generated items the influence table lists too)
+        sources = {li.item.id: li.item for li in [*question.evidence, *picture_items(question.spec, question.library)]}
         rows = []
         for r in top.itertuples():
             item = sources.get(r.id)
