@@ -7,6 +7,7 @@
 ``forecast brief ID [--run N] [--out DIR]``  ``forecast.brief(ID, run=N, out=DIR)``
 ``forecast check ID [--only C] [--quick]``   ``forecast.check(ID, only=[C], quick=True)``
 ``forecast intake REPORT -q ID --published``  ``forecast.intake(REPORT, question=ID, ...)``
+``forecast site [--out DIR]``                ``forecast.site(out=DIR)``
 ==========================================  ==========================================
 
 Exit codes: 0 ok; 1 bad input (every problem printed, nothing written) or a store that cannot be
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import typer.core
+import typer.rich_utils
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -39,7 +42,49 @@ from rich.text import Text
 from forecast.core import limits
 from forecast.runs.changes import describe_changes
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Bayesian forecasts from question specs and graded evidence.")
+
+def _untyped(params: list) -> list:
+    for param in params:
+        if type(param) in _UNTYPED:
+            param.__class__ = _UNTYPED[type(param)]
+    return params
+
+
+class _Option(typer.core.TyperOption):
+    def display_type_rich(self, ctx):
+        return None
+
+
+class _Argument(typer.core.TyperArgument):
+    def display_type_rich(self, ctx):
+        return None
+
+
+class _Command(typer.core.TyperCommand):
+    def get_params(self, ctx):
+        return _untyped(super().get_params(ctx))
+
+
+class _HelpGroup(typer.core.TyperGroup):
+    """Help without type tags: a flag is a switch and the help text says what a value is, so the
+    ``<bool>`` / ``<str>`` / ``<int>`` column Typer adds is left out (the help text gets the width)."""
+
+    def get_params(self, ctx):
+        return _untyped(super().get_params(ctx))
+
+    def get_command(self, ctx, cmd_name):
+        command = super().get_command(ctx, cmd_name)
+        if type(command) is typer.core.TyperCommand:
+            command.__class__ = _Command
+        return command
+
+
+_UNTYPED = {typer.core.TyperOption: _Option, typer.core.TyperArgument: _Argument}
+# help lines no wider than 100 columns (long lines are hard to read on a wide terminal); narrower
+# terminals wrap at their own width
+typer.rich_utils.MAX_WIDTH = min(typer.rich_utils.MAX_WIDTH or 100, 100)
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=_HelpGroup, help="Bayesian forecasts from question specs and graded evidence.")
 # Wide enough for the horizon table when output goes to a file or a pipe (cron, CI logs).
 # emoji=False: an evidence quote or id holding ":smile:" is printed as written.
 console = Console(width=None if sys.stdout.isatty() else 120, emoji=False)
@@ -237,7 +282,10 @@ def print_outcome(outcome) -> None:
         rec = outcome.record or {}
         console.print(Text(f"{outcome.question}: {outcome.message}"), highlight=False)
         if rec.get("headline_mean") is not None:
-            console.print(Text(f"  headline P(by {rec['headline_horizon']}) = {rec['headline_mean']:.1%} (90%: {rec['headline_lower_90']:.1%}-{rec['headline_upper_90']:.1%}), as of {rec['as_of']}"), highlight=False)
+            from forecast.core.fmt import percent, percent_range
+
+            console.print(Text(f"  headline P(by {rec['headline_horizon']}) = {percent(rec['headline_mean'])} "
+                               f"(90%: {percent_range(rec['headline_lower_90'], rec['headline_upper_90'])}), as of {rec['as_of']}"), highlight=False)
     for alert in outcome.alerts:
         err.print(Text.assemble(("ALERT", "red"), f" {alert.rule}: {alert.message}"), highlight=False)
 
@@ -296,6 +344,7 @@ def history(
 
     The ledger is opened read-only: a ledger in a read-only folder can be listed.
     """
+    from forecast.core.fmt import percent, percent_range
     from forecast.runs.update import history as get_history
 
     if kind not in (None, "update", "replay"):
@@ -311,8 +360,8 @@ def history(
     for col in ("run", "kind", "status", "started (UTC)", "as-of", "fingerprint", "headline", "90%", "diag", "s", "what changed"):
         table.add_column(col)
     for rec in df.to_dict(orient="records") if len(df) else []:
-        head = "" if rec.get("headline_mean") is None or rec["headline_mean"] != rec["headline_mean"] else f"{rec['headline_mean']:.1%} by {rec['headline_horizon']}"
-        interval = "" if not head else f"{rec['headline_lower_90']:.1%}-{rec['headline_upper_90']:.1%}"
+        head = "" if rec.get("headline_mean") is None or rec["headline_mean"] != rec["headline_mean"] else f"{percent(rec['headline_mean'])} by {rec['headline_horizon']}"
+        interval = "" if not head else percent_range(rec["headline_lower_90"], rec["headline_upper_90"])
         diag = "" if rec.get("diagnostics_passed") is None or rec["diagnostics_passed"] != rec["diagnostics_passed"] else ("ok" if rec["diagnostics_passed"] else "FLAGGED")
         changes = rec.get("changes") if isinstance(rec.get("changes"), dict) else None
         what = (rec.get("error") or "").splitlines()[0][:60] if rec["status"] == "failed" else ("first run" if changes and changes.get("first_run") else (describe_changes(changes) if changes else ""))
@@ -368,6 +417,7 @@ def replay(
     """The forecast as it would have been made at the end of each past month (stored as replay runs)."""
     from rich.progress import Progress
 
+    from forecast.core.fmt import percent, percent_range
     from forecast.runs.replay import replay as run_replay
 
     if every != "month":
@@ -394,7 +444,8 @@ def replay(
         table.add_column(col)
     for r in df.itertuples():
         how = {"nuts": "NUTS (anchor)", "reweighted": "reweighted", "stored": "stored"}[r.method]
-        table.add_row(str(r.as_of), str(r.run_id), f"{r.headline_mean:.1%} by {r.headline_horizon}", f"{r.lower_90:.1%}-{r.upper_90:.1%}", how, "ok" if r.diagnostics_passed else "FLAGGED", f"{r.seconds:.1f}")
+        table.add_row(str(r.as_of), str(r.run_id), f"{percent(r.headline_mean)} by {r.headline_horizon}", percent_range(r.lower_90, r.upper_90), how,
+                      "ok" if r.diagnostics_passed else "FLAGGED", f"{r.seconds:.1f}")
     console.print(table)
     anchors = int((df["method"] == "nuts").sum())
     console.print(f"{len(df)} points: {anchors} NUTS fits (anchors), {int((df['method'] == 'reweighted').sum())} reweighted, {int(df['reused'].sum())} stored")
@@ -484,6 +535,36 @@ def brief(
     if not content.passed:
         err.print("[red]WARNING[/red] the fit's sampling diagnostics are flagged; the brief says so on every page", highlight=False)
     console.print(f"wrote {escape(str(pack.pdf))}, {escape(str(pack.html))} and {len(pack.figures)} figures in {escape(str(pack.folder / 'figures'))}", highlight=False)
+
+
+@app.command()
+def site(
+    out: Annotated[Path, typer.Option("--out", help="Folder of the site (replaced as a whole when the new one is complete).")] = Path("site"),
+    briefs: Annotated[Optional[Path], typer.Option(help="Folder of briefs to link (default: briefs/ in the project).")] = None,
+    ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite, or $FORECAST_LEDGER).")] = None,
+    root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
+) -> None:
+    """Write a static dashboard of every question: an index page and one page per question, from the ledger (no refits).
+
+    Self-contained HTML (no script, nothing loaded from elsewhere): open OUT/index.html from disk or
+    serve the folder with any web server.
+    """
+    from forecast.core.errors import InputError
+    from forecast.reports.site import build_site
+
+    try:
+        with console.status("writing the site...", spinner="dots") if console.is_terminal else _nullcontext():
+            built = build_site(out, root=root, ledger_path=ledger, briefs=briefs)
+    except InputError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(EXIT_INPUT)
+    except ValueError as exc:
+        err.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    for q in built.questions:
+        if q.get("error"):
+            err.print(f"[yellow]warning[/yellow] {escape(q['error'])}", highlight=False)
+    console.print(f"wrote {escape(str(out / 'index.html'))} and {len(built.pages)} question pages in {built.seconds:.1f} s", highlight=False)
 
 
 @app.command()

@@ -49,12 +49,17 @@ def item_digests(question, as_of) -> dict[str, str]:
     }
 
 
+def spec_digest(question) -> str:
+    """The spec fingerprint: the question spec and its indicator library."""
+    # cues only guide `forecast intake`: editing them does not change a fit
+    return digest({"spec": question.spec.to_dict(), "library": question.library.model_dump(mode="json", exclude={"indicators": {"__all__": {"cues"}}})})
+
+
 def fingerprints(question, as_of, config, seed: int) -> tuple[dict, str]:
     """The four fingerprints of a fit (spec + library, evidence in scope, code, sampler + seed)
     and the combined one, which adds the as-of date. Cheap: nothing is sampled."""
     fps = {
-        # cues only guide `forecast intake`: editing them does not change a fit
-        "spec": digest({"spec": question.spec.to_dict(), "library": question.library.model_dump(mode="json", exclude={"indicators": {"__all__": {"cues"}}})}),
+        "spec": spec_digest(question),
         "evidence": digest(sorted(item_digests(question, as_of).items())),
         "code": code_fingerprint(),
         "sampler": digest({**config.to_dict(), "seed": seed}),
