@@ -35,7 +35,6 @@ console = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 EXIT_INPUT = 1
-EXIT_DIAGNOSTICS = 4
 
 
 def _print_problems(problems) -> None:

@@ -150,7 +150,7 @@ def scenario_probabilities(result, held: dict[int, float], intervention: Interve
         With ``held`` empty this reproduces the fitted ``p_event_curve`` exactly.
         ``intervention`` (an :class:`Intervention` of ``result``) saves rebuilding the graph.
     """
-    from forecast.inference.sampling import _forecast_from_group, forecast_targets
+    from forecast.model.prediction import forecast_draws, forecast_targets
 
     design = result.design
     post = result.idata["posterior"]
@@ -166,7 +166,7 @@ def scenario_probabilities(result, held: dict[int, float], intervention: Interve
         group["volatility"] = (("chain", "draw", "indicator"), volatility)
         group["effect"] = (("chain", "draw", "indicator"), np.asarray(post["effect"].values, dtype=float))
     # the same targets (horizons, then curve points) as add_forecast: same simulated paths
-    p = _forecast_from_group(group, design, np.concatenate([u_h, u_curve]), result.n_paths, result.seed)
+    p = forecast_draws(group, design, np.concatenate([u_h, u_curve]), result.n_paths, result.seed)
     return labels, p[..., len(future):]
 
 

@@ -248,6 +248,10 @@ class Thresholds(BaseModel):
     ess: float = Field(400, gt=0, description="Minimum bulk and tail ESS of every parameter.")
     divergences: int = Field(0, ge=0)
     headline_mcse: float = Field(0.005, gt=0)
+    ebfmi: float = Field(0.3, gt=0, description="Minimum E-BFMI of every chain.")
+    max_treedepth_share: float = Field(
+        0.01, ge=0, le=1, description="Largest share of draws whose NUTS trajectory may hit the maximum tree depth."
+    )
 
 
 class Scenario(BaseModel):

@@ -1,9 +1,11 @@
 r"""The model's generative story in numpy: prior draws, indicator paths, event times, evidence values.
 
-This is a second implementation of :mod:`forecast.model.hazard` that shares no code with
-it (priors are drawn with scipy through :meth:`forecast.inputs.priors.Prior.scipy`, not PyMC), so that
-simulation-based calibration tests the PyMC model against an independent reading of the README's
-model rather than against itself. For a draw of the parameters
+This is a second implementation of the generative story of :mod:`forecast.model.hazard` that
+shares no graph with it (priors are drawn with PreliZ, :meth:`forecast.inputs.priors.Prior.distribution`,
+from the same prior table the model builds its PyMC variables from; paths, event times and reports
+in numpy), so that simulation-based calibration tests the PyMC model against an independent reading
+of the README's model rather than against itself. It simulates; it never scores: every likelihood
+evaluation uses the model's own graph (:mod:`forecast.model.likelihood`). For a draw of the parameters
 
 .. math::
 
@@ -29,16 +31,17 @@ import xarray as xr
 from forecast.core import timegrid
 from forecast.inputs.priors import Prior
 from forecast.model.design import Design
-from forecast.model.prediction import prob_by
+from forecast.model.likelihood import MASKED_SD
+from forecast.model.prediction import log_rate_step_sd, prob_by
 
 
 def draw_prior(prior: Prior, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` draws of one prior (scipy's frozen distribution with the resolved parameters)."""
-    return np.asarray(prior.scipy().rvs(size=n, random_state=rng), dtype=float).reshape(n)
+    """``n`` draws of one prior (its PreliZ distribution), as an (n,) array."""
+    return np.asarray(prior.distribution().rvs(n, random_state=rng), dtype=float).reshape(n)
 
 
 def draw_priors(priors: tuple[Prior, ...], n: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, K) draws, one column per prior."""
+    """(n, K) draws, one column per prior (``K = len(priors)``)."""
     if not priors:
         return np.zeros((n, 0))
     return np.stack([draw_prior(p, n, rng) for p in priors], axis=1)
@@ -46,7 +49,11 @@ def draw_priors(priors: tuple[Prior, ...], n: int, rng: np.random.Generator) -> 
 
 @dataclass
 class Draws:
-    """``S`` draws of the model's parameters and latent paths on a design's month grid."""
+    """``S`` draws of the model's parameters and latent paths on a design's month grid.
+
+    Units as in :mod:`forecast.model.hazard`: levels in standardized units, ``log_rate`` in log
+    events per month, ``effect_size`` in log hazard ratio per standardized unit.
+    """
 
     baseline_probability: np.ndarray  # (S,)
     level_start: np.ndarray  # (S, K)
@@ -66,11 +73,9 @@ class Draws:
         return self.effect_size * self.signs
 
     @property
-    def drift_sd(self) -> np.ndarray:
-        """(S,) SD of the monthly change of the log rate (see :mod:`forecast.model.prediction`)."""
-        if self.effect_size.shape[1] == 0:
-            return np.zeros(self.size)
-        return np.sqrt(((self.effect * self.volatility) ** 2).sum(axis=1))
+    def log_rate_step_sd(self) -> np.ndarray:
+        """(S,) standard deviation of one monthly step of the log rate (:func:`~forecast.model.prediction.log_rate_step_sd`)."""
+        return log_rate_step_sd(self.effect, self.volatility)
 
     def take(self, index) -> "Draws":
         """The draws at ``index`` (an int, slice or index array)."""
@@ -120,12 +125,12 @@ class Draws:
 
 
 def log_baseline_rate(p: np.ndarray, months_per_period: int) -> np.ndarray:
-    """Monthly log rate at which the event has probability ``p`` per period of ``months_per_period``."""
+    """Monthly log rate at which the event has probability ``p`` per period of ``months_per_period`` months."""
     return np.log(-np.log1p(-p) / months_per_period)
 
 
 def draw_parameters(design: Design, n: int, rng: np.random.Generator) -> Draws:
-    """``n`` prior draws of the parameters and paths of ``design``'s model."""
+    """``n`` prior draws of the parameters and latent paths of ``design``'s model (``S = n``)."""
     t_months = design.n_months
     p = draw_prior(design.baseline, n, rng)
     level_start = draw_priors(design.level_priors, n, rng)
@@ -139,8 +144,8 @@ def draw_parameters(design: Design, n: int, rng: np.random.Generator) -> Draws:
     return Draws(p, level_start, volatility, effect_size, level, log_rate, signs)
 
 
-def observed_indicator(design: Design, level: np.ndarray) -> np.ndarray:
-    """(S, N) what each evidence item observes: the level, or its change from the base month."""
+def _evidence_mean(design: Design, level: np.ndarray) -> np.ndarray:
+    """(S, N) what each evidence item observes in simulated paths: the level, or its change from the base month."""
     ind, month, base = design.evidence_indicator, design.evidence_month, design.evidence_base_month
     if not len(ind):
         return np.zeros((level.shape[0], 0))
@@ -150,8 +155,8 @@ def observed_indicator(design: Design, level: np.ndarray) -> np.ndarray:
 
 
 def simulate_evidence(design: Design, draws: Draws, rng: np.random.Generator) -> np.ndarray:
-    """(S, N) evidence values: the observed indicator plus Normal noise of each item's graded SD."""
-    observed = observed_indicator(design, draws.level)
+    """(S, N) simulated evidence values: the observed indicator plus Normal noise of each item's graded SD."""
+    observed = _evidence_mean(design, draws.level)
     return observed + design.evidence_sd * rng.standard_normal(observed.shape)
 
 
@@ -178,7 +183,7 @@ def simulate_event_time(design: Design, draws: Draws, rng: np.random.Generator) 
 
 
 def history_data(design: Design, event_u: float, evidence_value: np.ndarray, u_origin: float | None = None,
-                 in_scope: np.ndarray | None = None, masked_sd: float = 1e6) -> dict[str, np.ndarray]:
+                 in_scope: np.ndarray | None = None, masked_sd: float = MASKED_SD) -> dict[str, np.ndarray]:
     """``pm.Data`` values of one simulated history seen at ``u_origin`` (default: the as-of date).
 
     Survival runs to the origin or the event, whichever is first; the event is counted when it
@@ -201,7 +206,7 @@ def history_data(design: Design, event_u: float, evidence_value: np.ndarray, u_o
 def headline_probability(design: Design, draws: Draws, u_target: float, n_paths: int, seed: int) -> np.ndarray:
     """(S,) P(event by ``u_target`` | no event by as-of) for each draw, exactly as the forecast does it."""
     eta_now = draws.log_rate[:, design.n_months - 1]
-    return prob_by(eta_now, draws.drift_sd, design.u_as_of, design.n_months - 1, np.array([u_target]), n_paths, seed)[:, 0]
+    return prob_by(eta_now, draws.log_rate_step_sd, design.u_as_of, design.n_months - 1, np.array([u_target]), n_paths, seed)[:, 0]
 
 
 def window_probability(log_rate: np.ndarray, n_months: int, u_from: float, u_to: float) -> np.ndarray:
