@@ -61,7 +61,7 @@ def test_icd203_terms(p, term):
 
 def test_maxent_elicitation_honours_the_interval():
     prior = Prior(dist="beta", interval=(0.02, 0.15), mass=0.9, source=SOURCE)
-    d = prior.scipy()
+    d = prior.distribution()
     assert d.cdf(0.15) - d.cdf(0.02) == pytest.approx(0.9, abs=0.002)
     # maximum entropy: a different beta with the same 90% mass has lower entropy
     a, b = prior.resolved_params().values()

@@ -106,12 +106,16 @@ def psis(log_ratio, r_eff: float | np.ndarray = 1.0) -> ImportanceWeights:
     if values.ndim == 1:
         values = values[None, :]
     lead = values.shape[:-2]
+    if np.ndim(r_eff) and lead:
+        # one relative efficiency per weight vector: psislw takes a scalar, so smooth them one by one
+        r = np.broadcast_to(np.asarray(r_eff, dtype=float), lead)
+        parts = [psis(values[i], float(r[i])) for i in np.ndindex(*lead)]
+        return ImportanceWeights(np.stack([w.weights for w in parts]).reshape(values.shape),
+                                 np.array([w.pareto_k for w in parts]).reshape(lead), np.array([w.ess for w in parts]).reshape(lead))
     dims = tuple(f"lead_{i}" for i in range(len(lead))) + SAMPLE_DIMS
     # psislw smooths exp(-x): hand it the negated ratio (shifted for range; constants cancel)
     shifted = values - values.max(axis=(-2, -1), keepdims=True)
-    da = xr.DataArray(-shifted, dims=dims)
-    r = r_eff if np.ndim(r_eff) == 0 else xr.DataArray(np.asarray(r_eff, dtype=float).reshape(lead), dims=dims[:-2])
-    log_w, khat = da.azstats.psislw(dim=list(SAMPLE_DIMS), r_eff=r)
+    log_w, khat = xr.DataArray(-shifted, dims=dims).azstats.psislw(dim=list(SAMPLE_DIMS), r_eff=float(r_eff))
     log_w = np.asarray(log_w.transpose(*dims).values, dtype=float)
     w = np.exp(log_w - log_w.max(axis=(-2, -1), keepdims=True))
     w /= w.sum(axis=(-2, -1), keepdims=True)
