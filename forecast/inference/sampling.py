@@ -128,6 +128,19 @@ class CompiledModel:
         self.model = freeze_model(build_model(design))
         self.data_names = [n for n in DATA_NAMES if n in self.model.named_vars]
         self._log_likelihood: PointwiseLogLikelihood | None = None
+        self._trace = None
+
+    @property
+    def trace(self):
+        """The template of the chains' trace backend, with its point function compiled once.
+
+        ``pm.sample`` copies a trace it is given for each chain (and otherwise compiles the
+        function that records a draw's deterministics anew for every chain of every call).
+        """
+        if self._trace is None:
+            with quiet():
+                self._trace = _chain_trace(self.model)
+        return self._trace
 
     def set_data(self, design: Design, data: dict[str, np.ndarray] | None = None) -> None:
         """Set the model's ``pm.Data`` to ``design``'s values, with ``data`` overriding some of them.
@@ -152,6 +165,23 @@ class CompiledModel:
             with quiet():
                 self._log_likelihood = PointwiseLogLikelihood(self.model)
         return self._log_likelihood
+
+
+def _chain_trace(model):
+    """A template trace of ``model`` (see :attr:`CompiledModel.trace`); compiles its point function."""
+    from pymc.backends.ndarray import NDArray
+
+    class ChainTrace(NDArray):
+        """PyMC's in-memory trace whose copy for a chain shares the compiled point function but
+        not the arrays (``pm.sample(trace=...)`` copies its template once per chain)."""
+
+        def __copy__(self):
+            new = object.__new__(type(self))
+            new.__dict__.update(self.__dict__)
+            new.samples, new._stats, new.draw_idx, new.draws = {}, None, 0, None
+            return new
+
+    return ChainTrace(model=model)
 
 
 def compiled_model(design: Design) -> CompiledModel:
@@ -188,7 +218,7 @@ def _int_seed(seed) -> int:
     return int(np.random.default_rng(seed).integers(2**31 - 1))
 
 
-def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: float, cores: int = 1, progressbar: bool = False):
+def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: float, cores: int = 1, progressbar: bool = False, trace=None):
     """Run PyMC's NUTS on ``model`` (the one call of ``pm.sample`` in the package).
 
     Parameters
@@ -205,6 +235,8 @@ def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: floa
         Chains run in parallel processes when above 1.
     progressbar : bool
         PyMC's progress bar (and its log lines).
+    trace : pymc.backends.base.BaseTrace, optional
+        Template of the chains' trace backend (:attr:`CompiledModel.trace`).
 
     Returns
     -------
@@ -220,7 +252,7 @@ def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: floa
         with model:
             return pm.sample(
                 draws=draws, tune=tune, chains=chains, cores=cores, target_accept=target_accept, random_seed=_int_seed(seed),
-                progressbar=progressbar, compute_convergence_checks=False,
+                progressbar=progressbar, compute_convergence_checks=False, trace=trace,
             )
 
 
@@ -265,7 +297,8 @@ def sample_posterior(design: Design, *, draws: int, tune: int, chains: int, seed
     """
     compiled = compiled_model(design)
     compiled.set_data(design, data)
-    tree = nuts(compiled.model, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept, cores=cores, progressbar=progressbar)
+    tree = nuts(compiled.model, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept, cores=cores,
+                progressbar=progressbar, trace=compiled.trace)
     return relabel(tree, design)
 
 
