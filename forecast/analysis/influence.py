@@ -296,8 +296,8 @@ def attribute_changes(previous, design, changes: dict, question=None) -> list[di
     -------
     list of dict
         ``id, change, estimated_move, method`` (``"psis"``, or ``"linear"`` where :math:`\hat k` is
-        above :func:`reliable_k`: see the module docstring) ``, indicator, grade, pareto_k,
-        importance_ess``, sorted by
+        above :func:`reliable_k`: see the module docstring), ``mcse`` (of a PSIS estimate; None for a
+        linear one), ``indicator, grade, pareto_k, importance_ess``, sorted by
         ``|estimated_move|``, largest first. Empty when the previous run has no headline, no latent
         levels (a replay point) or is resolved. Items about a question-level resolution, or on an
         indicator the previous run did not have, are left out.
@@ -347,12 +347,12 @@ def attribute_changes(previous, design, changes: dict, question=None) -> list[di
                     log_ratio -= old_loglik.sel(item=item_id).values
             w = psis(log_ratio)
             if w.pareto_k <= k_max:
-                move, method = float(w.mean(p) - p.mean()), "psis"
+                move, method, mcse = float(w.mean(p) - p.mean()), "psis", w.mcse(p)
             else:  # the weights sit on a few draws: first-order (linear-response) estimate
-                move, method = float(np.cov(p.reshape(-1), log_ratio.reshape(-1))[0, 1]), "linear"
+                move, method, mcse = float(np.cov(p.reshape(-1), log_ratio.reshape(-1))[0, 1]), "linear", None
             source = design if item_id in new_index else old
             k = source.evidence_indicator[(new_index if item_id in new_index else old_index)[item_id]]
-            out.append({"id": item_id, "change": kind, "estimated_move": move, "method": method,
+            out.append({"id": item_id, "change": kind, "estimated_move": move, "method": method, "mcse": mcse,
                         "indicator": source.indicator_ids[k], "grade": grades.get(item_id),
                         "pareto_k": float(w.pareto_k), "importance_ess": float(w.ess)})
     return sorted(out, key=lambda d: -abs(d["estimated_move"]))

@@ -102,6 +102,8 @@ def psis(log_ratio, r_eff: float | np.ndarray = 1.0) -> ImportanceWeights:
     -------
     ImportanceWeights
     """
+    import arviz_stats  # noqa: F401  (registers the .azstats accessor)
+
     values = np.asarray(getattr(log_ratio, "values", log_ratio), dtype=float)
     if values.ndim == 1:
         values = values[None, :]

@@ -125,7 +125,8 @@ class CompiledModel:
 
         self.key = structure_key(design)
         self.design = design
-        self.model = freeze_model(build_model(design))
+        self._source = build_model(design)  # the graph before freezing (its latent paths have no fixed length)
+        self.model = freeze_model(self._source)
         self.data_names = [n for n in DATA_NAMES if n in self.model.named_vars]
         self._log_likelihood: PointwiseLogLikelihood | None = None
         self._trace = None
@@ -163,7 +164,7 @@ class CompiledModel:
         """The pointwise log-likelihood of the model's observed variables, compiled once."""
         if self._log_likelihood is None:
             with quiet():
-                self._log_likelihood = PointwiseLogLikelihood(self.model)
+                self._log_likelihood = PointwiseLogLikelihood(self._source)
         return self._log_likelihood
 
 
@@ -446,7 +447,4 @@ def evidence_log_likelihood(design: Design, level, items: dict[str, np.ndarray])
             design, evidence_ids=("item",), evidence_indicator=np.zeros(1, dtype=np.int64), evidence_month=np.zeros(1, dtype=np.int64),
             evidence_base_month=np.full(1, -1, dtype=np.int64), evidence_value=np.zeros(1), evidence_sd=np.ones(1), evidence_weight=np.ones(1))
     level = np.asarray(getattr(level, "values", level), dtype=float)
-    months = level.shape[-1]
-    data = {"exposure": np.zeros(months), "counts": np.zeros(months, dtype=np.int64), **items}
-    log_rate = np.zeros((*level.shape[:-2], months))  # no exposure: the survival term is 0 whatever the rate
-    return compiled_model(design).log_likelihood({"level": level, "log_rate": log_rate}, data)["evidence"]
+    return compiled_model(design).log_likelihood({"level": level}, items, names=["evidence"])["evidence"]

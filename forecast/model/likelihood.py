@@ -87,9 +87,10 @@ class PointwiseLogLikelihood:
     Parameters
     ----------
     model : pymc.Model
-        A model of :func:`~forecast.model.hazard.build_model`. Only its graph is used; the
-        compiled function takes the data as arguments, so any design with the same variables
-        (indicators or not, evidence or not) can be scored, whatever its grid and item count.
+        A model of :func:`~forecast.model.hazard.build_model` (not frozen: a frozen model's
+        latent paths have a fixed length). Only its graph is used; the compiled functions take the
+        data as arguments. The ``evidence`` term takes levels of any number of months and items of
+        any number; the ``event_count`` term the model's months.
     """
 
     def __init__(self, model):
@@ -97,54 +98,67 @@ class PointwiseLogLikelihood:
         import pytensor
         import pytensor.tensor as pt
         from pytensor.graph.replace import graph_replace, vectorize_graph
+        from pytensor.graph.traversal import ancestors
 
         from forecast.model.hazard import DATA_NAMES, OBSERVED
 
         self.observed = [name for name in OBSERVED if name in model.named_vars]
-        self.data_names = [name for name in DATA_NAMES if name in model.named_vars]
-        self.latent = [name for name in ("level", "log_rate") if name in model.named_vars]
-        logps = [pm.logp(model[name], model.rvs_to_values[model[name]]) for name in self.observed]
-        # one draw's latent values and the data, as inputs of any length
-        single = {model[n]: pt.tensor(name=n, dtype="float64", shape=(None,) * model[n].ndim) for n in self.latent}
-        data = {model[n]: pt.tensor(name=n, dtype=model[n].dtype, shape=(None,) * model[n].ndim) for n in self.data_names}
-        logps = graph_replace(logps, {**single, **data}, strict=False)
-        # ... then a leading draw axis on the latent inputs
-        batched = {v: pt.tensor(name=v.name, dtype="float64", shape=(None,) * (v.ndim + 1)) for v in single.values()}
-        logps = vectorize_graph(logps, replace=batched)
-        self._dtypes = {n: model[n].dtype for n in self.data_names}
-        # FAST_COMPILE: an elementwise graph evaluated once per call on all draws; a numba
-        # compilation would cost more than every evaluation it could speed up
-        self._fn = pytensor.function([*batched.values(), *data.values()], logps, mode="FAST_COMPILE", on_unused_input="ignore")
+        self._inputs: dict[str, tuple[list[str], list[str]]] = {}
+        self._dtypes = {n: model[n].dtype for n in DATA_NAMES if n in model.named_vars}
+        self._fns = {}
+        for name in self.observed:
+            logp = pm.logp(model[name], model.rvs_to_values[model[name]])
+            needed = set(ancestors([logp]))
+            latent = [n for n in ("level", "log_rate") if n in model.named_vars and model[n] in needed]
+            data = [n for n in DATA_NAMES if n in model.named_vars and model[n] in needed]
+            # one draw's latent values and the data, as inputs of any length ...
+            single = {model[n]: pt.tensor(name=n, dtype="float64", shape=(None,) * model[n].ndim) for n in latent}
+            values = {model[n]: pt.tensor(name=n, dtype=model[n].dtype, shape=(None,) * model[n].ndim) for n in data}
+            (logp,) = graph_replace([logp], {**single, **values}, strict=False)
+            # ... then a leading draw axis on the latent inputs
+            batched = {v: pt.tensor(name=v.name, dtype="float64", shape=(None,) * (v.ndim + 1)) for v in single.values()}
+            logp = vectorize_graph(logp, replace=batched)
+            # FAST_COMPILE: an elementwise graph evaluated once per call on all draws; a numba
+            # compilation would cost more than every evaluation it could speed up
+            self._fns[name] = pytensor.function([*batched.values(), *values.values()], logp, mode="FAST_COMPILE", on_unused_input="ignore")
+            self._inputs[name] = (latent, data)
 
-    def __call__(self, draws, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def __call__(self, draws, data: dict[str, np.ndarray], names=None) -> dict[str, np.ndarray]:
         """Pointwise log-likelihood of ``data`` for each draw.
 
         Parameters
         ----------
         draws : mapping
             ``level`` (..., K, T) and ``log_rate`` (..., T) arrays or DataArrays with the same
-            leading draw dims (e.g. (chain, draw)); ``level`` only when the model has indicators.
+            leading draw dims (e.g. (chain, draw)); only those the requested terms need.
         data : dict of str to numpy.ndarray
             The ``pm.Data`` values (as :func:`design_data` returns them); ``exposure``/``counts``
-            of length T, the evidence arrays of any common length N.
+            of the model's length T, the evidence arrays of any common length N.
+        names : sequence of str, optional
+            The terms to evaluate (default all: ``event_count`` and, with evidence, ``evidence``).
 
         Returns
         -------
         dict of str to numpy.ndarray
-            ``event_count`` (..., T) and, for a model with evidence, ``evidence`` (..., N): the
-            log density (nats) of each month's event count and each item's value.
+            ``event_count`` (..., T) and ``evidence`` (..., N): the log density (nats) of each
+            month's event count and each item's value.
 
         Raises
         ------
         KeyError
-            ``draws`` lacks ``level`` or ``log_rate``, or ``data`` a data variable of the model.
+            ``draws`` or ``data`` lacks something a requested term needs.
         """
-        arrays = [np.asarray(getattr(draws[n], "values", draws[n]), dtype=float) for n in self.latent]
-        lead = arrays[-1].shape[:-1]  # log_rate is (..., T)
-        flat = [a.reshape(-1, *a.shape[len(lead):]) for a in arrays]
-        values = [np.asarray(data[n], dtype=self._dtypes[n]) for n in self.data_names]
-        out = self._fn(*flat, *values)
-        return {name: np.asarray(v).reshape(*lead, *np.shape(v)[1:]) for name, v in zip(self.observed, out)}
+        out = {}
+        for name in names or self.observed:
+            latent, needed = self._inputs[name]
+            arrays = [np.asarray(getattr(draws[n], "values", draws[n]), dtype=float) for n in latent]
+            core = {"level": 2, "log_rate": 1}
+            lead = arrays[0].shape[: arrays[0].ndim - core[latent[0]]]
+            flat = [a.reshape(-1, *a.shape[len(lead):]) for a in arrays]
+            values = [np.asarray(data[n], dtype=self._dtypes[n]) for n in needed]
+            v = np.asarray(self._fns[name](*flat, *values))
+            out[name] = v.reshape(*lead, *v.shape[1:])
+        return out
 
     def total(self, draws, data: dict[str, np.ndarray]) -> np.ndarray:
         """log p(all of ``data`` | draw): the pointwise terms summed, shape of the leading draw dims."""
