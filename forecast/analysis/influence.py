@@ -158,6 +158,17 @@ def reliable_k(result, k_threshold: float = 0.7) -> float:
     With :math:`S` draws the PSIS error of a mean shrinks usefully only below :math:`1 - 1/\log_{10} S`
     (Vehtari et al., "Pareto smoothed importance sampling", JMLR 2024): 0.64 for 600 draws, 0.7
     from about 2200 draws up.
+
+    Parameters
+    ----------
+    result : FitResult
+        Its number of draws ``S``.
+    k_threshold : float
+        The usual limit.
+
+    Returns
+    -------
+    float
     """
     post = result.idata["posterior"]
     n = post.sizes["chain"] * post.sizes["draw"]
@@ -170,6 +181,15 @@ def refit_settings(result) -> dict:
     Chains and draws are read off the posterior, tuning steps off ``sample_stats`` (PyMC records
     them), future paths and seed off the result; target acceptance comes from the spec, which the
     refit shares.
+
+    Parameters
+    ----------
+    result : FitResult
+
+    Returns
+    -------
+    dict
+        ``as_of, seed, chains, draws, tune, future_paths``.
     """
     post = result.idata["posterior"]
     tune = result.idata["sample_stats"].attrs.get("tuning_steps", result.spec.sampler.tune)
@@ -185,6 +205,21 @@ def refit_settings(result) -> dict:
 
 def refit_without(result, question, item_id: str, horizon=None) -> tuple[float, object]:
     """Exact headline mean without ``item_id``: refit the question with the result's settings.
+
+    Parameters
+    ----------
+    result : FitResult
+    question : Question
+        The question ``result`` was fitted from.
+    item_id : str
+        The evidence item to leave out.
+    horizon : date or str, optional
+        Default ``result.headline``.
+
+    Raises
+    ------
+    ValueError
+        ``item_id`` is not an item of ``question``.
 
     Returns
     -------
@@ -271,7 +306,7 @@ def _rows(design, index: list[int]) -> dict[str, np.ndarray]:
 
 
 def attribute_changes(previous, design, changes: dict, question=None) -> list[dict]:
-    """How much each added, removed or edited evidence item moves the previous headline.
+    r"""How much each added, removed or edited evidence item moves the previous headline.
 
     The previous run's posterior is importance-reweighted (PSIS, :mod:`forecast.inference.importance`)
     by each item's likelihood (added), its inverse (removed) or the ratio new / old (edited), one item

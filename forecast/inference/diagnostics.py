@@ -73,7 +73,14 @@ class SamplingDiagnostics:
     max_treedepth_share: float = float("nan")
 
     def line(self) -> str:
-        """One line for a terminal or a log: the verdict and the worst value of each diagnostic."""
+        """One line for a terminal or a log.
+
+        Returns
+        -------
+        str
+            ``diagnostics OK: r_hat max ..., ESS bulk min ..., ...``: the verdict and the worst value
+            of each diagnostic.
+        """
         status = "OK" if self.passed else "FLAGGED"
         sampler = ""
         if not math.isnan(self.ebfmi_min):
@@ -88,7 +95,17 @@ class SamplingDiagnostics:
         )
 
     def to_dict(self, table: bool = False) -> dict:
-        """JSON-ready record (the ledger's ``diagnostics``); ``table=True`` adds the per-variable table."""
+        """JSON-ready record (the ledger's ``diagnostics``).
+
+        Parameters
+        ----------
+        table : bool
+            Add the per-variable table (``{variable: {r_hat, ess_bulk, ess_tail}}``).
+
+        Returns
+        -------
+        dict
+        """
         out = {
             "passed": self.passed,
             "r_hat_max": self.r_hat_max,
@@ -108,7 +125,17 @@ class SamplingDiagnostics:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SamplingDiagnostics":
-        """The diagnostics :meth:`to_dict` wrote (unknown keys are ignored, missing newer ones are NaN)."""
+        """The diagnostics :meth:`to_dict` wrote.
+
+        Parameters
+        ----------
+        data : dict
+            Unknown keys are ignored; diagnostics a record predates are NaN.
+
+        Returns
+        -------
+        SamplingDiagnostics
+        """
         names = set(cls.__dataclass_fields__) - {"table"}
         out = cls(**{k: v for k, v in data.items() if k in names})
         if data.get("table"):

@@ -59,11 +59,30 @@ class ImportanceWeights:
         return int(np.prod(self.weights.shape[-2:]))
 
     def mean(self, values: np.ndarray) -> float | np.ndarray:
-        """Weighted mean of ``values`` (chain, draw) (for every leading index of the weights)."""
+        """Weighted mean of per-draw values.
+
+        Parameters
+        ----------
+        values : (chain, draw) array
+            One value per draw (broadcast against the weights' leading dims).
+
+        Returns
+        -------
+        float or numpy.ndarray
+            One mean per weight vector.
+        """
         return (self.weights * np.asarray(values)).sum(axis=(-2, -1))
 
     def mcse(self, values: np.ndarray) -> float:
-        """Monte Carlo SE of :meth:`mean` (no leading dims), autocorrelation of the chains included.
+        """Monte Carlo SE of :meth:`mean` (one weight vector), autocorrelation of the chains included.
+
+        Parameters
+        ----------
+        values : (chain, draw) array
+
+        Returns
+        -------
+        float
 
         By the delta method the error of a self-normalised importance-sampling mean :math:`\\hat\\mu`
         is the mean of :math:`z_s = S w_s (v_s - \\hat\\mu)`; its MCSE (``arviz_stats.mcse``) is the SE.
@@ -79,6 +98,14 @@ class ImportanceWeights:
 
         Systematic resampling (one uniform, ``S`` evenly spaced positions): the lowest-variance
         way to turn weighted draws into ``S`` equal-weight draws.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        (S,) array of int
         """
         w = self.weights.reshape(-1)
         n = w.size
@@ -129,7 +156,20 @@ def psis(log_ratio, r_eff: float | np.ndarray = 1.0) -> ImportanceWeights:
 
 
 def resample_draws(ds: xr.Dataset, index: np.ndarray) -> xr.Dataset:
-    """A copy of a posterior dataset whose draws are ``index`` of its flattened (chain, draw) draws."""
+    """A copy of a posterior dataset with its draws picked by index.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        (chain, draw, ...) variables; others are copied as they are.
+    index : (chain x draw,) array of int
+        Positions in the flattened draws (e.g. :meth:`ImportanceWeights.resample`).
+
+    Returns
+    -------
+    xarray.Dataset
+        Same shapes, draw ``i`` of the flattened result being draw ``index[i]`` of ``ds``.
+    """
     chains, draws = ds.sizes["chain"], ds.sizes["draw"]
     out = ds.copy()
     for name, da in ds.data_vars.items():

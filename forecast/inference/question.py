@@ -21,7 +21,17 @@ class Question(QuestionInputs):
 
     @classmethod
     def from_inputs(cls, inputs: QuestionInputs) -> "Question":
-        """The same inputs (spec, library, evidence), as a Question that can be fitted."""
+        """The same inputs as a Question that can be fitted.
+
+        Parameters
+        ----------
+        inputs : QuestionInputs
+            Spec, indicator library and evidence, validated.
+
+        Returns
+        -------
+        Question
+        """
         return cls(**{f.name: getattr(inputs, f.name) for f in fields(QuestionInputs)})
 
     def design(self, as_of=None):
@@ -130,6 +140,10 @@ def load(question_id: str, root: str | Path | None = None) -> Question:
     root : path, optional
         The project folder; default ``$FORECAST_HOME``, else the nearest parent of the working
         directory that holds ``models/indicators.yaml``.
+
+    Returns
+    -------
+    Question
 
     Raises
     ------

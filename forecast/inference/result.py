@@ -36,8 +36,22 @@ ATTR_SECONDS = "forecast_sampling_seconds"  # float
 
 
 def headline_horizon(spec: QuestionSpec, future: list[dt.date], as_of: dt.date) -> dt.date | None:
-    """The headline horizon: the first of ``future`` at least ``spec.headline_lead_months`` after
-    ``as_of``, else the last one; None when ``future`` is empty."""
+    """The headline horizon of a fit.
+
+    Parameters
+    ----------
+    spec : QuestionSpec
+        Its ``headline_lead_months``.
+    future : list of datetime.date
+        The horizons after the as-of date, in order.
+    as_of : datetime.date
+
+    Returns
+    -------
+    datetime.date or None
+        The first of ``future`` at least ``headline_lead_months`` after ``as_of``, else the last
+        one; None when ``future`` is empty.
+    """
     if not future:
         return None
     threshold = timegrid.month_start(as_of, spec.headline_lead_months)
@@ -147,6 +161,11 @@ class FitResult:
         ----------
         tree : xarray.DataTree
             A fit's tree with the attrs :func:`annotate` writes (in memory or loaded from NetCDF).
+
+        Returns
+        -------
+        FitResult
+            Holding ``tree`` itself as ``idata``.
 
         Raises
         ------
@@ -266,8 +285,14 @@ class FitResult:
         return pd.DataFrame(rows, columns=["horizon", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90", "mcse", "icd203", "headline"])
 
     def curve(self) -> pd.DataFrame:
-        """The cumulative curve: P(event by each month boundary and horizon) with 50% and 90%
-        equal-tailed intervals (columns ``date, mean, median, lower_50, upper_50, lower_90, upper_90``)."""
+        """The cumulative curve from the as-of date.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per month boundary and horizon: ``date, mean, median, lower_50, upper_50,
+            lower_90, upper_90`` of P(event by date | no event by as-of) (equal-tailed intervals).
+        """
         import arviz_stats
 
         da = self.idata["posterior"]["p_event_curve"]
@@ -286,7 +311,15 @@ class FitResult:
         )
 
     def headline_sentence(self) -> str:
-        """``P(<event> by <date>) = 7% (90%: 2-16%) - "very unlikely" (ICD 203)``."""
+        """The headline as a sentence.
+
+        Returns
+        -------
+        str
+            ``P(<event> by <date>) = 7% (90%: 2-16%) - "very unlikely" (ICD 203)``, with
+            ``[DIAGNOSTICS FLAGGED]`` for a flagged fit; a resolved question or one without a
+            horizon after the as-of date says so instead.
+        """
         if self.design.resolved_on is not None:
             return f"{self.spec.event}: resolved YES on {self.design.resolved_on} (as of {self.as_of})"
         if self.headline is None:
@@ -301,8 +334,14 @@ class FitResult:
         return text
 
     def to_summary_dict(self) -> dict:
-        """JSON-ready record of the run (headline, horizons, evidence used and excluded, diagnostics,
-        fingerprints, versions, wall time)."""
+        """JSON-ready record of the run (the ``.json`` beside a saved posterior).
+
+        Returns
+        -------
+        dict
+            Question, as-of, seed, headline and its sentence, the horizon table, evidence used and
+            excluded, diagnostics, fingerprints, versions, wall time.
+        """
         table = self.summary()
         return {
             "question": self.spec.id,

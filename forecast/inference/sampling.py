@@ -70,6 +70,16 @@ def structure_key(design: Design) -> str:
 
     Two designs with the same key are fitted by the same compiled model: they differ only in their
     ``pm.Data`` values (exposure, counts, which item observes which month, values, SDs) and labels.
+
+    Parameters
+    ----------
+    design : Design
+
+    Returns
+    -------
+    str
+        16 hex digits over the grid length, item and indicator counts, months per period, signs and
+        priors.
     """
     return digest(
         {
@@ -146,6 +156,13 @@ class CompiledModel:
     def set_data(self, design: Design, data: dict[str, np.ndarray] | None = None) -> None:
         """Set the model's ``pm.Data`` to ``design``'s values, with ``data`` overriding some of them.
 
+        Parameters
+        ----------
+        design : Design
+            Of this model's structure.
+        data : dict of str to numpy.ndarray, optional
+            Values of some ``pm.Data`` (names the model lacks are ignored).
+
         Raises
         ------
         ValueError
@@ -186,7 +203,18 @@ def _chain_trace(model):
 
 
 def compiled_model(design: Design) -> CompiledModel:
-    """The :class:`CompiledModel` of ``design``'s structure, built on first use in this process."""
+    """The compiled model of a design's structure, built on first use in this process.
+
+    Parameters
+    ----------
+    design : Design
+
+    Returns
+    -------
+    CompiledModel
+        Shared by every design of the structure (:func:`structure_key`); the least recently used
+        of more than :data:`MAX_MODELS` structures is dropped.
+    """
     key = structure_key(design)
     entry = _MODELS.pop(key, None)
     if entry is None:
@@ -202,7 +230,13 @@ def compiled_model(design: Design) -> CompiledModel:
 
 
 def cache_info() -> CacheInfo:
-    """A copy of the compiled-model cache's counters."""
+    """The compiled-model cache's counters.
+
+    Returns
+    -------
+    CacheInfo
+        A copy: ``builds``, ``hits`` and ``size``.
+    """
     return CacheInfo(_INFO.builds, _INFO.hits, len(_MODELS))
 
 
@@ -262,6 +296,16 @@ def relabel(tree, design: Design):
 
     A compiled model is named after the design it was built from; a fit of another design of the
     same structure carries that design's labels after this.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+    design : Design
+
+    Returns
+    -------
+    xarray.DataTree
+        A new tree (root attrs kept).
     """
     labels = {
         "month": design.month_labels,
@@ -305,6 +349,15 @@ def sample_posterior(design: Design, *, draws: int, tune: int, chains: int, seed
 
 def sample_prior(design: Design, *, draws: int, seed, data: dict[str, np.ndarray] | None = None):
     """Prior draws of every variable and prior predictive draws of the observations.
+
+    Parameters
+    ----------
+    design : Design
+        The data (for the prior predictive) and the labels.
+    draws : int
+    seed : int or sequence of int
+    data : dict of str to numpy.ndarray, optional
+        ``pm.Data`` values replacing ``design``'s.
 
     Returns
     -------

@@ -39,7 +39,17 @@ def save_result(result, folder: Path, stem: str | None = None) -> dict[str, Path
 
 
 def load_tree(path):
-    """The posterior tree saved at ``path``, loaded into memory (the file is closed)."""
+    """A saved posterior tree, loaded into memory (the file is closed).
+
+    Parameters
+    ----------
+    path : path
+        A ``.nc`` written by :func:`save_result`.
+
+    Returns
+    -------
+    xarray.DataTree
+    """
     import xarray as xr
 
     with xr.open_datatree(path, engine="netcdf4") as tree:
@@ -56,6 +66,10 @@ def load_result(run_row: dict, question=None):
         ``posterior_path``.
     question : Question, optional
         When given, the run must be of this question (its files are not otherwise used).
+
+    Returns
+    -------
+    FitResult
 
     Raises
     ------
@@ -81,10 +95,21 @@ def load_result(run_row: dict, question=None):
 
 
 def inputs_changed_since(run_row: dict, question) -> list[str]:
-    """Which inputs of ``question`` differ from those of the run (``"spec"``, ``"evidence"``).
+    """Which inputs of a question, as loaded now, differ from those of a run.
 
     The saved posterior reflects the run's inputs; analyses that combine it with the current files
     (evidence influence, scenarios) are only valid when this list is empty.
+
+    Parameters
+    ----------
+    run_row : dict
+        A ledger row (its spec and evidence fingerprints and as-of date).
+    question : Question
+
+    Returns
+    -------
+    list of str
+        ``"spec"`` and/or ``"evidence"``.
     """
     from forecast.core.timegrid import to_date
     from forecast.inference.fingerprint import digest, item_digests

@@ -95,11 +95,28 @@ class Design:
         return timegrid.month_labels(self.grid_start, self.n_months)
 
     def u(self, date: dt.date) -> float:
-        """Continuous month coordinate of ``date`` on this design's grid (months since ``grid_start``)."""
+        """Continuous month coordinate of ``date`` on this design's grid.
+
+        Parameters
+        ----------
+        date : datetime.date
+
+        Returns
+        -------
+        float
+            Months since ``grid_start``: month index plus the fraction of that month elapsed.
+        """
         return timegrid.month_coordinate(self.grid_start, date)
 
     def to_dict(self) -> dict:
-        """JSON-ready form (dates as ISO strings, arrays as lists, priors as their dicts); see :meth:`from_dict`."""
+        """The design as JSON-ready data (see :meth:`from_dict`).
+
+        Returns
+        -------
+        dict
+            One key per field: dates as ISO strings, arrays as lists, priors as their dicts,
+            excluded items as ``[id, reason]`` pairs.
+        """
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
@@ -121,6 +138,15 @@ class Design:
     @classmethod
     def from_dict(cls, data: dict) -> "Design":
         """The design :meth:`to_dict` wrote, exactly (floats round-trip through JSON bit for bit).
+
+        Parameters
+        ----------
+        data : dict
+            The output of :meth:`to_dict` (possibly through ``json.dumps``/``json.loads``).
+
+        Returns
+        -------
+        Design
 
         Raises
         ------
@@ -150,8 +176,20 @@ class Design:
 
 
 def items_for_question(spec: QuestionSpec, items: list[LocatedItem]) -> list[LocatedItem]:
-    """Items that bear on this question: on one of its indicators (and naming no other question),
-    or resolving it."""
+    """The evidence items that bear on a question.
+
+    Parameters
+    ----------
+    spec : QuestionSpec
+    items : list of LocatedItem
+        Every item of the project.
+
+    Returns
+    -------
+    list of LocatedItem
+        Items on one of the question's indicators that name no other question, and items that
+        resolve this question, in the given order.
+    """
     wanted = set(spec.indicators)
     out = []
     for li in items:

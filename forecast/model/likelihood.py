@@ -161,6 +161,17 @@ class PointwiseLogLikelihood:
         return out
 
     def total(self, draws, data: dict[str, np.ndarray]) -> np.ndarray:
-        """log p(all of ``data`` | draw): the pointwise terms summed, shape of the leading draw dims."""
+        """log p(all of ``data`` | draw).
+
+        Parameters
+        ----------
+        draws, data
+            As for :meth:`__call__` (every term is evaluated).
+
+        Returns
+        -------
+        numpy.ndarray
+            The pointwise terms summed (nats), with the leading draw dims of ``draws``.
+        """
         terms = self(draws, data)
         return sum(v.sum(axis=-1) for v in terms.values())

@@ -121,6 +121,15 @@ def prob_by(
 def monthly_targets(grid_start, u_as_of: float, last: float) -> tuple[list[str], np.ndarray]:
     """Month boundaries after the as-of date up to ``last`` (for the cumulative curve).
 
+    Parameters
+    ----------
+    grid_start : datetime.date
+        Start of the month grid.
+    u_as_of : float
+        Month coordinate of the as-of date.
+    last : float
+        Month coordinate of the last date wanted (the last horizon).
+
     Returns
     -------
     (labels, u)
@@ -134,6 +143,12 @@ def monthly_targets(grid_start, u_as_of: float, last: float) -> tuple[list[str],
 
 def forecast_targets(design: Design, horizons: list[dt.date]) -> tuple[list[dt.date], np.ndarray, list[str], np.ndarray]:
     """Horizons after the as-of date and the monthly curve points, with their month coordinates.
+
+    Parameters
+    ----------
+    design : Design
+    horizons : list of datetime.date
+        The spec's horizons.
 
     Returns
     -------
@@ -159,7 +174,13 @@ def log_rate_step_sd(effect: np.ndarray, volatility: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     effect, volatility : (S, K) arrays
-        Signed log hazard ratio per standardized unit, and the SD of an indicator's monthly step.
+        Signed log hazard ratio per standardized unit, and the SD of an indicator's monthly step
+        (standardized units).
+
+    Returns
+    -------
+    (S,) array
+        In log events per month; 0 without indicators.
     """
     if effect.shape[-1] == 0:
         return np.zeros(effect.shape[0])
