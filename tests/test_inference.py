@@ -93,10 +93,9 @@ def test_pointwise_log_likelihood_equals_pymc_compute_log_likelihood():
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     """A throw-away project (copied from the replay tests' files), one recorded update, its row."""
-    from tests.test_replay import EVIDENCE, LIBRARY, SOURCE_TEXT, SPEC
-
     from forecast.runs.ledger import Ledger
     from forecast.runs.update import update
+    from tests.test_replay import EVIDENCE, LIBRARY, SOURCE_TEXT, SPEC
 
     root = tmp_path_factory.mktemp("stored")
     (root / "models" / "sources").mkdir(parents=True)
