@@ -101,22 +101,42 @@ def item_move(design, draws: Draws, p: np.ndarray, indicator: str, value: float,
 
     The item observes ``indicator``'s level (or, ``change=True``, its 3-month change) in the month
     holding the as-of date with the observation SD the design gives such an item
-    (``grading.sd(grade, change)``); ``p`` (S,) are the headline draws of ``draws``. The posterior
-    after the item is the current one reweighted by the item's likelihood (Pareto-smoothed, as in
-    :func:`expected_moves`), so this is what a refit that adds the item should find.
-    """
-    import arviz_stats  # noqa: F401  (registers the .azstats accessor)
-    import xarray as xr
+    (``grading.sd(grade, change)``). The posterior after the item is the current one reweighted by
+    the item's likelihood (the model's own, :func:`forecast.inference.sampling.evidence_log_likelihood`;
+    Pareto-smoothed, :func:`forecast.inference.importance.psis`), so this is what a refit that adds
+    the item should find.
 
-    k = list(design.indicator_ids).index(indicator)
-    now = draws.level[:, k, design.n_months - 1]
-    observed = now - draws.level[:, k, design.n_months - 1 - CHANGE_WINDOW_MONTHS] if change else now
-    sd = grading.sd(grade, change=change)
-    log_lik = -0.5 * ((value - observed) / sd) ** 2
-    lw, khat = xr.DataArray(-(log_lik - log_lik.max())[None, :], dims=("chain", "draw")).azstats.psislw(dim=["chain", "draw"])
-    w = np.exp(np.asarray(lw.values, dtype=float).reshape(-1))
-    w /= w.sum()
-    return float(w @ p - p.mean()), float(khat)
+    Parameters
+    ----------
+    design : Design
+    draws : Draws
+        The posterior draws (S of them).
+    p : (S,) array
+        The headline per draw.
+    indicator : str
+        One of ``design.indicator_ids``.
+    value : float
+        The item's value (standardized units): a level, or with ``change`` a 3-month change.
+    grade : str
+        Admiralty grade (``"A2"``).
+    grading : Grading
+        Gives the observation SD of the grade.
+    change : bool
+
+    Returns
+    -------
+    (move, pareto_k)
+        The predicted move of the mean headline (probability) and the Pareto k-hat of the weights.
+    """
+    from forecast.inference.importance import psis
+    from forecast.inference.sampling import evidence_log_likelihood
+
+    now = design.n_months - 1
+    item = {"evidence_indicator": np.array([list(design.indicator_ids).index(indicator)]), "evidence_month": np.array([now]),
+            "evidence_base_month": np.array([now - CHANGE_WINDOW_MONTHS if change else -1]),
+            "evidence_sd": np.array([grading.sd(grade, change=change)]), "evidence_value": np.array([float(value)])}
+    weights = psis(evidence_log_likelihood(design, draws.level, item)[:, 0])
+    return float(weights.mean(np.asarray(p)[None, :]) - np.mean(p)), float(weights.pareto_k)
 
 
 def run(ctx) -> CheckResult:

@@ -115,7 +115,7 @@ class Design:
         -------
         dict
             One key per field: dates as ISO strings, arrays as lists, priors as their dicts,
-            excluded items as ``[id, reason]`` pairs.
+            excluded items as ``[id, reason]`` pairs, generated items as their dicts.
         """
         out = {}
         for f in fields(self):
@@ -128,6 +128,8 @@ class Design:
                 value = [p.to_dict() for p in value]
             elif f.name == "excluded":
                 value = [[e.id, e.reason] for e in value]
+            elif f.name == "generated":
+                value = [li.model_dump(mode="json") for li in value]
             elif isinstance(value, dt.date):
                 value = value.isoformat()
             elif isinstance(value, tuple):
@@ -165,6 +167,8 @@ class Design:
                 value = tuple(Prior.from_dict(p) for p in value)
             elif f.name == "excluded":
                 value = tuple(ExcludedItem(i, r) for i, r in value)
+            elif f.name == "generated":
+                value = tuple(LocatedItem.model_validate(li) for li in value)
             elif f.name in ("indicator_ids", "evidence_ids"):
                 value = tuple(value)
             elif f.name in ints:
