@@ -191,7 +191,7 @@ def _chain_trace(model):
 
     class ChainTrace(NDArray):
         """PyMC's in-memory trace whose copy for a chain shares the compiled point function but
-        not the arrays (``pm.sample(trace=...)`` copies its template once per chain)."""
+        not the arrays (``pm.sample`` copies a template given as ``trace`` once per chain)."""
 
         def __copy__(self):
             new = object.__new__(type(self))
@@ -238,12 +238,6 @@ def cache_info() -> CacheInfo:
         A copy: ``builds``, ``hits`` and ``size``.
     """
     return CacheInfo(_INFO.builds, _INFO.hits, len(_MODELS))
-
-
-def clear_cache() -> None:
-    """Drop every compiled model of this process and reset the counters (the disk caches stay)."""
-    _MODELS.clear()
-    _INFO.builds = _INFO.hits = _INFO.size = 0
 
 
 def _int_seed(seed) -> int:

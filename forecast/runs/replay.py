@@ -7,8 +7,8 @@ stored in the ledger as a ``replay`` run. A replay does not pay for N cold fits.
 Months after a point's as-of date carry no exposure and no evidence, so their random-walk steps are
 pure prior and leave the posterior of everything else unchanged; evidence not yet published at a
 point enters with an SD of 1e6 (a likelihood flat to 1e-12). Shapes are then identical at every
-point: the data are swapped with ``pm.set_data`` and one NUTS step (one compiled logp + gradient)
-serves every fit, and the prior is sampled once.
+point: the data are swapped with ``pm.set_data`` and one compiled model (:mod:`forecast.inference.sampling`:
+one compiled log density and gradient) serves every fit, and the prior is sampled once.
 
 **Anchors and importance reweighting.** Consecutive points differ by a month of survival and the
 few items published in between. The posterior at point :math:`t` is the posterior at an earlier
