@@ -238,6 +238,9 @@ def pymc_variable(dist: str, name: str, params: dict, **kwargs):
     **kwargs
         Passed to the PyMC distribution (``dims``, ``shape``).
     """
+    import numpy as np
     import pymc as pm
 
-    return getattr(pm, FAMILIES[dist].cls)(name, **params, **kwargs)
+    # float64 arrays: PyTensor would make a Python float that float32 represents exactly (4.0,
+    # 0.25) a float32 constant, and compute the prior's log density in single precision
+    return getattr(pm, FAMILIES[dist].cls)(name, **{k: np.asarray(v, dtype="float64") for k, v in params.items()}, **kwargs)
