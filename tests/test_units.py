@@ -193,3 +193,18 @@ def test_diagnostics_flag_low_e_bfmi_and_saturated_tree_depth():
     assert "chain 0" in flagged.problems[0] and "E-BFMI min" in flagged.line()
     relaxed = check_sampling(tree, None, Thresholds(ebfmi=0.01, max_treedepth_share=0.05))
     assert relaxed.passed and relaxed.problems == []
+
+
+def test_design_round_trips_through_json_exactly(belarus):
+    """What a saved run stores of its model data (FitResult.from_tree reads it back): every array bit
+    for bit, the priors, the excluded and the generated (source-picture) items."""
+    from forecast.model.design import Design
+
+    design = belarus.design("2024-09-30")
+    back = Design.from_dict(json.loads(json.dumps(design.to_dict())))
+    assert back.to_dict() == design.to_dict()
+    for name in ("exposure", "evidence_value", "evidence_sd", "evidence_month", "signs"):
+        a, b = getattr(design, name), getattr(back, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert back.baseline == design.baseline and back.effect_priors == design.effect_priors
+    assert back.generated_ids == design.generated_ids and len(back.generated) > 0 and back.excluded == design.excluded

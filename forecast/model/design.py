@@ -168,7 +168,7 @@ class Design:
             elif f.name == "excluded":
                 value = tuple(ExcludedItem(i, r) for i, r in value)
             elif f.name == "generated":
-                value = tuple(LocatedItem.model_validate(li) for li in value)
+                value = tuple(_generated_item(li) for li in value)
             elif f.name in ("indicator_ids", "evidence_ids"):
                 value = tuple(value)
             elif f.name in ints:
@@ -177,6 +177,13 @@ class Design:
                 value = np.asarray(value, dtype=float)
             kw[f.name] = value
         return cls(**kw)
+
+
+def _generated_item(data: dict) -> LocatedItem:
+    """A generated item from its dict: validated as any item, then given back its id (whose colon no
+    evidence file may use, see :func:`picture_items`)."""
+    item = EvidenceItem.model_validate({**data["item"], "id": "generated"}).model_copy(update={"id": data["item"]["id"]})
+    return LocatedItem(item=item, file=data["file"], line=data.get("line"))
 
 
 def items_for_question(spec: QuestionSpec, items: list[LocatedItem]) -> list[LocatedItem]:
