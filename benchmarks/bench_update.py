@@ -6,9 +6,12 @@
 its cache is cleared before each run), build the model, NUTS, prior sampling, the forecast over 200
 future paths per draw, diagnostics and the summary table. "bare PyMC" is the same model written
 directly in PyMC with the priors' parameters typed in, the same data arrays, the same sampler
-settings, and the headline computed with the same numpy formula. Both run once to warm the
-compilation cache before timing; timings alternate. Prints the ratio (target <= 1.2x), the headline
-MCSE and divergences of each, and the difference between the two headlines.
+settings, and the headline computed with the same numpy formula. Both sides sample through
+:func:`forecast.inference.sampling.nuts` (``pm.sample`` with the same chains, cores, tuning, target
+acceptance and compile flags, printed below); the bare model is built afresh each time, as a script
+would, while the toolkit reuses its compiled model. Both run once to warm the compilation cache
+before timing; timings alternate. Prints the ratio (target <= 1.2x), the headline MCSE and
+divergences of each, and the difference between the two headlines.
 """
 
 from __future__ import annotations
@@ -19,17 +22,19 @@ import time
 import numpy as np
 
 
-def bare_pymc(design, horizon_u: float, draws: int, tune: int, chains: int, target_accept: float, seed: int):
+def bare_pymc(design, horizon_u: float, draws: int, tune: int, chains: int, cores: int, target_accept: float, seed: int):
     """The model as an analyst would write it by hand in PyMC (numbers typed in, no toolkit)."""
     import pymc as pm
     import pytensor.tensor as pt
+
+    from forecast.inference.sampling import nuts
 
     K, T = len(design.indicator_ids), design.n_months
     base = design.baseline.resolved_params()
     lvl = [p.resolved_params() for p in design.level_priors]
     vol = [p.resolved_params() for p in design.volatility_priors]
     eff = [p.resolved_params() for p in design.effect_priors]
-    with pm.Model():
+    with pm.Model() as model:
         p = pm.Beta("p", base["alpha"], base["beta"])
         alpha = pt.log(-pt.log1p(-p) / design.months_per_period)
         x0 = pm.Normal("x0", np.array([d["mu"] for d in lvl]), np.array([d["sigma"] for d in lvl]), shape=K)
@@ -43,11 +48,11 @@ def bare_pymc(design, horizon_u: float, draws: int, tune: int, chains: int, targ
         is_change = design.evidence_base_month >= 0
         mu = x[design.evidence_indicator, design.evidence_month] - is_change * x[design.evidence_indicator, np.maximum(design.evidence_base_month, 0)]
         pm.Normal("ev", mu=mu, sigma=design.evidence_sd, observed=design.evidence_value)
-        idata = pm.sample(draws, tune=tune, chains=chains, target_accept=target_accept, random_seed=seed, progressbar=False)
+    idata = nuts(model, draws=draws, tune=tune, chains=chains, cores=cores, target_accept=target_accept, seed=seed)
     post = idata["posterior"]
     n = chains * draws
     eta_now = post["eta"].values[..., T - 1].reshape(n)
-    drift = np.sqrt(((post["size"].values.reshape(n, K) * design.signs * post["sigma"].values.reshape(n, K)) ** 2).sum(axis=1))
+    step_sd = np.sqrt(((post["size"].values.reshape(n, K) * design.signs * post["sigma"].values.reshape(n, K)) ** 2).sum(axis=1))
     # the same future-path average as the toolkit, written out
     cur = T - 1
     J = int(np.ceil(horizon_u)) - cur
@@ -56,7 +61,7 @@ def bare_pymc(design, horizon_u: float, draws: int, tune: int, chains: int, targ
     zz = np.random.default_rng(seed).standard_normal((200, J))
     zz[:, 0] = 0
     walk = np.cumsum(zz, axis=1)
-    rate = np.exp(np.minimum(eta_now[:, None, None] + drift[:, None, None] * walk[None], 30))
+    rate = np.exp(np.minimum(eta_now[:, None, None] + step_sd[:, None, None] * walk[None], 30))
     p_by = (1 - np.exp(-(rate @ expo)).mean(axis=1)).reshape(chains, draws)
     import arviz as az
 
@@ -85,8 +90,12 @@ def main() -> None:
 
     print("warming up (compilation, imports)...", flush=True)
     r, *_ = run_forecast(args.question, args.as_of, args.seed)
+    import os
+
     s = r.spec.sampler
-    settings = dict(draws=s.draws, tune=s.tune, chains=s.chains, target_accept=s.target_accept)
+    # the same settings for both sides, and the cores `forecast update` uses
+    settings = dict(draws=s.draws, tune=s.tune, chains=s.chains, cores=min(s.chains, os.cpu_count() or 1), target_accept=s.target_accept)
+    print(f"both sides: {settings}, numba fastmath off", flush=True)
     horizon_u = r.design.u(r.headline)
     bare_pymc(r.design, horizon_u, seed=args.seed, **settings)
 

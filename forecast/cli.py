@@ -92,7 +92,6 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 160, emoji=Fal
 
 EXIT_INPUT = 1
 EXIT_USAGE = 2
-EXIT_DIAGNOSTICS = 4
 
 
 def _print_problems(problems) -> None:

@@ -161,3 +161,33 @@ def test_resolved_question_has_no_influence_table(fitted):
     other = dataclasses.replace(q, spec=q.spec.model_copy(update={"id": "another-question"}))
     with pytest.raises(ValueError, match="another-question"):
         evidence_influence(result, other)
+
+
+def test_change_attribution_reports_pareto_k_and_matches_a_refit(fitted, influence_run):
+    """attribute_changes reweights the previous posterior by each changed item: a mild edit is a
+    reliable PSIS estimate (small k-hat) that matches an exact refit of the edited question; removing
+    the outlier leaves the weights on a few draws (k-hat above the limit), so the first-order estimate
+    is reported instead, with the right sign, and its k-hat says so."""
+    from forecast.analysis.influence import attribute_changes
+    from forecast.inputs.evidence import EvidenceItem, LocatedItem
+
+    q, result = fitted
+    _, refits = influence_run
+    edited = [LocatedItem(item=EvidenceItem.model_validate({**li.item.model_dump(), "value": 1.6}), file=li.file, line=li.line)
+              if li.item.id == "push-recent" else li for li in q.evidence]
+    q_edit = dataclasses.replace(q, evidence=edited)
+    (row,) = attribute_changes(result, q_edit.design(AS_OF), {"edited": ["push-recent"]}, q_edit)
+    assert row["method"] == "psis" and row["pareto_k"] < reliable_k(result) and row["importance_ess"] > 100
+    assert row["indicator"] == "push" and row["grade"] == "C3" and row["change"] == "edited"
+    refit = q_edit.fit(**SETTINGS)
+    exact = float(refit.p_by(result.headline).mean() - result.p_by(result.headline).mean())
+    tolerance = 4 * np.hypot(row["mcse"], refit.diagnostics.headline_mcse)
+    assert abs(row["estimated_move"] - exact) < tolerance, (row, exact, tolerance)
+    assert exact > tolerance  # a higher push reading raises the headline, by more than the noise
+
+    without = dataclasses.replace(q, evidence=[li for li in q.evidence if li.item.id != OUTLIER])
+    (row,) = attribute_changes(result, without.design(AS_OF), {"removed": [OUTLIER]}, without)
+    assert row["method"] == "linear" and row["pareto_k"] > reliable_k(result) and row["mcse"] is None
+    mean_without, _ = refits[OUTLIER]
+    exact = mean_without - float(result.p_by(result.headline).mean())
+    assert exact > 0 and row["estimated_move"] > 0  # the outlier said `brake` was high: without it the headline rises

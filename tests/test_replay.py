@@ -127,3 +127,57 @@ def test_a_second_replay_reuses_every_point(project, replayed):
     assert np.allclose(again["headline_mean"], df["headline_mean"])
     stored = [r for r in rows(ledger) if r["kind"] == "replay"]
     assert len(stored) == 7 and all(r["status"] == "succeeded" for r in stored)
+
+
+# -- questions without evidence in scope, and without indicators ------------------------------------------
+
+PLAIN = """\
+id: plain
+question: Will the plain event happen?
+event: the plain event happens
+resolution_criteria: test
+risk_window_start: 2024-01-01
+horizons: [2025-06-30]
+headline_lead_months: 0
+baseline:
+  per: year
+  probability: {dist: beta, params: {alpha: 2.0, beta: 20.0}, source: {quote: "The border stayed quiet all year.", reasoning: test}}
+indicators: {}
+sampler: {future_paths: 50}
+"""
+
+
+@pytest.fixture(scope="module")
+def bare_project(tmp_path_factory):
+    """`replayed` with no evidence at all, and `plain`, a question without indicators."""
+    root = tmp_path_factory.mktemp("bare-project")
+    (root / "models" / "sources").mkdir(parents=True)
+    (root / "evidence").mkdir()
+    (root / "models" / "sources" / "source.txt").write_text(SOURCE_TEXT)
+    (root / "models" / "indicators.yaml").write_text(LIBRARY)
+    (root / "models" / "replayed.yaml").write_text(SPEC)
+    (root / "models" / "plain.yaml").write_text(PLAIN)
+    (root / "evidence" / "items.yaml").write_text("items: []\n")
+    return root
+
+
+@pytest.mark.parametrize("qid", ["replayed", "plain"])
+def test_replay_without_evidence_or_indicators_matches_update(bare_project, qid):
+    """Replay of a question with nothing to observe but survival gives the numbers update gives
+    (within both Monte Carlo SEs), at a reweighted point and at a NUTS anchor."""
+    from forecast.runs.ledger import Ledger
+    from forecast.runs.update import update
+
+    ledger = bare_project / "runs" / f"{qid}.sqlite"
+    df = replay(qid, "2024-03", "2024-06", root=bare_project, ledger_path=ledger, seed=5, **SAMPLER).set_index("as_of")
+    assert len(df) == 4
+    assert (df["method"] == "reweighted").sum() >= 2, df[["method", "why"]]  # survival alone moves the posterior little
+    runs = {r["as_of"]: r for r in rows(ledger) if r["kind"] == "replay"}
+    for as_of in (df.index[0], df.index[-1]):
+        point = Ledger(ledger).get(runs[as_of.isoformat()]["id"])
+        fit = update(qid, as_of=as_of, root=bare_project, ledger_path=ledger, seed=9, draws=1000, tune=500, chains=2).record
+        assert fit["headline_horizon"] == point["headline_horizon"] == "2025-06-30"
+        tol = 4 * np.hypot(point["diagnostics"]["headline_mcse"], fit["diagnostics"]["headline_mcse"]) + 0.002
+        assert abs(point["headline_mean"] - fit["headline_mean"]) < tol, (as_of, point["headline_mean"], fit["headline_mean"], tol)
+    # two months more of survival lower the forecast a little, never raise it beyond noise
+    assert df["headline_mean"].iloc[-1] < df["headline_mean"].iloc[0] + 0.005

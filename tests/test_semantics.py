@@ -31,7 +31,7 @@ from forecast.inputs.evidence import EvidenceItem, LocatedItem
 from forecast.model.design import PICTURE_PREFIX, make_design
 from forecast.model.simulate import Draws
 
-from .conftest import item, library, question
+from .conftest import item, question
 
 SHIPPED = ("belarus-entry", "russia-strikes-from-belarus")
 AS_OF = "2025-10-31"
@@ -213,7 +213,7 @@ def test_force_posture_indicator_is_an_assumption_in_both_questions(project, shi
     for qid in SHIPPED:
         effect = shipped[qid].spec.indicators["force-posture"]
         assert effect.direction == "toward" and effect.size.source.assumption
-    sizes = {qid: shipped[qid].spec.indicators["force-posture"].size.scipy().median() for qid in SHIPPED}
+    sizes = {qid: shipped[qid].spec.indicators["force-posture"].size.distribution().median() for qid in SHIPPED}
     # entry needs the army moved; Russian strikes from Belarus do not: a larger effect on entry
     assert sizes["belarus-entry"] > 2 * sizes["russia-strikes-from-belarus"]
     assert [str(p) for p in project.validate() if p.severity == "error"] == []

@@ -61,7 +61,7 @@ def test_icd203_terms(p, term):
 
 def test_maxent_elicitation_honours_the_interval():
     prior = Prior(dist="beta", interval=(0.02, 0.15), mass=0.9, source=SOURCE)
-    d = prior.scipy()
+    d = prior.distribution()
     assert d.cdf(0.15) - d.cdf(0.02) == pytest.approx(0.9, abs=0.002)
     # maximum entropy: a different beta with the same 90% mass has lower entropy
     a, b = prior.resolved_params().values()
@@ -130,3 +130,81 @@ def test_engine_has_no_question_specific_code():
         text = ast.unparse(tree).lower()
         for word in ("belarus", "lukashenko", "ukraine"):
             assert word not in text, f"{path.name} mentions {word!r}"
+
+
+@pytest.mark.parametrize(
+    "prior",
+    [
+        {"dist": "normal", "params": {"mu": 0.3, "sigma": 0.7}},
+        {"dist": "halfnormal", "params": {"sigma": 0.4}},
+        {"dist": "lognormal", "interval": [0.2, 1.1], "mass": 0.9},
+        {"dist": "beta", "interval": [0.01, 0.12], "mass": 0.9},
+        {"dist": "gamma", "params": {"alpha": 4.0, "beta": 4.0}},
+        {"dist": "exponential", "params": {"lam": 2.5}},
+    ],
+    ids=lambda p: p["dist"],
+)
+def test_the_model_builds_each_prior_as_preliz_would(prior):
+    """One table of families: Prior.to_pymc is the PyMC variable PreliZ's to_pymc gives for the same
+    prior (same log density everywhere), and its mass in an elicited interval is the analyst's."""
+    import pymc as pm
+
+    p = Prior.model_validate({**prior, "source": SOURCE})
+    dist = p.distribution()
+    with pm.Model():
+        ours = p.to_pymc("ours")
+        theirs = dist.to_pymc("theirs")
+    x = np.asarray(dist.ppf(np.array([0.05, 0.3, 0.5, 0.9, 0.99])), dtype=float)
+    np.testing.assert_allclose(pm.logp(ours, x).eval(), pm.logp(theirs, x).eval(), rtol=1e-12)
+    # and PreliZ's own density (its gamma function approximations agree to about 1e-7)
+    np.testing.assert_allclose(pm.logp(ours, x).eval(), np.log(dist.pdf(x)), rtol=1e-6)
+    if "interval" in prior:
+        lo, hi = prior["interval"]
+        assert float(dist.cdf(hi) - dist.cdf(lo)) == pytest.approx(prior["mass"], abs=0.005)
+
+
+def test_diagnostics_flag_low_e_bfmi_and_saturated_tree_depth():
+    """E-BFMI (arviz_stats) and the share of draws at the maximum tree depth are checked against the
+    spec's thresholds; well-mixed parameters alone do not make a fit pass."""
+    import xarray as xr
+
+    from forecast.inference.diagnostics import check_sampling
+    from forecast.inputs.spec import Thresholds
+
+    rng = np.random.default_rng(0)
+    chains, draws = 4, 1000
+    posterior = xr.Dataset({"baseline_probability": (("chain", "draw"), rng.beta(2, 30, (chains, draws)))},
+                           coords={"chain": np.arange(chains), "draw": np.arange(draws)})
+    energy = rng.normal(size=(chains, draws))
+    energy[0] = np.cumsum(rng.normal(size=draws)) * 0.2 + 3  # a chain whose energy barely moves between draws
+    treedepth = np.zeros((chains, draws), dtype=bool)
+    treedepth[1, :120] = True  # 3% of all draws
+    stats = xr.Dataset({"energy": (("chain", "draw"), energy), "diverging": (("chain", "draw"), np.zeros((chains, draws), bool)),
+                        "reached_max_treedepth": (("chain", "draw"), treedepth)}, coords=posterior.coords)
+    tree = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
+
+    # E-BFMI by hand (Betancourt 2016): sum of squared energy changes over the sum of squared deviations, per chain
+    ebfmi = (np.diff(energy, axis=1) ** 2).sum(axis=1) / ((energy - energy.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    flagged = check_sampling(tree, None, Thresholds())
+    assert flagged.ebfmi_min == pytest.approx(ebfmi.min(), rel=1e-6) and ebfmi.min() < 0.3 < np.sort(ebfmi)[1]
+    assert flagged.max_treedepth_share == pytest.approx(0.03)
+    assert not flagged.passed and flagged.r_hat_max < 1.01 and flagged.ess_bulk_min > 400
+    assert [p.split()[0] for p in flagged.problems] == ["E-BFMI", "3.0%"]
+    assert "chain 0" in flagged.problems[0] and "E-BFMI min" in flagged.line()
+    relaxed = check_sampling(tree, None, Thresholds(ebfmi=0.01, max_treedepth_share=0.05))
+    assert relaxed.passed and relaxed.problems == []
+
+
+def test_design_round_trips_through_json_exactly(belarus):
+    """What a saved run stores of its model data (FitResult.from_tree reads it back): every array bit
+    for bit, the priors, the excluded and the generated (source-picture) items."""
+    from forecast.model.design import Design
+
+    design = belarus.design("2024-09-30")
+    back = Design.from_dict(json.loads(json.dumps(design.to_dict())))
+    assert back.to_dict() == design.to_dict()
+    for name in ("exposure", "evidence_value", "evidence_sd", "evidence_month", "signs"):
+        a, b = getattr(design, name), getattr(back, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert back.baseline == design.baseline and back.effect_priors == design.effect_priors
+    assert back.generated_ids == design.generated_ids and len(back.generated) > 0 and back.excluded == design.excluded

@@ -19,12 +19,10 @@ positive means the item pushes toward the event.
     \mathbb E[P \mid y_{-i}] \approx \sum_s \tilde w_s P(\theta^s), \qquad
     \tilde w = \text{normalise}(\text{pareto\_smooth}(r)).
 
-An item's likelihood is a Normal observation of its indicator (level :math:`x_{k,t}`, or change
-:math:`x_{k,t} - x_{k,t-3}`) with the grade's SD, evaluated on the stored draws of ``level``
-exactly as the model writes it (:func:`item_log_likelihood`). The smoothing and the Pareto
-:math:`\hat k` diagnostic come from ``arviz_stats`` (``psislw``, the PSIS-LOO machinery). The Monte
-Carlo SE of the reweighted mean :math:`\hat\mu` is, by the delta method, the MCSE of the mean of
-:math:`z_s = S \tilde w_s (P_s - \hat\mu)` over the :math:`S` draws (autocorrelation included).
+An item's likelihood :math:`p(y_i \mid \theta)` is the model's own pointwise log-likelihood of the
+item (the ``evidence`` variable of the fit's ``log_likelihood`` group, :func:`item_log_likelihood`).
+The smoothing, the Pareto :math:`\hat k` diagnostic and the Monte Carlo SE of the reweighted mean
+come from :mod:`forecast.inference.importance` (``arviz_stats``' PSIS).
 
 **Where PSIS is unreliable** (:math:`\hat k` above ``k_threshold``, 0.7 by default, or above
 :math:`1 - 1/\log_{10} S` when the :math:`S` draws are too few for 0.7 (0.64 for 600 draws): the
@@ -37,6 +35,19 @@ keeps its PSIS estimate and its :math:`\hat k`, so a reader can see it is unreli
 A **resolution item** (``resolves: true``) is not an indicator observation and never enters this
 table: it ends the risk window and fixes the headline at 1, and a resolved question (or one with no
 horizon after the as-of date) gets an empty table.
+
+**Change attribution** (:func:`attribute_changes`, the change report of ``forecast update``) is the
+same reweighting applied to the *previous* run's posterior: by the likelihood of an added item, the
+inverse likelihood of a removed one, and the ratio new / old of an edited one, each item alone, with
+the Pareto :math:`\hat k` of each estimate reported beside it. An item that moves the posterior far
+(an A1 value edited by several SDs) leaves a handful of draws with all the weight (:math:`\hat k > 0.7`),
+and the reweighted mean is then noise, of either sign. There the move is estimated to first order
+instead: for the tilted posterior :math:`p_\varepsilon \propto p\, e^{\varepsilon g}` with
+:math:`g` the log ratio, :math:`\frac{d}{d\varepsilon}\mathbb E_\varepsilon[P] = \operatorname{Cov}_\varepsilon(P, g)`,
+so the move from :math:`\varepsilon = 0` to 1 is about :math:`\operatorname{Cov}(P, g)` under the
+previous posterior (exact when the posterior is Gaussian, :math:`g` linear and :math:`P` linear in
+the parameters; ``method == "linear"``). A cheap ranking for the change report; the exact effect of
+one change is a refit.
 """
 
 from __future__ import annotations
@@ -63,28 +74,32 @@ def item_log_likelihood(result) -> xr.DataArray:
     Returns
     -------
     xarray.DataArray
-        Dims (chain, draw, item), item labelled by evidence id; the Normal log density of each
-        item's observed value given the draw's indicator level (or 3-month change), with the
-        item's grade SD: the ``evidence`` term of the PyMC model, term by term.
+        Dims (chain, draw, item), item labelled by evidence id, in nats: the ``evidence`` term of
+        the model's pointwise log-likelihood (the fit's ``log_likelihood`` group, or computed from
+        the model's graph for a tree saved without it).
+
+    Raises
+    ------
+    ValueError
+        The posterior holds no draws of the indicator levels (a reweighted replay point).
     """
+    from forecast.inference.sampling import log_likelihood
+
     d = result.design
     post = result.idata["posterior"]
-    if "level" not in post.data_vars:
+    if d.indicator_ids and "level" not in post.data_vars:
         raise ValueError(
             f"the posterior of {result.spec.id} as of {result.as_of} holds no draws of the indicator levels "
             "(a reweighted replay point?): evidence influence needs the posterior of a full fit"
         )
-    level = np.asarray(post["level"].values)  # (chain, draw, indicator, month)
-    ind, month, base = d.evidence_indicator, d.evidence_month, d.evidence_base_month
-    # a change item (base >= 0) observes x[t] - x[t - window]; a level item (base = -1) observes x[t]
-    observed = level[..., ind, month] - np.where(base >= 0, level[..., ind, np.maximum(base, 0)], 0.0)
-    z = (d.evidence_value - observed) / d.evidence_sd
-    loglik = -0.5 * z**2 - np.log(d.evidence_sd) - 0.5 * np.log(2 * np.pi)
-    return xr.DataArray(
-        loglik,
-        dims=("chain", "draw", "item"),
-        coords={"chain": post["chain"].values, "draw": post["draw"].values, "item": list(d.evidence_ids)},
-    )
+    if not len(d.evidence_ids):
+        return xr.DataArray(np.zeros((post.sizes["chain"], post.sizes["draw"], 0)), dims=("chain", "draw", "item"),
+                            coords={"chain": post["chain"].values, "draw": post["draw"].values, "item": []})
+    if "log_likelihood" in result.idata.children and "evidence" in result.idata["log_likelihood"].data_vars:
+        loglik = result.idata["log_likelihood"]["evidence"]
+    else:
+        loglik = log_likelihood(d, post.to_dataset())["evidence"]
+    return loglik.transpose("chain", "draw", "item").assign_coords(item=list(d.evidence_ids))
 
 
 def _headline_date(result, horizon) -> dt.date | None:
@@ -112,30 +127,29 @@ def leave_one_out_means(result, horizon=None) -> pd.DataFrame:
     """
     import arviz_stats
 
+    from forecast.inference.importance import psis
+
     horizon = _headline_date(result, horizon)
     post = result.idata["posterior"]
     chains, draws = post.sizes["chain"], post.sizes["draw"]
     p = result.p_by(horizon).reshape(chains, draws)
     loglik = item_log_likelihood(result)
     n = chains * draws
+    columns = ["id", "full_mean", "loo_mean", "mcse", "pareto_k", "r_eff"]
+    if not len(result.design.evidence_ids):
+        return pd.DataFrame(columns=columns)
     # relative efficiency of each item's likelihood values, as the loo package computes it
     # (ESS of exp(log lik), rescaled so the largest value is 1 to stay in range)
     likelihood = np.exp(loglik - loglik.max(dim=("chain", "draw")))
     r_eff = np.clip(np.asarray(arviz_stats.ess(likelihood, method="mean").values, dtype=float) / n, 1e-3, 1.0)
+    # leaving item i out reweights the posterior by 1 / p(y_i | theta)
+    weights = psis(-loglik.transpose("item", "chain", "draw").values, r_eff=r_eff)
     rows = []
     for i, item_id in enumerate(result.design.evidence_ids):
-        ll = loglik.isel(item=i)
-        # psislw smooths log weights proportional to exp(-ll), i.e. 1 / p(y_i | theta): leave-one-out
-        log_w, khat = ll.azstats.psislw(dim=["chain", "draw"], r_eff=float(r_eff[i]))
-        w = np.exp(np.asarray(log_w.values, dtype=float) - float(log_w.max()))
-        w = (w / w.sum()).reshape(chains, draws)
-        mean = float((w * p).sum())
-        # delta method for a self-normalised importance-sampling mean: its error is the mean of
-        # z_s = n w_s (p_s - mean), whose MCSE (arviz, autocorrelation included) is the SE
-        z = xr.DataArray(n * w * (p - mean), dims=("chain", "draw"))
-        mcse = float(arviz_stats.mcse(z, method="mean"))
-        rows.append({"id": item_id, "full_mean": float(p.mean()), "loo_mean": mean, "mcse": mcse, "pareto_k": float(khat), "r_eff": float(r_eff[i])})
-    return pd.DataFrame(rows, columns=["id", "full_mean", "loo_mean", "mcse", "pareto_k", "r_eff"])
+        w = type(weights)(weights.weights[i], float(weights.pareto_k[i]), float(weights.ess[i]))
+        rows.append({"id": item_id, "full_mean": float(p.mean()), "loo_mean": float(w.mean(p)), "mcse": w.mcse(p),
+                     "pareto_k": w.pareto_k, "r_eff": float(r_eff[i])})
+    return pd.DataFrame(rows, columns=columns)
 
 
 def reliable_k(result, k_threshold: float = 0.7) -> float:
@@ -144,6 +158,17 @@ def reliable_k(result, k_threshold: float = 0.7) -> float:
     With :math:`S` draws the PSIS error of a mean shrinks usefully only below :math:`1 - 1/\log_{10} S`
     (Vehtari et al., "Pareto smoothed importance sampling", JMLR 2024): 0.64 for 600 draws, 0.7
     from about 2200 draws up.
+
+    Parameters
+    ----------
+    result : FitResult
+        Its number of draws ``S``.
+    k_threshold : float
+        The usual limit.
+
+    Returns
+    -------
+    float
     """
     post = result.idata["posterior"]
     n = post.sizes["chain"] * post.sizes["draw"]
@@ -156,6 +181,15 @@ def refit_settings(result) -> dict:
     Chains and draws are read off the posterior, tuning steps off ``sample_stats`` (PyMC records
     them), future paths and seed off the result; target acceptance comes from the spec, which the
     refit shares.
+
+    Parameters
+    ----------
+    result : FitResult
+
+    Returns
+    -------
+    dict
+        ``as_of, seed, chains, draws, tune, future_paths``.
     """
     post = result.idata["posterior"]
     tune = result.idata["sample_stats"].attrs.get("tuning_steps", result.spec.sampler.tune)
@@ -171,6 +205,21 @@ def refit_settings(result) -> dict:
 
 def refit_without(result, question, item_id: str, horizon=None) -> tuple[float, object]:
     """Exact headline mean without ``item_id``: refit the question with the result's settings.
+
+    Parameters
+    ----------
+    result : FitResult
+    question : Question
+        The question ``result`` was fitted from.
+    item_id : str
+        The evidence item to leave out.
+    horizon : date or str, optional
+        Default ``result.headline``.
+
+    Raises
+    ------
+    ValueError
+        ``item_id`` is not an item of ``question``.
 
     Returns
     -------
@@ -239,3 +288,106 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
     loo["quote"] = [items[i].quote for i in loo["id"]]
     order = loo["influence"].abs().sort_values(ascending=False, kind="stable").index
     return loo.loc[order, COLUMNS].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# change attribution
+
+
+def _rows(design, index: list[int]) -> dict[str, np.ndarray]:
+    """The evidence arrays of items ``index`` of ``design`` (the ``pm.Data`` of those items)."""
+    return {
+        "evidence_indicator": np.asarray(design.evidence_indicator)[index],
+        "evidence_month": np.asarray(design.evidence_month)[index],
+        "evidence_base_month": np.asarray(design.evidence_base_month)[index],
+        "evidence_sd": np.asarray(design.evidence_sd)[index],
+        "evidence_value": np.asarray(design.evidence_value)[index],
+    }
+
+
+def attribute_changes(previous, design, changes: dict, question=None) -> list[dict]:
+    r"""How much each added, removed or edited evidence item moves the previous headline.
+
+    The previous run's posterior is importance-reweighted (PSIS, :mod:`forecast.inference.importance`)
+    by each item's likelihood (added), its inverse (removed) or the ratio new / old (edited), one item
+    at a time; the estimated move is the reweighted minus the plain mean of the previous headline
+    draws. Likelihoods are the model's own: the stored ``log_likelihood`` of the previous fit for an
+    item it saw, and the model's graph on the previous draws for a new version of an item
+    (:func:`forecast.inference.sampling.evidence_log_likelihood`). A new item dated after the previous
+    grid's last month is scored at that month (the previous posterior has no later levels).
+
+    Parameters
+    ----------
+    previous : FitResult
+        The previous run, loaded from its tree.
+    design : Design
+        The person-period data of the new run (its items in scope).
+    changes : dict
+        ``added``, ``removed`` and ``edited`` lists of item ids (the change report).
+    question : Question, optional
+        Supplies each item's grade for the report.
+
+    Returns
+    -------
+    list of dict
+        ``id, change, estimated_move, method`` (``"psis"``, or ``"linear"`` where :math:`\hat k` is
+        above :func:`reliable_k`: see the module docstring), ``mcse`` (of a PSIS estimate; None for a
+        linear one), ``indicator, grade, pareto_k, importance_ess``, sorted by
+        ``|estimated_move|``, largest first. Empty when the previous run has no headline, no latent
+        levels (a replay point) or is resolved. Items about a question-level resolution, or on an
+        indicator the previous run did not have, are left out.
+    """
+    from forecast.inference.importance import psis
+    from forecast.inference.sampling import evidence_log_likelihood
+
+    post = previous.idata["posterior"]
+    old = previous.design
+    if previous.headline is None or old.resolved_on is not None or not old.indicator_ids or "level" not in post.data_vars:
+        return []
+    chains, draws = post.sizes["chain"], post.sizes["draw"]
+    p = previous.p_by(previous.headline).reshape(chains, draws)
+    level = post["level"].transpose("chain", "draw", "indicator", "month").values
+    last = old.n_months - 1
+    old_index = {item_id: i for i, item_id in enumerate(old.evidence_ids)}
+    new_index = {item_id: i for i, item_id in enumerate(design.evidence_ids)}
+    old_loglik = item_log_likelihood(previous) if len(old.evidence_ids) else None
+    grades = {li.item.id: li.item.grade for li in question.evidence} if question is not None else {}
+    k_max = reliable_k(previous)
+
+    def new_version(item_id):
+        """log p(new version of the item | previous draws), or None when it cannot be scored."""
+        i = new_index.get(item_id)
+        if i is None or design.indicator_ids[design.evidence_indicator[i]] not in old.indicator_ids:
+            return None
+        rows = _rows(design, [i])
+        rows["evidence_indicator"] = np.array([old.indicator_ids.index(design.indicator_ids[design.evidence_indicator[i]])])
+        rows["evidence_month"] = np.minimum(rows["evidence_month"], last)
+        rows["evidence_base_month"] = np.where(rows["evidence_base_month"] >= 0, np.minimum(rows["evidence_base_month"], last), -1)
+        return evidence_log_likelihood(old, level, rows)[..., 0]
+
+    out = []
+    for kind in ("added", "removed", "edited"):
+        for item_id in changes.get(kind, []):
+            log_ratio = np.zeros((chains, draws))
+            if kind in ("added", "edited"):
+                ll = new_version(item_id)
+                if ll is None:
+                    continue
+                log_ratio += ll
+            if kind in ("removed", "edited"):
+                if item_id not in old_index:
+                    if kind == "removed":
+                        continue
+                else:
+                    log_ratio -= old_loglik.sel(item=item_id).values
+            w = psis(log_ratio)
+            if w.pareto_k <= k_max:
+                move, method, mcse = float(w.mean(p) - p.mean()), "psis", w.mcse(p)
+            else:  # the weights sit on a few draws: first-order (linear-response) estimate
+                move, method, mcse = float(np.cov(p.reshape(-1), log_ratio.reshape(-1))[0, 1]), "linear", None
+            source = design if item_id in new_index else old
+            k = source.evidence_indicator[(new_index if item_id in new_index else old_index)[item_id]]
+            out.append({"id": item_id, "change": kind, "estimated_move": move, "method": method, "mcse": mcse,
+                        "indicator": source.indicator_ids[k], "grade": grades.get(item_id),
+                        "pareto_k": float(w.pareto_k), "importance_ess": float(w.ess)})
+    return sorted(out, key=lambda d: -abs(d["estimated_move"]))

@@ -12,8 +12,9 @@ level. When it does not, some evidence item says otherwise, and an analyst shoul
 
 An item pulls an indicator away when leaving it out moves the posterior mean of that indicator in
 the picture's month back toward the defined level. The leave-one-out means are Pareto-smoothed
-importance-sampling estimates on the fit's draws (the item's Normal likelihood, exactly as the model
-writes it, inverted), as for evidence influence; each comes with its Pareto :math:`\hat k` (above
+importance-sampling estimates on the fit's draws (the inverse of the item's pointwise likelihood,
+:func:`forecast.analysis.influence.item_log_likelihood`; :mod:`forecast.inference.importance`), as for
+evidence influence; each comes with its Pareto :math:`\hat k` (above
 0.7 the estimate is rough, but its sign is still a fair guide to which way the item pulls).
 """
 
@@ -23,7 +24,6 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from forecast.core import timegrid
 
@@ -88,22 +88,15 @@ def picture_levels(result, question=None, tolerance: float = DEFAULT_TOLERANCE) 
     return pd.DataFrame(rows, columns=LEVEL_COLUMNS)
 
 
-def _loo_shift(result, item_index: int, values: np.ndarray) -> tuple[float, float]:
-    """PSIS estimate of mean(values | all items) - mean(values | all but item ``item_index``), and its Pareto k."""
-    import arviz_stats  # noqa: F401  (registers the .azstats accessor)
+def _loo_shift(values: np.ndarray, item_loglik: np.ndarray) -> tuple[float, float]:
+    """PSIS estimate of mean(values | all items) - mean(values | all but one item), and its Pareto k.
 
-    d = result.design
-    post = result.idata["posterior"]
-    level = np.asarray(post["level"].values)
-    k, t, b = d.evidence_indicator[item_index], d.evidence_month[item_index], d.evidence_base_month[item_index]
-    observed = level[..., k, t] - (level[..., k, b] if b >= 0 else 0.0)
-    sd = d.evidence_sd[item_index]
-    loglik = -0.5 * ((d.evidence_value[item_index] - observed) / sd) ** 2
-    # psislw smooths weights proportional to exp(-loglik) = 1 / p(y_i | theta): leave-one-out
-    log_w, khat = xr.DataArray(loglik, dims=("chain", "draw")).azstats.psislw(dim=["chain", "draw"])
-    w = np.exp(np.asarray(log_w.values, dtype=float) - float(log_w.max()))
-    w /= w.sum()
-    return float(values.mean() - (w * values).sum()), float(khat)
+    ``values`` and ``item_loglik`` (the item's pointwise log-likelihood) are (chain, draw) arrays.
+    """
+    from forecast.inference.importance import psis
+
+    weights = psis(-item_loglik)  # leaving the item out reweights by 1 / p(y_i | theta)
+    return float(values.mean() - weights.mean(values)), float(weights.pareto_k)
 
 
 def picture_conflicts(result, question=None, tolerance: float = DEFAULT_TOLERANCE) -> pd.DataFrame:
@@ -132,8 +125,11 @@ def picture_conflicts(result, question=None, tolerance: float = DEFAULT_TOLERANC
         return pd.DataFrame(columns=CONFLICT_COLUMNS)
     d = result.design
     month = timegrid.month_index(d.grid_start, picture_date(result, question))
+    from forecast.analysis.influence import item_log_likelihood
+
     draws = _level_draws(result, month)
     generated = set(getattr(d, "generated_ids", ()))
+    loglik = item_log_likelihood(result).transpose("item", "chain", "draw").values
     rows = []
     for _, row in levels[levels["deviation"].abs() > tolerance].iterrows():
         k = list(d.indicator_ids).index(row["indicator"])
@@ -142,7 +138,7 @@ def picture_conflicts(result, question=None, tolerance: float = DEFAULT_TOLERANC
         for i, item_id in enumerate(d.evidence_ids):
             if d.evidence_indicator[i] != k or item_id in generated:
                 continue
-            shift, khat = _loo_shift(result, i, values)
+            shift, khat = _loo_shift(values, loglik[i])
             if shift * row["deviation"] > 0:
                 pulling.append({"id": item_id, "shift": shift, "pareto_k": khat})
         pulling.sort(key=lambda p: -abs(p["shift"]))

@@ -112,7 +112,18 @@ class Intervention:
         self._shape = (post.sizes["chain"], post.sizes["draw"])
 
     def log_rate_now(self, held: dict[int, float]) -> np.ndarray:
-        r"""(chain, draw) draws of :math:`\eta'_{T-1}` with indicator ``k`` held at ``held[k]``."""
+        r"""Draws of the as-of month's log rate :math:`\eta'_{T-1}` under an intervention.
+
+        Parameters
+        ----------
+        held : dict of int to float
+            Indicator index -> level held (standardized units); empty: as fitted.
+
+        Returns
+        -------
+        (chain, draw) array
+            Log events per month.
+        """
         mask = np.zeros(self.held_mask.get_value().shape, dtype=bool)
         level = np.zeros(mask.shape)
         for k, v in held.items():
@@ -143,14 +154,21 @@ def intervened_log_rate(result, held: dict[int, float]) -> np.ndarray:
 def scenario_probabilities(result, held: dict[int, float], intervention: Intervention | None = None) -> tuple[list[str], np.ndarray]:
     """Draws of P(event by each curve date | no event by as-of) under a scenario.
 
+    Parameters
+    ----------
+    result : FitResult
+    held : dict of int to float
+        Indicator index -> level held from the as-of date on (standardized units).
+    intervention : Intervention, optional
+        An :class:`Intervention` of ``result`` (saves rebuilding the graph).
+
     Returns
     -------
     (labels, p)
         The curve dates (ISO strings, those of ``result.curve()``) and a (chain, draw, date) array.
         With ``held`` empty this reproduces the fitted ``p_event_curve`` exactly.
-        ``intervention`` (an :class:`Intervention` of ``result``) saves rebuilding the graph.
     """
-    from forecast.inference.sampling import _forecast_from_group, forecast_targets
+    from forecast.model.prediction import forecast_draws, forecast_targets
 
     design = result.design
     post = result.idata["posterior"]
@@ -166,7 +184,7 @@ def scenario_probabilities(result, held: dict[int, float], intervention: Interve
         group["volatility"] = (("chain", "draw", "indicator"), volatility)
         group["effect"] = (("chain", "draw", "indicator"), np.asarray(post["effect"].values, dtype=float))
     # the same targets (horizons, then curve points) as add_forecast: same simulated paths
-    p = _forecast_from_group(group, design, np.concatenate([u_h, u_curve]), result.n_paths, result.seed)
+    p = forecast_draws(group, design, np.concatenate([u_h, u_curve]), result.n_paths, result.seed)
     return labels, p[..., len(future):]
 
 

@@ -1,8 +1,8 @@
 """What the checks of one ``forecast check`` run share: the design, sizes, one compiled model, one fit.
 
 Several checks need the posterior of the question at its as-of date (sensitivity, posterior
-predictive, value of information); :class:`CheckContext` fits it once, on the compiled
-:class:`~forecast.inference.engine.Engine` that SBC and scoring reuse, and adds the log-likelihood and
+predictive, value of information); :class:`CheckContext` fits it once, on the compiled model of
+:mod:`forecast.inference.sampling` that SBC and scoring reuse, with the log-likelihood and
 log-prior groups that ArviZ's power-scaling and LOO functions read.
 """
 
@@ -136,12 +136,6 @@ class CheckContext:
         fp = digest({"design": design_digest(self.design), "settings": settings, "seed": self.seed, "code": code_fingerprint()})
         return self.out / f"{name}-{fp}.jsonl"
 
-    @property
-    def engine(self):
-        from forecast.inference.engine import engine_for
-
-        return engine_for(self.design, self.target_accept)
-
     def item_table(self):
         """The in-scope evidence items (id, indicator, grade, value, quote) in design order."""
         import pandas as pd
@@ -162,41 +156,43 @@ class CheckContext:
 
     # -- the shared fit -----------------------------------------------------------------------------
     def posterior(self):
-        """The posterior DataTree at the as-of date (NUTS on the shared engine) with the forecast attached."""
+        """The posterior DataTree at the as-of date (NUTS on the shared compiled model) with the
+        forecast and the ``log_likelihood`` group (evidence items, survival months) attached."""
         if self._posterior is None:
-            from forecast.inference.sampling import add_forecast
+            import xarray as xr
+
+            from forecast.inference.sampling import log_likelihood, sample_posterior
+            from forecast.model.prediction import add_forecast
 
             s = self.sizes
             self.progress("fit", 0, 1, f"fitting {self.spec.id} as of {self.as_of}")
-            idata = self.engine.sample(self.design, draws=s.fit_draws, tune=s.fit_tune, chains=s.fit_chains, seed=[self.seed, 0])
+            idata = sample_posterior(self.design, draws=s.fit_draws, tune=s.fit_tune, chains=s.fit_chains, seed=[self.seed, 0],
+                                     target_accept=self.target_accept)
+            idata["log_likelihood"] = xr.DataTree(log_likelihood(self.design, idata["posterior"].to_dataset()))
             add_forecast(idata, self.design, self.spec.horizons, s.n_paths, self.seed)
             self._posterior = idata
             self.progress("fit", 1, 1, "fitted")
         return self._posterior
 
     def posterior_with_log_densities(self):
-        """:meth:`posterior` plus ``log_likelihood`` (evidence items, survival months) and ``log_prior``
-        (the elicited priors) groups, computed by PyMC on the same model."""
+        """:meth:`posterior` plus the ``log_prior`` group (the elicited priors), computed by PyMC on
+        the same model."""
         if self._with_log is None:
             import pymc as pm
             import xarray as xr
 
-            from forecast.inference.engine import _quiet, design_data, relabel_dataset
+            from forecast.inference.sampling import compiled_model, quiet, relabel
 
             idata = self.posterior()
-            engine = self.engine
-            with engine.model, _quiet():
-                pm.set_data({k: v for k, v in design_data(self.design).items() if k in engine.names})
+            model = compiled_model(self.design).model
+            with model, quiet():
                 post = xr.DataTree.from_dict({"posterior": idata["posterior"].to_dataset()})
-                observed = [v.name for v in engine.model.observed_RVs]
-                loglik = pm.compute_log_likelihood(post, var_names=observed, extend_inferencedata=False, progressbar=False)
-                free = [n for n in PRIOR_VARIABLES if n in engine.model.named_vars]
+                free = [n for n in PRIOR_VARIABLES if n in model.named_vars]
                 logprior = pm.compute_log_prior(post, var_names=free, extend_inferencedata=False, progressbar=False)
             groups = {name: idata[name].to_dataset() for name in idata.children}
-            # computed with the engine's coordinate labels; give them this design's (same shapes)
-            groups["log_likelihood"] = relabel_dataset(_dataset(loglik, "log_likelihood"), self.design)
-            groups["log_prior"] = relabel_dataset(_dataset(logprior, "log_prior"), self.design)
-            self._with_log = xr.DataTree.from_dict(groups)
+            groups["log_prior"] = _dataset(logprior, "log_prior")
+            # computed with the compiled model's coordinate labels; give them this design's (same shapes)
+            self._with_log = relabel(xr.DataTree.from_dict(groups), self.design)
         return self._with_log
 
 

@@ -70,7 +70,7 @@ def _context(start_method: str | None = None):
     if start_method == "forkserver":
         # the server imports PyMC once and every worker forks from it with PyMC imported but nothing
         # compiled or sampled (what makes fork fragile), instead of each worker importing it again
-        context.set_forkserver_preload(["pymc", "forecast.inference.engine", "forecast.checks.sbc", "forecast.checks.scoring"])
+        context.set_forkserver_preload(["pymc", "forecast.inference.sampling", "forecast.checks.sbc", "forecast.checks.scoring"])
     return context
 
 

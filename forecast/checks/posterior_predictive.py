@@ -2,7 +2,7 @@ r"""Posterior predictive check of the evidence items, and Pareto :math:`\hat k` 
 
 For each evidence item in scope the fitted model predicts its value: the indicator's level (or change)
 at the item's month plus the grade's observation noise, :math:`\tilde y_i \sim \mathcal N(\mu_i^{(s)},
-\tau/\sqrt{w_i})` for posterior draws :math:`s` (the likelihood of :func:`build_model`, drawn in numpy).
+\tau/\sqrt{w_i})` for posterior draws :math:`s` (PyMC's posterior predictive of the model's ``evidence``).
 Two comparisons per item:
 
 * the **posterior predictive p-value** :math:`P(\tilde y_i \le y_i)` with the item in the fit (two-sided
@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 
 from forecast.checks.base import CheckResult, add_figure, worst
-from forecast.model.simulate import Draws, observed_indicator
 
 NAME = "posterior-predictive"
 STREAM = 404
@@ -41,19 +40,17 @@ def predictive_tree(ctx):
     """DataTree with posterior, log_likelihood, posterior_predictive and observed_data of the items."""
     import xarray as xr
 
+    from forecast.inference.sampling import sample_posterior_predictive
+
     d = ctx.design
-    idata = ctx.posterior_with_log_densities()
+    idata = ctx.posterior()
     post = idata["posterior"].to_dataset()
-    draws = Draws.from_posterior(post, d)
-    mu = observed_indicator(d, draws.level)
-    rng = np.random.default_rng([ctx.seed, STREAM])
-    y_rep = mu + d.evidence_sd * rng.standard_normal(mu.shape)
-    shape = (post.sizes["chain"], post.sizes["draw"], len(d.evidence_ids))
+    predictive = sample_posterior_predictive(d, post, seed=[ctx.seed, STREAM], var_names=["evidence"])
     coords = {"item": list(d.evidence_ids)}
     return xr.DataTree.from_dict({
         "posterior": post,
         "log_likelihood": idata["log_likelihood"].to_dataset()[["evidence"]],
-        "posterior_predictive": xr.Dataset({"evidence": (("chain", "draw", "item"), y_rep.reshape(shape))}, coords=coords),
+        "posterior_predictive": predictive[["evidence"]],
         "observed_data": xr.Dataset({"evidence": (("item",), np.asarray(d.evidence_value, dtype=float))}, coords=coords),
     })
 

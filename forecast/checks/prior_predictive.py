@@ -39,7 +39,7 @@ def prior_forecast(design, future, n: int, n_paths: int, seed: int, rng: np.rand
     """Prior draws, their P(event by each future horizon), event times and simulated evidence."""
     draws = draw_parameters(design, n, rng)
     targets = np.array([design.u(h) for h in future], dtype=float)
-    p = prob_by(draws.log_rate[:, design.n_months - 1], draws.drift_sd, design.u_as_of, design.n_months - 1, targets, n_paths, seed)
+    p = prob_by(draws.log_rate[:, design.n_months - 1], draws.log_rate_step_sd, design.u_as_of, design.n_months - 1, targets, n_paths, seed)
     event_u = simulate_event_time(design, draws, rng)
     evidence = simulate_evidence(design, draws, rng)
     return draws, p, event_u, evidence

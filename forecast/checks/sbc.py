@@ -90,21 +90,22 @@ class SbcPlan:
     target_accept: float
 
     def prepare(self) -> None:
-        from forecast.inference.engine import engine_for
+        """Compile the model of the design's structure in this process (once)."""
+        from forecast.inference.sampling import compiled_model
 
-        engine_for(self.design, self.target_accept)
+        compiled_model(self.design)
 
     def run(self, index: int) -> dict:
-        from forecast.inference.engine import engine_for
+        """Simulation ``index``: draw a truth, simulate its data, fit them, rank the truth."""
+        from forecast.inference.sampling import sample_posterior
 
         t0, cpu0 = time.perf_counter(), time.process_time()
         rng = np.random.default_rng([self.seed, STREAM, index])
         truth = draw_parameters(self.simulate_from, 1, rng)
         event_u = float(simulate_event_time(self.simulate_from, truth, rng)[0])
         values = simulate_evidence(self.simulate_from, truth, rng)[0]
-        idata = engine_for(self.design, self.target_accept).sample(
-            history_data(self.design, event_u, values), draws=self.draws, tune=self.tune, chains=1, seed=[self.seed, STREAM, index, 1],
-            design=self.design)
+        idata = sample_posterior(self.design, data=history_data(self.design, event_u, values), draws=self.draws, tune=self.tune, chains=1,
+                                 seed=[self.seed, STREAM, index, 1], target_accept=self.target_accept)
         post = Draws.from_posterior(idata["posterior"].to_dataset(), self.design)
         keep = np.unique(np.linspace(0, post.size - 1, min(self.rank_draws, post.size)).round().astype(int))
         post = post.take(keep)

@@ -41,7 +41,6 @@ discrimination DSC = score(base rate) - score(PAV(p)) and uncertainty UNC = scor
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import time
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ from forecast.checks.base import CheckResult, add_figure, figure_of, worst
 from forecast.checks.parallel import JsonlStore, run_plan
 from forecast.core import timegrid
 from forecast.model.design import Design, make_design
+from forecast.model.likelihood import design_data
 from forecast.model.simulate import Draws, draw_parameters, history_data, simulate_event_time, simulate_evidence, window_probability
 
 NAME = "scoring"
@@ -144,6 +144,7 @@ class ScoringPlan:
     prior: Draws | None = field(default=None, repr=False)  # set by prepare()
 
     def prepare(self) -> None:
+        """Draw the prior sample importance sampling starts from (once per process)."""
         if self.prior is None:
             self.prior = prior_sample(self.design, self.prior_draws, self.seed)
 
@@ -151,36 +152,37 @@ class ScoringPlan:
         return {**self.__dict__, "prior": None}
 
     def run(self, index: int) -> dict:
-        from forecast.inference.importance import psis_weights
-        from forecast.model.likelihood import data_loglik
+        """History ``index``: simulate it, forecast it at every origin, return outcomes and forecasts."""
+        from forecast.inference.importance import psis
+        from forecast.inference.sampling import compiled_model, sample_posterior
 
         self.prepare()
         d = self.design
+        loglik = compiled_model(d).log_likelihood
         rng = np.random.default_rng([self.seed, STREAM, index])
         truth, event_u, values = simulate_history(d, rng)
-        full = dataclasses.replace(d, evidence_value=values)
         y = outcomes(event_u, self.origins, self.lead)
         truth_p = oracle(d, truth, self.origins, self.lead)
         model = np.full(len(self.origins), np.nan)
         methods, khats = [None] * len(self.origins), [None] * len(self.origins)
         anchor = self.prior
         anchor_ds = anchor.to_dataset(d)
+        data_of = lambda extra: {**design_data(d), **extra}  # noqa: E731
         nothing = history_data(d, np.inf, values, u_origin=d.risk_start, in_scope=np.zeros(len(values), dtype=bool))
-        anchor_ll = data_loglik(anchor_ds, nothing, full)
+        anchor_ll = loglik.total(anchor_ds, data_of(nothing))
         for j, o in enumerate(self.origins):
             if np.isnan(y[j]):
                 continue
             data = history_data(d, event_u, values, u_origin=o.u, in_scope=o.in_scope)
-            w, khat = psis_weights(data_loglik(anchor_ds, data, full) - anchor_ll)
+            weights = psis(loglik.total(anchor_ds, data_of(data)) - anchor_ll)
+            w, khat = weights.weights.reshape(-1), weights.pareto_k
             method = "prior-is" if anchor is self.prior else "reweighted"
             if khat > K_MAX:
-                from forecast.inference.engine import engine_for
-
-                idata = engine_for(d, self.target_accept).sample(data, draws=self.nuts_draws, tune=self.nuts_tune, chains=1,
-                                                                 seed=[self.seed, STREAM, index, j], design=d)
+                idata = sample_posterior(d, data=data, draws=self.nuts_draws, tune=self.nuts_tune, chains=1,
+                                         seed=[self.seed, STREAM, index, j], target_accept=self.target_accept)
                 anchor = Draws.from_posterior(idata["posterior"].to_dataset(), d)
                 anchor_ds = anchor.to_dataset(d)
-                anchor_ll = data_loglik(anchor_ds, data, full)
+                anchor_ll = loglik.total(anchor_ds, data_of(data))
                 w = np.full(anchor.size, 1.0 / anchor.size)
                 method = "nuts"
             model[j] = float(np.sum(w * window_probability(anchor.log_rate, d.n_months, o.u, o.u + self.lead)))

@@ -15,8 +15,9 @@ month's levels (the rest of the as-of month at the fitted rate, next month at th
 :math:`x'_s`, the random walk afterwards; :func:`forecast.model.prediction.prob_by`), so that
 :math:`\frac1S\sum_s P_s` is the current headline. A simulated report is
 :math:`y = x'_{j,k} + \tau_{A2}\,\varepsilon` for a random draw :math:`j`; the headline after it is
-:math:`\sum_s w_s P_s` with weights :math:`w_s \propto \mathcal N(y \mid x'_{s,k}, \tau_{A2})`, Pareto-smoothed
-(``arviz_stats``), no refitting. The indicators are ranked by :math:`\text{VOI}_k`, in probability
+:math:`\sum_s w_s P_s` with weights :math:`w_s \propto \mathcal N(y \mid x'_{s,k}, \tau_{A2})`, the model's own
+evidence likelihood of that report (:func:`forecast.inference.sampling.evidence_log_likelihood`),
+Pareto-smoothed (:func:`forecast.inference.importance.psis`), no refitting. The indicators are ranked by :math:`\text{VOI}_k`, in probability
 points. Warns when the top indicator's weights are unreliable (median Pareto :math:`\hat k > 0.7`);
 never fails.
 """
@@ -51,24 +52,48 @@ def headline_given_next_month(design, draws: Draws, u_headline: float, z: np.nda
     if u_headline <= t_next:
         later = np.zeros(draws.size)
     else:
-        later = prob_by(eta_next, draws.drift_sd, float(t_next), t_next, np.array([u_headline]), n_paths, seed)[:, 0]
+        later = prob_by(eta_next, draws.log_rate_step_sd, float(t_next), t_next, np.array([u_headline]), n_paths, seed)[:, 0]
     return 1.0 - survive_now * (1.0 - later), level_next
 
 
-def expected_moves(level_next: np.ndarray, p: np.ndarray, sd: float, sims: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(sims,) moves of the mean headline after one simulated report of this indicator, and (sims,) Pareto k."""
-    import arviz_stats  # noqa: F401  (registers the .azstats accessor)
-    import xarray as xr
+def expected_moves(design, draws: Draws, level_next: np.ndarray, k: int, p: np.ndarray, sd: float, sims: int,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Moves of the mean headline after one simulated report of indicator ``k`` next month.
 
-    source = rng.integers(0, level_next.size, sims)
-    y = level_next[source] + sd * rng.standard_normal(sims)
-    log_lik = -0.5 * ((y[:, None] - level_next[None, :]) / sd) ** 2  # (sims, S)
-    log_lik -= log_lik.max(axis=1, keepdims=True)
-    # psislw smooths the weights exp(-x) of its argument (leave-one-out convention): pass -log_lik
-    lw, khat = xr.DataArray(-log_lik[:, None, :], dims=("sim", "chain", "draw")).azstats.psislw(dim=["chain", "draw"])
-    w = np.exp(np.asarray(lw.values, dtype=float).reshape(sims, -1))
-    w /= w.sum(axis=1, keepdims=True)
-    return w @ p - p.mean(), np.asarray(khat.values, dtype=float).reshape(sims)
+    Parameters
+    ----------
+    design : Design
+    draws : Draws
+        The posterior draws (S of them).
+    level_next : (S, K) array
+        Next month's indicator levels per draw.
+    k : int
+        The indicator reported on.
+    p : (S,) array
+        The headline per draw given next month's levels.
+    sd : float
+        Observation SD of the report (standardized units).
+    sims : int
+        Simulated reports.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    (moves, pareto_k)
+        (sims,) weighted minus plain mean of ``p``, and (sims,) Pareto k-hat of each weight vector.
+    """
+    from forecast.inference.importance import psis
+    from forecast.inference.sampling import evidence_log_likelihood
+
+    source = rng.integers(0, draws.size, sims)
+    y = level_next[source, k] + sd * rng.standard_normal(sims)
+    month = design.n_months  # the month after the one holding the as-of date
+    level = np.concatenate([draws.level, level_next[:, :, None]], axis=2)  # (S, K, T + 1)
+    reports = {"evidence_indicator": np.full(sims, k), "evidence_month": np.full(sims, month), "evidence_base_month": np.full(sims, -1),
+               "evidence_sd": np.full(sims, sd), "evidence_value": y}
+    log_lik = evidence_log_likelihood(design, level, reports)  # (S, sims)
+    weights = psis(log_lik.T[:, None, :])  # one weight vector per simulated report
+    return weights.mean(p[None, :]) - p.mean(), np.asarray(weights.pareto_k, dtype=float).reshape(sims)
 
 
 def item_move(design, draws: Draws, p: np.ndarray, indicator: str, value: float, grade: str, grading, change: bool = False) -> tuple[float, float]:
@@ -76,22 +101,42 @@ def item_move(design, draws: Draws, p: np.ndarray, indicator: str, value: float,
 
     The item observes ``indicator``'s level (or, ``change=True``, its 3-month change) in the month
     holding the as-of date with the observation SD the design gives such an item
-    (``grading.sd(grade, change)``); ``p`` (S,) are the headline draws of ``draws``. The posterior
-    after the item is the current one reweighted by the item's likelihood (Pareto-smoothed, as in
-    :func:`expected_moves`), so this is what a refit that adds the item should find.
-    """
-    import arviz_stats  # noqa: F401  (registers the .azstats accessor)
-    import xarray as xr
+    (``grading.sd(grade, change)``). The posterior after the item is the current one reweighted by
+    the item's likelihood (the model's own, :func:`forecast.inference.sampling.evidence_log_likelihood`;
+    Pareto-smoothed, :func:`forecast.inference.importance.psis`), so this is what a refit that adds
+    the item should find.
 
-    k = list(design.indicator_ids).index(indicator)
-    now = draws.level[:, k, design.n_months - 1]
-    observed = now - draws.level[:, k, design.n_months - 1 - CHANGE_WINDOW_MONTHS] if change else now
-    sd = grading.sd(grade, change=change)
-    log_lik = -0.5 * ((value - observed) / sd) ** 2
-    lw, khat = xr.DataArray(-(log_lik - log_lik.max())[None, :], dims=("chain", "draw")).azstats.psislw(dim=["chain", "draw"])
-    w = np.exp(np.asarray(lw.values, dtype=float).reshape(-1))
-    w /= w.sum()
-    return float(w @ p - p.mean()), float(khat)
+    Parameters
+    ----------
+    design : Design
+    draws : Draws
+        The posterior draws (S of them).
+    p : (S,) array
+        The headline per draw.
+    indicator : str
+        One of ``design.indicator_ids``.
+    value : float
+        The item's value (standardized units): a level, or with ``change`` a 3-month change.
+    grade : str
+        Admiralty grade (``"A2"``).
+    grading : Grading
+        Gives the observation SD of the grade.
+    change : bool
+
+    Returns
+    -------
+    (move, pareto_k)
+        The predicted move of the mean headline (probability) and the Pareto k-hat of the weights.
+    """
+    from forecast.inference.importance import psis
+    from forecast.inference.sampling import evidence_log_likelihood
+
+    now = design.n_months - 1
+    item = {"evidence_indicator": np.array([list(design.indicator_ids).index(indicator)]), "evidence_month": np.array([now]),
+            "evidence_base_month": np.array([now - CHANGE_WINDOW_MONTHS if change else -1]),
+            "evidence_sd": np.array([grading.sd(grade, change=change)]), "evidence_value": np.array([float(value)])}
+    weights = psis(evidence_log_likelihood(design, draws.level, item)[:, 0])
+    return float(weights.mean(np.asarray(p)[None, :]) - np.mean(p)), float(weights.pareto_k)
 
 
 def run(ctx) -> CheckResult:
@@ -108,7 +153,7 @@ def run(ctx) -> CheckResult:
     sd = ctx.spec.grading.sd(GRADE)
     rows = []
     for k, ind in enumerate(d.indicator_ids):
-        moves, khat = expected_moves(level_next[:, k], p, sd, ctx.sizes.voi_sims, rng)
+        moves, khat = expected_moves(d, draws, level_next, k, p, sd, ctx.sizes.voi_sims, rng)
         rows.append({"indicator": ind, "name": ctx.indicator_name(ind), "expected_abs_change": float(np.abs(moves).mean()),
                      "move_q10": float(np.quantile(moves, 0.1)), "move_q90": float(np.quantile(moves, 0.9)),
                      "median_pareto_k": float(np.median(khat))})

@@ -1,7 +1,9 @@
 """The monthly time grid of a question.
 
 Month ``t`` is the half-open interval ``[start + t months, start + (t + 1) months)`` counted from the
-start of the risk window (``2022-02-24`` -> month 0 runs to ``2022-03-24``). A date is placed on the
+grid's ``start`` (a start of ``2022-02-24`` -> month 0 runs to ``2022-03-24``). A question's grid
+starts at its indicator library's reference date (:func:`forecast.model.design.make_design`), not at
+its risk window, which is a month coordinate on that grid. A date is placed on the
 grid as a continuous *month coordinate* ``u(date) = t + fraction of month t elapsed``. Exposure to
 risk inside a month is then a fraction in [0, 1]: with the complementary log-log link used by the
 hazard model this is exact (a piecewise-constant continuous-time hazard), so an as-of date or a

@@ -10,8 +10,18 @@ from forecast.inputs.display import EVIDENCE_COLUMNS, evidence_rows, prior_text
 
 
 def question_html(question) -> str:
-    """The display of a :class:`~forecast.inputs.project.Question`: fields, indicators, priors with their
-    quoted provenance, and its evidence (collapsed)."""
+    """The notebook display of a question.
+
+    Parameters
+    ----------
+    question : Question
+
+    Returns
+    -------
+    str
+        HTML: fields, indicators, priors with their quoted provenance, and its evidence (collapsed);
+        every text escaped.
+    """
     from forecast.inputs.spec import iter_priors
     from forecast.model.design import items_for_question
 
@@ -66,8 +76,17 @@ def question_html(question) -> str:
 
 
 def result_html(result) -> str:
-    """The display of a :class:`~forecast.inference.result.FitResult`: headline sentence, horizon table,
-    evidence used/excluded and the diagnostics line."""
+    """The notebook display of a fit.
+
+    Parameters
+    ----------
+    result : FitResult
+
+    Returns
+    -------
+    str
+        HTML: headline sentence, horizon table, evidence used and excluded, the diagnostics line.
+    """
     flagged = None if result.passed else "forecast-flagged"
     headline = Markup(f"<p{attr('class', flagged)}><b>{esc(result.headline_sentence())}</b></p>")
     summary = result.summary()

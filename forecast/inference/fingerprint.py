@@ -12,13 +12,30 @@ PACKAGES = ("forecast", "pymc", "pytensor", "arviz", "arviz-base", "arviz-stats"
 
 
 def digest(obj) -> str:
-    """Short SHA-256 of the canonical JSON form of ``obj``."""
+    """Short SHA-256 of the canonical JSON form of an object.
+
+    Parameters
+    ----------
+    obj
+        Anything ``json.dumps`` takes (other objects through ``str``).
+
+    Returns
+    -------
+    str
+        16 hex digits.
+    """
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def code_fingerprint() -> str:
-    """Hash of the package's own source files (changes whenever the code does)."""
+    """Hash of the package's own source files (changes whenever the code does).
+
+    Returns
+    -------
+    str
+        16 hex digits.
+    """
     root = Path(__file__).parent
     h = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
@@ -28,6 +45,13 @@ def code_fingerprint() -> str:
 
 
 def package_versions() -> dict[str, str]:
+    """Versions of Python and of the packages a fit depends on.
+
+    Returns
+    -------
+    dict of str to str
+        ``python`` and each installed package of :data:`PACKAGES`.
+    """
     out = {"python": platform.python_version()}
     for name in PACKAGES:
         try:
@@ -38,7 +62,19 @@ def package_versions() -> dict[str, str]:
 
 
 def item_digests(question, as_of) -> dict[str, str]:
-    """Digest of every evidence item in scope for ``question`` at ``as_of`` (published by then)."""
+    """Digest of every evidence item in scope for a question at a date.
+
+    Parameters
+    ----------
+    question : Question
+    as_of : datetime.date
+        Items published by then are in scope.
+
+    Returns
+    -------
+    dict of str to str
+        Item id to the digest of its fields (drafting fields left out).
+    """
     from forecast.model.design import items_for_question
 
     return {
@@ -56,8 +92,22 @@ def spec_digest(question) -> str:
 
 
 def fingerprints(question, as_of, config, seed: int) -> tuple[dict, str]:
-    """The four fingerprints of a fit (spec + library, evidence in scope, code, sampler + seed)
-    and the combined one, which adds the as-of date. Cheap: nothing is sampled."""
+    """The fingerprints of a fit; cheap: nothing is sampled.
+
+    Parameters
+    ----------
+    question : Question
+    as_of : datetime.date
+    config : SampleConfig
+        Anything with ``to_dict()`` (the sampler settings).
+    seed : int
+
+    Returns
+    -------
+    (dict, str)
+        ``spec`` (spec + indicator library), ``evidence`` (items in scope), ``code`` and ``sampler``
+        (settings + seed); and the combined fingerprint, which adds the as-of date.
+    """
     fps = {
         "spec": spec_digest(question),
         "evidence": digest(sorted(item_digests(question, as_of).items())),

@@ -20,11 +20,36 @@ class Question(QuestionInputs):
 
     @classmethod
     def from_inputs(cls, inputs: QuestionInputs) -> "Question":
-        """The same inputs, as a Question that can be fitted."""
+        """The same inputs as a Question that can be fitted.
+
+        Parameters
+        ----------
+        inputs : QuestionInputs
+            Spec, indicator library and evidence, validated.
+
+        Returns
+        -------
+        Question
+        """
         return cls(**{f.name: getattr(inputs, f.name) for f in fields(QuestionInputs)})
 
     def design(self, as_of=None):
-        """The model data as of a date (default today); the date is checked by :meth:`check_as_of`."""
+        """The person-period data of the question as of ``as_of`` (default today).
+
+        Parameters
+        ----------
+        as_of : datetime.date or str, optional
+
+        Returns
+        -------
+        forecast.model.design.Design
+
+        Raises
+        ------
+        ValueError
+            ``as_of`` is before the risk window start (or the risk window before the library's
+            reference date); ``as_of`` is after today (see :meth:`check_as_of`).
+        """
         from forecast.model.design import make_design
 
         as_of = self.check_as_of(as_of, horizons=False)
@@ -41,10 +66,43 @@ class Question(QuestionInputs):
         future_paths: int | None = None,
         progressbar: bool | None = None,
     ):
-        """Fit the question as of a date (default today) and return a :class:`~forecast.inference.result.FitResult`."""
+        """Fit the question as of a date: NUTS, diagnostics, forecast.
+
+        Parameters
+        ----------
+        as_of : datetime.date or str, optional
+            Default today. Only evidence published on or before it enters, and survival counts
+            up to it.
+        seed : int
+            Same files and seed give the same numbers, bit for bit.
+        draws : int, optional
+            Kept NUTS draws per chain (default the spec's ``sampler.draws``, 1500).
+        tune : int, optional
+            Tuning steps per chain (default ``sampler.tune``, 1000).
+        chains : int, optional
+            Number of chains (default ``sampler.chains``, 4).
+        cores : int, optional
+            Processes the chains run in (default ``min(chains, CPU count)``).
+        future_paths : int, optional
+            Simulated future indicator paths per draw for P(event by date) (default
+            ``sampler.future_paths``, 200).
+        progressbar : bool, optional
+            PyMC's progress bar; default on in a notebook, off in scripts and scheduled jobs.
+
+        Returns
+        -------
+        forecast.inference.result.FitResult
+            Headline, horizon table, curve, diagnostics, provenance; ``.idata`` holds the
+            posterior tree with its ``log_likelihood`` group.
+
+        Raises
+        ------
+        ValueError
+            ``as_of`` is before the risk window start.
+        """
         from forecast.inference.diagnostics import check_sampling
         from forecast.inference.fingerprint import fingerprints, package_versions
-        from forecast.inference.result import FitResult, headline_horizon
+        from forecast.inference.result import FitResult, annotate, headline_horizon
         from forecast.inference.sampling import fit_design
         from forecast.inputs.settings import SampleConfig
 
@@ -57,23 +115,12 @@ class Question(QuestionInputs):
         idata, seconds = fit_design(design, self.spec.horizons, config, seed, progressbar=progressbar)
         future = [h for h in self.spec.horizons if h > design.as_of]
         headline = headline_horizon(self.spec, future, design.as_of)
-        diag = check_sampling(idata, future.index(headline) if headline else None, self.spec.thresholds)
+        diagnostics = check_sampling(idata, future.index(headline) if headline else None, self.spec.thresholds)
         fps, combined = fingerprints(self, design.as_of, config, seed)
-        versions = package_versions()
-        idata.attrs.update({"question": self.spec.id, "as_of": design.as_of.isoformat(), "seed": seed, "fingerprint": combined, **{f"fingerprint_{k}": v for k, v in fps.items()}})
-        return FitResult(
-            spec=self.spec,
-            design=design,
-            idata=idata,
-            horizons=future,
-            headline=headline,
-            diagnostics=diag,
-            seed=seed,
-            n_paths=config.future_paths,
-            fingerprints={**fps, "combined": combined},
-            versions=versions,
-            sampling_seconds=seconds,
-        )
+        annotate(idata, spec=self.spec, design=design, config=config.to_dict(), seed=seed, n_paths=config.future_paths,
+                 fingerprints={**fps, "combined": combined}, versions=package_versions(), diagnostics=diagnostics,
+                 headline=headline, seconds=seconds)
+        return FitResult.from_tree(idata)
 
     def _repr_html_(self) -> str:
         from forecast.inference.display import question_html
@@ -91,6 +138,10 @@ def load(question_id: str, root: str | Path | None = None) -> Question:
     root : path, optional
         The project folder; default ``$FORECAST_HOME``, else the nearest parent of the working
         directory that holds ``models/indicators.yaml``.
+
+    Returns
+    -------
+    Question
 
     Raises
     ------

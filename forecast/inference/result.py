@@ -1,8 +1,18 @@
-"""The result of a fit: headline, horizon table, cumulative curve, diagnostics and provenance."""
+"""The result of a fit: headline, horizon table, cumulative curve, diagnostics and provenance.
+
+A :class:`FitResult` is a view of one posterior tree (``xarray.DataTree``). Everything needed to
+rebuild it is stored in the tree's root ``attrs`` (:func:`annotate`): the question spec, the
+person-period data (:class:`~forecast.model.design.Design`), the sampler settings, seed and number of
+future paths, the fingerprints, the package versions and the diagnostics, as JSON strings. Its one
+constructor, :meth:`FitResult.from_tree`, reads them back, so a fit, a replay point and a stored run
+loaded from disk are built the same way, and a stored run never depends on the project's files as
+they are today.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,9 +24,34 @@ from forecast.inference.diagnostics import SamplingDiagnostics
 from forecast.inputs.spec import QuestionSpec
 from forecast.model.design import Design
 
+# keys of the tree's root attrs (JSON strings unless noted)
+ATTR_SPEC = "forecast_spec"
+ATTR_DESIGN = "forecast_design"
+ATTR_CONFIG = "forecast_config"  # {"sampler": {...}, "seed": int, "n_paths": int}
+ATTR_FINGERPRINTS = "forecast_fingerprints"
+ATTR_VERSIONS = "forecast_versions"
+ATTR_DIAGNOSTICS = "forecast_diagnostics"
+ATTR_HEADLINE = "forecast_headline"  # ISO date or ""
+ATTR_SECONDS = "forecast_sampling_seconds"  # float
+
 
 def headline_horizon(spec: QuestionSpec, future: list[dt.date], as_of: dt.date) -> dt.date | None:
-    """First horizon at least ``headline_lead_months`` after as-of, else the last one."""
+    """The headline horizon of a fit.
+
+    Parameters
+    ----------
+    spec : QuestionSpec
+        Its ``headline_lead_months``.
+    future : list of datetime.date
+        The horizons after the as-of date, in order.
+    as_of : datetime.date
+
+    Returns
+    -------
+    datetime.date or None
+        The first of ``future`` at least ``headline_lead_months`` after ``as_of``, else the last
+        one; None when ``future`` is empty.
+    """
     if not future:
         return None
     threshold = timegrid.month_start(as_of, spec.headline_lead_months)
@@ -26,17 +61,83 @@ def headline_horizon(spec: QuestionSpec, future: list[dt.date], as_of: dt.date) 
     return future[-1]
 
 
+def annotate(tree, *, spec: QuestionSpec, design: Design, config: dict, seed: int, n_paths: int, fingerprints: dict,
+             versions: dict, diagnostics: SamplingDiagnostics, headline: dt.date | None, seconds: float) -> None:
+    """Store in ``tree.attrs`` everything :meth:`FitResult.from_tree` needs (in place).
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        The fit's posterior tree.
+    spec : QuestionSpec
+    design : Design
+        The person-period data the posterior is conditioned on.
+    config : dict
+        Sampler settings (``SampleConfig.to_dict()``, plus e.g. the replay method).
+    seed : int
+    n_paths : int
+        Future paths per draw of the forecast.
+    fingerprints : dict
+        ``spec``, ``evidence``, ``code``, ``sampler`` and ``combined``.
+    versions : dict
+        Package versions.
+    diagnostics : SamplingDiagnostics
+    headline : datetime.date, optional
+    seconds : float
+        Wall time of the fit.
+    """
+    fps = dict(fingerprints)
+    tree.attrs.update({
+        # short keys for anyone reading the NetCDF file with other tools
+        "question": spec.id,
+        "as_of": design.as_of.isoformat(),
+        "seed": int(seed),
+        "fingerprint": str(fps.get("combined", "")),
+        **{f"fingerprint_{k}": str(v) for k, v in fps.items() if k != "combined"},
+        ATTR_SPEC: json.dumps(spec.to_dict(), sort_keys=True),
+        ATTR_DESIGN: json.dumps(design.to_dict()),
+        ATTR_CONFIG: json.dumps({"sampler": config, "seed": int(seed), "n_paths": int(n_paths)}, sort_keys=True, default=str),
+        ATTR_FINGERPRINTS: json.dumps(fps, sort_keys=True),
+        ATTR_VERSIONS: json.dumps(versions, sort_keys=True),
+        ATTR_DIAGNOSTICS: json.dumps(diagnostics.to_dict(table=True), default=float),
+        ATTR_HEADLINE: headline.isoformat() if headline else "",
+        ATTR_SECONDS: float(seconds),
+    })
+
+
 @dataclass
 class FitResult:
-    """Posterior of one question at one as-of date.
+    """Posterior of one question at one as-of date, and what it rests on.
+
+    Build it with :meth:`from_tree` (what :meth:`forecast.Question.fit`, replay and
+    :func:`forecast.inference.store.load_result` do).
 
     Attributes
     ----------
+    spec : QuestionSpec
+        The question as fitted.
+    design : Design
+        The person-period data the posterior is conditioned on.
     idata : xarray.DataTree
-        ArviZ data: ``prior``, ``posterior`` (with ``p_event_by`` and ``p_event_curve``),
-        ``sample_stats``, ``observed_data``...
+        ArviZ data: ``posterior`` (with ``p_event_by`` (chain, draw, horizon) and
+        ``p_event_curve`` (chain, draw, forecast_month), probabilities), ``prior``,
+        ``prior_predictive``, ``sample_stats``, ``log_likelihood`` (``evidence`` per item,
+        ``event_count`` per month: ``arviz_stats.loo(result.idata, var_name="evidence")`` works),
+        ``observed_data``; the provenance in ``attrs``.
+    horizons : list of datetime.date
+        Horizons after the as-of date.
+    headline : datetime.date, optional
+        The headline horizon.
     diagnostics : SamplingDiagnostics
-        r_hat, ESS, divergences and headline MCSE; ``diagnostics.passed`` is False for a flagged fit.
+        r_hat, ESS, divergences, E-BFMI, tree depth and headline MCSE; ``diagnostics.passed`` is
+        False for a flagged fit.
+    seed : int
+    n_paths : int
+        Simulated future paths per draw.
+    fingerprints, versions : dict
+    sampling_seconds : float
+    config : dict
+        Sampler settings of the fit.
     """
 
     spec: QuestionSpec
@@ -50,18 +151,86 @@ class FitResult:
     fingerprints: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
     sampling_seconds: float = float("nan")
+    config: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_tree(cls, tree) -> "FitResult":
+        """The result stored in a posterior tree (see :func:`annotate`); the one constructor.
+
+        Parameters
+        ----------
+        tree : xarray.DataTree
+            A fit's tree with the attrs :func:`annotate` writes (in memory or loaded from NetCDF).
+
+        Returns
+        -------
+        FitResult
+            Holding ``tree`` itself as ``idata``.
+
+        Raises
+        ------
+        ValueError
+            The tree lacks those attrs (a file written before they existed, or not by this package).
+        """
+        attrs = tree.attrs
+        missing = [k for k in (ATTR_SPEC, ATTR_DESIGN, ATTR_CONFIG) if k not in attrs]
+        if missing:
+            raise ValueError(f"the posterior tree does not record {', '.join(missing)}: it was not written by this version of "
+                             "forecast; run `forecast update` again to refit it")
+        spec = QuestionSpec.from_dict(json.loads(attrs[ATTR_SPEC]))
+        design = Design.from_dict(json.loads(attrs[ATTR_DESIGN]))
+        config = json.loads(attrs[ATTR_CONFIG])
+        post = tree["posterior"]
+        if "horizon" in post.coords:
+            horizons = [timegrid.to_date(h) for h in post["horizon"].values]
+        else:
+            horizons = [h for h in spec.horizons if h > design.as_of]
+        headline = attrs.get(ATTR_HEADLINE) or None
+        return cls(
+            spec=spec,
+            design=design,
+            idata=tree,
+            horizons=horizons,
+            headline=timegrid.to_date(headline) if headline else None,
+            diagnostics=SamplingDiagnostics.from_dict(json.loads(attrs.get(ATTR_DIAGNOSTICS, "{}"))),
+            seed=int(config["seed"]),
+            n_paths=int(config["n_paths"]),
+            fingerprints=json.loads(attrs.get(ATTR_FINGERPRINTS, "{}")),
+            versions=json.loads(attrs.get(ATTR_VERSIONS, "{}")),
+            sampling_seconds=float(attrs.get(ATTR_SECONDS, float("nan"))),
+            config=dict(config.get("sampler") or {}),
+        )
 
     @property
     def as_of(self) -> dt.date:
+        """The as-of date: evidence published after it and survival after it are not in the fit."""
         return self.design.as_of
 
     @property
     def passed(self) -> bool:
+        """True unless the diagnostics flag the fit."""
         return self.diagnostics.passed
 
     # -- draws ------------------------------------------------------------------------------------
     def p_by(self, date) -> np.ndarray:
-        """Posterior draws (flattened chains) of P(event by ``date`` | no event by as-of)."""
+        """Posterior draws of P(event by ``date`` | no event by as-of).
+
+        Parameters
+        ----------
+        date : datetime.date or str
+            After the as-of date; a horizon is read from the tree, any other date computed with
+            the fit's seed and number of paths (so it agrees with the horizons exactly).
+
+        Returns
+        -------
+        numpy.ndarray
+            (chains x draws,) probabilities.
+
+        Raises
+        ------
+        ValueError
+            ``date`` is not after the as-of date.
+        """
         date = timegrid.to_date(date)
         if date <= self.as_of:
             raise ValueError(f"{date} is not after the as-of date {self.as_of}")
@@ -70,60 +239,87 @@ class FitResult:
         if key in list(post["horizon"].values):
             return np.asarray(post["p_event_by"].sel(horizon=key).values).reshape(-1)
         # any other date: the same computation, same seed (so horizons agree exactly)
-        from forecast.inference.sampling import _forecast_from_group
+        from forecast.model.prediction import forecast_draws
 
         ds = post.to_dataset()
-        p = _forecast_from_group(ds, self.design, np.array([self.design.u(date)]), self.n_paths, self.seed)
+        p = forecast_draws(ds, self.design, np.array([self.design.u(date)]), self.n_paths, self.seed)
         return p.reshape(-1)
 
     # -- tables -----------------------------------------------------------------------------------
     def summary(self) -> pd.DataFrame:
-        """One row per horizon: mean, median, 50% and 90% equal-tailed intervals, ICD 203 term."""
-        import arviz as az
+        """One row per horizon after the as-of date.
 
-        post = self.idata["posterior"]
-        mcse = az.mcse(self.idata, var_names=["p_event_by"])["p_event_by"].values if self.horizons else []
+        Returns
+        -------
+        pandas.DataFrame
+            ``horizon``, ``mean``, ``median``, ``lower_50``/``upper_50`` and ``lower_90``/``upper_90``
+            (equal-tailed intervals, ``arviz_stats.eti``), ``mcse`` (of the mean,
+            ``arviz_stats.mcse``), ``icd203`` (the term of the mean as printed) and ``headline``.
+        """
+        import arviz_stats
+
         rows = []
+        if self.horizons:
+            p = self.idata["posterior"]["p_event_by"]
+            mcse = np.asarray(arviz_stats.mcse(p, method="mean").values, dtype=float)
+            eti50 = np.asarray(arviz_stats.eti(p, prob=0.5).values, dtype=float)
+            eti90 = np.asarray(arviz_stats.eti(p, prob=0.9).values, dtype=float)
+            median = np.asarray(p.median(dim=("chain", "draw")).values, dtype=float)
+            mean = np.asarray(p.mean(dim=("chain", "draw")).values, dtype=float)
         for i, h in enumerate(self.horizons):
-            draws = np.asarray(post["p_event_by"].isel(horizon=i).values).reshape(-1)
-            q = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95])
-            mean = float(draws.mean())
             rows.append(
                 {
                     "horizon": h,
-                    "mean": mean,
-                    "median": q[2],
-                    "lower_50": q[1],
-                    "upper_50": q[3],
-                    "lower_90": q[0],
-                    "upper_90": q[4],
+                    "mean": float(mean[i]),
+                    "median": float(median[i]),
+                    "lower_50": float(eti50[i, 0]),
+                    "upper_50": float(eti50[i, 1]),
+                    "lower_90": float(eti90[i, 0]),
+                    "upper_90": float(eti90[i, 1]),
                     "mcse": float(mcse[i]),
                     # the term belongs to the number the reader sees (a mean of 4.96% prints as 5%)
-                    "icd203": icd203.term(round(mean, 2)),
+                    "icd203": icd203.term(round(float(mean[i]), 2)),
                     "headline": h == self.headline,
                 }
             )
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, columns=["horizon", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90", "mcse", "icd203", "headline"])
 
     def curve(self) -> pd.DataFrame:
-        """The cumulative curve: P(event by each month boundary) with 50% and 90% intervals."""
+        """The cumulative curve from the as-of date.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per month boundary and horizon: ``date, mean, median, lower_50, upper_50,
+            lower_90, upper_90`` of P(event by date | no event by as-of) (equal-tailed intervals).
+        """
+        import arviz_stats
+
         da = self.idata["posterior"]["p_event_curve"]
-        draws = np.asarray(da.values).reshape(-1, da.sizes["forecast_month"])
-        q = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+        eti50 = np.asarray(arviz_stats.eti(da, prob=0.5).values, dtype=float)
+        eti90 = np.asarray(arviz_stats.eti(da, prob=0.9).values, dtype=float)
         return pd.DataFrame(
             {
                 "date": pd.to_datetime(list(da["forecast_month"].values)),
-                "mean": draws.mean(axis=0),
-                "median": q[2],
-                "lower_50": q[1],
-                "upper_50": q[3],
-                "lower_90": q[0],
-                "upper_90": q[4],
+                "mean": np.asarray(da.mean(dim=("chain", "draw")).values, dtype=float),
+                "median": np.asarray(da.median(dim=("chain", "draw")).values, dtype=float),
+                "lower_50": eti50[:, 0],
+                "upper_50": eti50[:, 1],
+                "lower_90": eti90[:, 0],
+                "upper_90": eti90[:, 1],
             }
         )
 
     def headline_sentence(self) -> str:
-        """``P(<event> by <date>) = 7% (90%: 2-16%) - "very unlikely" (ICD 203)``."""
+        """The headline as a sentence.
+
+        Returns
+        -------
+        str
+            ``P(<event> by <date>) = 7% (90%: 2-16%) - "very unlikely" (ICD 203)``, with
+            ``[DIAGNOSTICS FLAGGED]`` for a flagged fit; a resolved question or one without a
+            horizon after the as-of date says so instead.
+        """
         if self.design.resolved_on is not None:
             return f"{self.spec.event}: resolved YES on {self.design.resolved_on} (as of {self.as_of})"
         if self.headline is None:
@@ -138,7 +334,14 @@ class FitResult:
         return text
 
     def to_summary_dict(self) -> dict:
-        """JSON-ready record of the run (headline, horizons, diagnostics, fingerprints, versions)."""
+        """JSON-ready record of the run (the ``.json`` beside a saved posterior).
+
+        Returns
+        -------
+        dict
+            Question, as-of, seed, headline and its sentence, the horizon table, evidence used and
+            excluded, diagnostics, fingerprints, versions, wall time.
+        """
         table = self.summary()
         return {
             "question": self.spec.id,

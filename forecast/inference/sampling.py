@@ -1,12 +1,31 @@
-"""Sample the posterior of a question at an as-of date and attach the forecast.
+"""Compiling and sampling the hazard model: one compiled model per structure, one call to each sampler.
 
-``fit_design`` is the one place that runs NUTS. It returns the ArviZ ``DataTree`` with the groups
-``posterior``, ``prior``, ``sample_stats``, ``observed_data`` (and the predictive groups), where
-``posterior`` and ``prior`` also hold
+Every fit of the package goes through this module: :meth:`forecast.Question.fit` (and so ``forecast
+update``, the influence refits and the benchmarks), replay anchors, and the model checks (SBC,
+scoring and the shared posterior). They differ only in the data they fit and the sampler settings.
 
-* ``p_event_by`` (chain, draw, horizon): P(event by horizon | no event by as-of);
-* ``p_event_curve`` (chain, draw, forecast_month): the same at each month boundary up to the last
-  horizon (the cumulative curve).
+**One compiled model per structure.** Building a PyMC model and compiling its log density and
+gradient costs far more than a small fit. What a compiled graph bakes in is the *structure* of a
+design (:func:`structure_key`: grid length, number of items, signs and priors); the observations
+are ``pm.Data`` (:mod:`forecast.model.hazard`). :func:`compiled_model` keeps one
+:class:`CompiledModel` per structure in this process: the model frozen with PyMC's
+:func:`~pymc.model.transform.optimization.freeze_model`, which compiles its log density and
+gradient (the NUTS step's function), initial point, deterministics and forward-sampling functions
+once and reuses them on every call, while ``pm.set_data`` swaps in another as-of date's exposure,
+another evidence set's values and grades, or a simulated history. :func:`cache_info` counts models
+built and reused. Across processes, PyTensor's and numba's disk caches keep the compiled code.
+
+**One call to each sampler.** :func:`nuts` is the one place that runs ``pm.sample``;
+:func:`sample_prior` the one that runs ``pm.sample_prior_predictive`` and
+:func:`sample_posterior_predictive` the one that runs ``pm.sample_posterior_predictive``. Each is
+seeded, quiet (PyMC's "Sampling ..." lines and FutureWarnings are noise in notebooks and cron logs)
+and compiled with ``numba__fastmath=False``: fastmath lets LLVM reassociate floating point
+differently in a fresh compilation and in one loaded from the cache, NUTS amplifies those last-bit
+differences, and the same seed would then not give the same numbers. Reproducibility wins over a few
+percent of speed.
+
+:func:`fit_design` is the whole fit of a question: NUTS, the prior, the pointwise log-likelihood
+(:func:`log_likelihood`, the ``log_likelihood`` group ArviZ's LOO reads) and the forecast.
 """
 
 from __future__ import annotations
@@ -16,98 +35,463 @@ import logging
 import os
 import time
 import warnings
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
-import pymc as pm
-import pytensor
 import xarray as xr
 
-from forecast.inputs.settings import SampleConfig  # noqa: F401  (re-exported)
+from forecast.inference.fingerprint import digest
+from forecast.inputs.settings import SampleConfig
 from forecast.model.design import Design
-from forecast.model.hazard import build_model
-from forecast.model.prediction import monthly_targets, prob_by
+from forecast.model.likelihood import PointwiseLogLikelihood, design_data
+from forecast.model.prediction import add_forecast
+
+MAX_MODELS = 4  # compiled structures kept in a process (least recently used dropped first)
 
 
-def forecast_targets(design: Design, horizons: list[dt.date]) -> tuple[list[dt.date], np.ndarray, list[str], np.ndarray]:
-    """Horizons after the as-of date (and their month coordinates) plus the monthly curve points."""
-    future = [h for h in horizons if h > design.as_of]
-    u_h = np.array([design.u(h) for h in future], dtype=float)
-    last = u_h.max() if u_h.size else design.u_as_of
-    labels, u_curve = monthly_targets(design.grid_start, design.u_as_of, last)
-    # the curve also passes through every horizon, so it agrees exactly with the horizon table
-    points = sorted({**dict(zip(labels, u_curve)), **{h.isoformat(): u for h, u in zip(future, u_h)}}.items(), key=lambda kv: kv[1])
-    labels = [k for k, _ in points]
-    u_curve = np.array([u for _, u in points], dtype=float)
-    return future, u_h, labels, u_curve
+@dataclass
+class CacheInfo:
+    """Counters of :func:`compiled_model`: ``builds`` (models built and compiled), ``hits``
+    (reuses of a compiled model), ``size`` (structures held now)."""
+
+    builds: int = 0
+    hits: int = 0
+    size: int = 0
 
 
-def _forecast_from_group(group: xr.Dataset, design: Design, targets: np.ndarray, n_paths: int, seed: int) -> np.ndarray:
-    """(chain, draw, target) probabilities from one group (posterior or prior) of draws."""
-    chains, draws = group.sizes["chain"], group.sizes["draw"]
-    current = design.n_months - 1
-    eta_now = np.asarray(group["log_rate"].values)[..., current].reshape(-1)
-    if design.indicator_ids:
-        eff = np.asarray(group["effect"].values).reshape(chains * draws, -1)
-        vol = np.asarray(group["volatility"].values).reshape(chains * draws, -1)
-        drift = np.sqrt(((eff * vol) ** 2).sum(axis=1))
+_MODELS: OrderedDict[str, "CompiledModel"] = OrderedDict()
+_INFO = CacheInfo()
+
+
+def structure_key(design: Design) -> str:
+    """Digest of everything :func:`~forecast.model.hazard.build_model` puts into the graph as a constant.
+
+    Two designs with the same key are fitted by the same compiled model: they differ only in their
+    ``pm.Data`` values (exposure, counts, which item observes which month, values, SDs) and labels.
+
+    Parameters
+    ----------
+    design : Design
+
+    Returns
+    -------
+    str
+        16 hex digits over the grid length, item and indicator counts, months per period, signs and
+        priors.
+    """
+    return digest(
+        {
+            "n_months": design.n_months,
+            "n_items": len(design.evidence_ids),
+            "n_indicators": len(design.indicator_ids),
+            "months_per_period": design.months_per_period,
+            "signs": np.asarray(design.signs, dtype=float).tolist(),
+            "priors": [p.model_dump(mode="json") for p in (design.baseline, *design.level_priors, *design.volatility_priors, *design.effect_priors)],
+        }
+    )
+
+
+@contextmanager
+def quiet():
+    """Silence PyMC's progress log lines and warnings, and compile without fastmath (see the module docstring)."""
+    import pytensor
+
+    logger = logging.getLogger("pymc")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), pytensor.config.change_flags(numba__fastmath=False):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+class CompiledModel:
+    """The frozen PyMC model of one design structure (see the module docstring).
+
+    Parameters
+    ----------
+    design : Design
+        Any design of the structure; its labels name the coordinates of the model, and every
+        sample is relabelled with the labels of the design being fitted.
+
+    Attributes
+    ----------
+    key : str
+        :func:`structure_key` of the structure.
+    model : pymc.model.core.FrozenModel
+        The model; its compiled functions are cached on it.
+    data_names : list of str
+        The ``pm.Data`` variables it has (a question without evidence has no ``evidence_*``).
+    """
+
+    def __init__(self, design: Design):
+        from pymc.model.transform.optimization import freeze_model
+
+        from forecast.model.hazard import DATA_NAMES, build_model
+
+        self.key = structure_key(design)
+        self.design = design
+        self._source = build_model(design)  # the graph before freezing (its latent paths have no fixed length)
+        self.model = freeze_model(self._source)
+        self.data_names = [n for n in DATA_NAMES if n in self.model.named_vars]
+        self._log_likelihood: PointwiseLogLikelihood | None = None
+        self._trace = None
+
+    @property
+    def trace(self):
+        """The template of the chains' trace backend, with its point function compiled once.
+
+        ``pm.sample`` copies a trace it is given for each chain (and otherwise compiles the
+        function that records a draw's deterministics anew for every chain of every call).
+        """
+        if self._trace is None:
+            with quiet():
+                self._trace = _chain_trace(self.model)
+        return self._trace
+
+    def set_data(self, design: Design, data: dict[str, np.ndarray] | None = None) -> None:
+        """Set the model's ``pm.Data`` to ``design``'s values, with ``data`` overriding some of them.
+
+        Parameters
+        ----------
+        design : Design
+            Of this model's structure.
+        data : dict of str to numpy.ndarray, optional
+            Values of some ``pm.Data`` (names the model lacks are ignored).
+
+        Raises
+        ------
+        ValueError
+            ``design`` is not of this model's structure.
+        """
+        import pymc as pm
+
+        if structure_key(design) != self.key:
+            raise ValueError(f"design of {design.question_id} as of {design.as_of} is not of the compiled structure {self.key}")
+        values = {**design_data(design), **(data or {})}
+        with self.model:
+            pm.set_data({k: v for k, v in values.items() if k in self.data_names})
+
+    @property
+    def log_likelihood(self) -> PointwiseLogLikelihood:
+        """The pointwise log-likelihood of the model's observed variables, compiled once."""
+        if self._log_likelihood is None:
+            with quiet():
+                self._log_likelihood = PointwiseLogLikelihood(self._source)
+        return self._log_likelihood
+
+
+def _chain_trace(model):
+    """A template trace of ``model`` (see :attr:`CompiledModel.trace`); compiles its point function."""
+    from pymc.backends.ndarray import NDArray
+
+    class ChainTrace(NDArray):
+        """PyMC's in-memory trace whose copy for a chain shares the compiled point function but
+        not the arrays (``pm.sample`` copies a template given as ``trace`` once per chain)."""
+
+        def __copy__(self):
+            new = object.__new__(type(self))
+            new.__dict__.update(self.__dict__)
+            new.samples, new._stats, new.draw_idx, new.draws = {}, None, 0, None
+            return new
+
+    return ChainTrace(model=model)
+
+
+def compiled_model(design: Design) -> CompiledModel:
+    """The compiled model of a design's structure, built on first use in this process.
+
+    Parameters
+    ----------
+    design : Design
+
+    Returns
+    -------
+    CompiledModel
+        Shared by every design of the structure (:func:`structure_key`); the least recently used
+        of more than :data:`MAX_MODELS` structures is dropped.
+    """
+    key = structure_key(design)
+    entry = _MODELS.pop(key, None)
+    if entry is None:
+        entry = CompiledModel(design)
+        _INFO.builds += 1
     else:
-        drift = np.zeros_like(eta_now)
-    if design.resolved_on is not None:
-        u_r = design.u(design.resolved_on)
-        p = np.broadcast_to((targets >= u_r).astype(float), (eta_now.size, targets.size)).copy()
-    else:
-        p = prob_by(eta_now, drift, design.u_as_of, current, targets, n_paths, seed)
-    return p.reshape(chains, draws, targets.size)
+        _INFO.hits += 1
+    _MODELS[key] = entry
+    while len(_MODELS) > MAX_MODELS:
+        _MODELS.popitem(last=False)
+    _INFO.size = len(_MODELS)
+    return entry
 
 
-def add_forecast(idata, design: Design, horizons: list[dt.date], n_paths: int, seed: int) -> list[dt.date]:
-    """Attach ``p_event_by`` and ``p_event_curve`` to the posterior and prior groups (in place)."""
-    future, u_h, labels, u_curve = forecast_targets(design, horizons)
-    targets = np.concatenate([u_h, u_curve])
-    for group in ("posterior", "prior"):
-        if group not in idata.children:
-            continue
-        ds = idata[group].to_dataset()
-        p = _forecast_from_group(ds, design, targets, n_paths, seed)
-        ds["p_event_by"] = xr.DataArray(
-            p[..., : len(future)], dims=("chain", "draw", "horizon"), coords={"horizon": [h.isoformat() for h in future]}
-        )
-        ds["p_event_curve"] = xr.DataArray(
-            p[..., len(future):], dims=("chain", "draw", "forecast_month"), coords={"forecast_month": labels}
-        )
-        idata[group] = xr.DataTree(ds)
-    return future
+def cache_info() -> CacheInfo:
+    """The compiled-model cache's counters.
+
+    Returns
+    -------
+    CacheInfo
+        A copy: ``builds``, ``hits`` and ``size``.
+    """
+    return CacheInfo(_INFO.builds, _INFO.hits, len(_MODELS))
+
+
+def _int_seed(seed) -> int:
+    """An int seed for PyMC from an int or anything ``numpy.random.default_rng`` accepts (e.g. ``[seed, stream, i]``)."""
+    if isinstance(seed, (int, np.integer)):
+        return int(seed)
+    return int(np.random.default_rng(seed).integers(2**31 - 1))
+
+
+def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: float, cores: int = 1, progressbar: bool = False, trace=None):
+    """Run PyMC's NUTS on ``model`` (the one call of ``pm.sample`` in the package).
+
+    Parameters
+    ----------
+    model : pymc.Model
+        Usually :attr:`CompiledModel.model` (a frozen model reuses its compiled functions).
+    draws, tune, chains : int
+        Kept draws and tuning steps per chain, number of chains.
+    seed : int or sequence of int
+        Same seed, same numbers, bit for bit.
+    target_accept : float
+        NUTS target acceptance rate.
+    cores : int
+        Chains run in parallel processes when above 1.
+    progressbar : bool
+        PyMC's progress bar (and its log lines).
+    trace : pymc.backends.base.BaseTrace, optional
+        Template of the chains' trace backend (:attr:`CompiledModel.trace`).
+
+    Returns
+    -------
+    xarray.DataTree
+        ``posterior`` (free parameters and Deterministics), ``sample_stats`` (divergences, tree
+        depth, energy...), ``observed_data`` and ``constant_data``, with the model's coordinates.
+    """
+    import pymc as pm
+
+    with quiet():
+        if progressbar:
+            logging.getLogger("pymc").setLevel(logging.INFO)
+        with model:
+            return pm.sample(
+                draws=draws, tune=tune, chains=chains, cores=cores, target_accept=target_accept, random_seed=_int_seed(seed),
+                progressbar=progressbar, compute_convergence_checks=False, trace=trace,
+            )
+
+
+def relabel(tree, design: Design):
+    """``tree`` with the coordinate labels (months, steps, items, indicators) of ``design`` where lengths match.
+
+    A compiled model is named after the design it was built from; a fit of another design of the
+    same structure carries that design's labels after this.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+    design : Design
+
+    Returns
+    -------
+    xarray.DataTree
+        A new tree (root attrs kept).
+    """
+    labels = {
+        "month": design.month_labels,
+        "step": design.month_labels[1:],
+        "item": list(design.evidence_ids),
+        "indicator": list(design.indicator_ids),
+    }
+    groups = {}
+    for name in tree.children:
+        ds = tree[name].to_dataset()
+        groups[name] = ds.assign_coords({dim: labels[dim] for dim in labels if dim in ds.dims and ds.sizes[dim] == len(labels[dim])})
+    out = xr.DataTree.from_dict(groups)
+    out.attrs.update(tree.attrs)
+    return out
+
+
+def sample_posterior(design: Design, *, draws: int, tune: int, chains: int, seed, target_accept: float, cores: int = 1,
+                     data: dict[str, np.ndarray] | None = None, progressbar: bool = False):
+    """NUTS on the compiled model of ``design``'s structure, with ``design``'s data.
+
+    Parameters
+    ----------
+    design : Design
+        The data to fit and the labels of the output.
+    data : dict of str to numpy.ndarray, optional
+        ``pm.Data`` values replacing ``design``'s (a replay point on a later grid, a simulated history).
+    draws, tune, chains, seed, target_accept, cores, progressbar
+        See :func:`nuts`.
+
+    Returns
+    -------
+    xarray.DataTree
+        As :func:`nuts`, labelled with ``design``'s coordinates.
+    """
+    compiled = compiled_model(design)
+    compiled.set_data(design, data)
+    tree = nuts(compiled.model, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept, cores=cores,
+                progressbar=progressbar, trace=compiled.trace)
+    return relabel(tree, design)
+
+
+def sample_prior(design: Design, *, draws: int, seed, data: dict[str, np.ndarray] | None = None):
+    """Prior draws of every variable and prior predictive draws of the observations.
+
+    Parameters
+    ----------
+    design : Design
+        The data (for the prior predictive) and the labels.
+    draws : int
+    seed : int or sequence of int
+    data : dict of str to numpy.ndarray, optional
+        ``pm.Data`` values replacing ``design``'s.
+
+    Returns
+    -------
+    xarray.DataTree
+        Groups ``prior`` and ``prior_predictive`` (and ``observed_data``/``constant_data``),
+        labelled with ``design``'s coordinates.
+    """
+    import pymc as pm
+
+    compiled = compiled_model(design)
+    compiled.set_data(design, data)
+    with quiet(), compiled.model:
+        tree = pm.sample_prior_predictive(draws=draws, random_seed=_int_seed(seed))
+    return relabel(tree, design)
+
+
+def sample_posterior_predictive(design: Design, posterior: xr.Dataset, *, seed, var_names=("evidence",)) -> xr.Dataset:
+    """Draws of the observations given each posterior draw, with ``design``'s data.
+
+    Parameters
+    ----------
+    design : Design
+    posterior : xarray.Dataset
+        Posterior draws (chain, draw) of the model's free parameters.
+    seed : int or sequence of int
+    var_names : sequence of str
+        Observed variables to draw (``"evidence"``, ``"event_count"``).
+
+    Returns
+    -------
+    xarray.Dataset
+        (chain, draw, item) / (chain, draw, month) draws, labelled with ``design``'s coordinates.
+    """
+    import pymc as pm
+
+    compiled = compiled_model(design)
+    compiled.set_data(design)
+    with quiet(), compiled.model:
+        tree = pm.sample_posterior_predictive(xr.DataTree.from_dict({"posterior": posterior}), var_names=list(var_names),
+                                              random_seed=_int_seed(seed), progressbar=False)
+    return relabel(tree, design)["posterior_predictive"].to_dataset()
+
+
+def log_likelihood(design: Design, posterior, data: dict[str, np.ndarray] | None = None) -> xr.Dataset:
+    """The pointwise log-likelihood of ``design``'s observations (or ``data``) for each posterior draw.
+
+    Parameters
+    ----------
+    design : Design
+        Gives the model structure, the data and the labels.
+    posterior : xarray.Dataset or DataTree group
+        Draws (chain, draw) of ``log_rate`` and, with indicators, ``level``.
+    data : dict of str to numpy.ndarray, optional
+        ``pm.Data`` values replacing ``design``'s.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``event_count`` (chain, draw, month) and, when the design has evidence, ``evidence``
+        (chain, draw, item): log densities in nats, equal to ``pm.compute_log_likelihood`` of the
+        same model and data.
+    """
+    values = {**design_data(design), **(data or {})}
+    terms = compiled_model(design).log_likelihood(posterior, values)
+    coords = {"chain": posterior["chain"].values, "draw": posterior["draw"].values,
+              "month": design.month_labels, "item": list(design.evidence_ids)}
+    dims = {"event_count": ("chain", "draw", "month"), "evidence": ("chain", "draw", "item")}
+    ds = xr.Dataset({name: (dims[name], v) for name, v in terms.items()})
+    return ds.assign_coords({k: v for k, v in coords.items() if k in ds.dims})
 
 
 def fit_design(design: Design, horizons: list[dt.date], config: SampleConfig, seed: int, progressbar: bool = False):
-    """Build the model, run NUTS and prior sampling, attach the forecast. Returns (idata, seconds)."""
-    model = build_model(design)
-    cores = config.cores or min(config.chains, os.cpu_count() or 1)
+    """The fit of one design: NUTS, prior draws, pointwise log-likelihood and the forecast.
+
+    Parameters
+    ----------
+    design : Design
+    horizons : list of datetime.date
+        The spec's horizons (those after the as-of date are forecast).
+    config : SampleConfig
+        Draws, tuning steps, chains, target acceptance, cores, future paths and prior draws.
+    seed : int
+        NUTS uses ``seed``, the prior ``seed + 1``, the future paths ``seed``.
+    progressbar : bool
+
+    Returns
+    -------
+    (xarray.DataTree, float)
+        Groups ``posterior`` and ``prior`` (each with ``p_event_by`` and ``p_event_curve``, see
+        :func:`~forecast.model.prediction.add_forecast`), ``prior_predictive``, ``sample_stats``,
+        ``log_likelihood``, ``observed_data``, ``constant_data``; and the wall time in seconds.
+    """
     t0 = time.perf_counter()
-    pymc_logger = logging.getLogger("pymc")
-    level = pymc_logger.level
-    if not progressbar:  # "Initializing NUTS...", "Sampling: [...]" are noise in notebooks and cron logs
-        pymc_logger.setLevel(logging.WARNING)
-    try:
-        # numba's fastmath lets LLVM reassociate floating point differently in a fresh compilation and
-        # in one loaded from the cache; NUTS amplifies those last-bit differences, so with fastmath on
-        # the same seed would not give the same numbers. Reproducibility wins over a few percent speed.
-        with model, warnings.catch_warnings(), pytensor.config.change_flags(numba__fastmath=False):
-            warnings.filterwarnings("ignore", category=FutureWarning)
-            idata = pm.sample(
-                draws=config.draws,
-                tune=config.tune,
-                chains=config.chains,
-                cores=cores,
-                target_accept=config.target_accept,
-                random_seed=seed,
-                progressbar=progressbar,
-                compute_convergence_checks=False,
-            )
-            prior = pm.sample_prior_predictive(draws=config.prior_draws, random_seed=seed + 1)
-    finally:
-        pymc_logger.setLevel(level)
-    for name in prior.children:
+    cores = config.cores or min(config.chains, os.cpu_count() or 1)
+    idata = sample_posterior(design, draws=config.draws, tune=config.tune, chains=config.chains, seed=seed,
+                             target_accept=config.target_accept, cores=cores, progressbar=progressbar)
+    prior = sample_prior(design, draws=config.prior_draws, seed=seed + 1)
+    for name in ("prior", "prior_predictive"):
         idata[name] = prior[name]
+    idata["log_likelihood"] = xr.DataTree(log_likelihood(design, idata["posterior"].to_dataset()))
     add_forecast(idata, design, horizons, config.future_paths, seed)
     return idata, time.perf_counter() - t0
+
+
+def evidence_log_likelihood(design: Design, level, items: dict[str, np.ndarray]) -> np.ndarray:
+    """log p(y_i | draw) of evidence items that need not be the design's, from the model's graph.
+
+    For items the fit never saw: an edited or added item scored against a previous run's draws, a
+    simulated report next month. Only the ``evidence`` term is evaluated.
+
+    Parameters
+    ----------
+    design : Design
+        A design with indicators; its structure's compiled model is used (a design without
+        evidence borrows a model of the same grid with one item: the graph of an item does not
+        depend on the others).
+    level : array_like
+        (..., K, T') draws of the indicator levels, standardized units; ``T'`` may exceed the
+        design's months (e.g. one more month appended).
+    items : dict of str to numpy.ndarray
+        ``evidence_indicator``, ``evidence_month``, ``evidence_base_month`` (-1 for a level),
+        ``evidence_sd`` and ``evidence_value``, each (N,).
+
+    Returns
+    -------
+    numpy.ndarray
+        (..., N) log densities in nats.
+
+    Raises
+    ------
+    ValueError
+        ``design`` has no indicators.
+    """
+    import dataclasses
+
+    if not design.indicator_ids:
+        raise ValueError(f"question {design.question_id} has no indicators: no evidence item can be scored")
+    if not len(design.evidence_ids):
+        design = dataclasses.replace(
+            design, evidence_ids=("item",), evidence_indicator=np.zeros(1, dtype=np.int64), evidence_month=np.zeros(1, dtype=np.int64),
+            evidence_base_month=np.full(1, -1, dtype=np.int64), evidence_value=np.zeros(1), evidence_sd=np.ones(1), evidence_weight=np.ones(1))
+    level = np.asarray(getattr(level, "values", level), dtype=float)
+    return compiled_model(design).log_likelihood({"level": level}, items, names=["evidence"])["evidence"]

@@ -1,4 +1,10 @@
-"""Saving a fit (NetCDF posterior + JSON summary) and rebuilding it from a ledger row."""
+"""Saving a fit (NetCDF posterior tree + JSON summary) and loading it back from a ledger row.
+
+The NetCDF file is the whole record: :meth:`FitResult.from_tree <forecast.inference.result.FitResult.from_tree>`
+rebuilds the result from the tree alone (its attrs hold the spec, the person-period data, the
+settings and the diagnostics), never from the project's files as they are today. Whether today's
+files still match a run is a separate question, :func:`inputs_changed_since`.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,20 @@ from forecast.core.atomic import atomic_write
 
 
 def save_result(result, folder: Path, stem: str | None = None) -> dict[str, Path]:
-    """Save ``<stem>.nc`` (the DataTree) and ``<stem>.json`` (the summary) into ``folder``.
+    """Save ``<stem>.nc`` (the posterior tree) and ``<stem>.json`` (the summary) into ``folder``.
 
-    The default stem is ``<question>_<as-of>``.
+    Parameters
+    ----------
+    result : FitResult
+    folder : path
+        Created if missing.
+    stem : str, optional
+        Default ``<question>_<as-of>``.
+
+    Returns
+    -------
+    dict
+        ``{"posterior": path of the .nc, "summary": path of the .json}``.
     """
     folder = Path(folder)
     stem = stem or f"{result.spec.id}_{result.as_of.isoformat()}"
@@ -21,81 +38,78 @@ def save_result(result, folder: Path, stem: str | None = None) -> dict[str, Path
     return {"posterior": nc, "summary": js}
 
 
-def load_result(run_row: dict, question):
-    """Rebuild the :class:`~forecast.inference.result.FitResult` of a ledger run from its saved posterior.
+def load_tree(path):
+    """A saved posterior tree, loaded into memory (the file is closed).
+
+    Parameters
+    ----------
+    path : path
+        A ``.nc`` written by :func:`save_result`.
+
+    Returns
+    -------
+    xarray.DataTree
+    """
+    import xarray as xr
+
+    with xr.open_datatree(path, engine="netcdf4") as tree:
+        return tree.load()
+
+
+def load_result(run_row: dict, question=None):
+    """The :class:`~forecast.inference.result.FitResult` of a ledger run, from its saved posterior tree.
 
     Parameters
     ----------
     run_row : dict
-        A ledger row (:meth:`forecast.runs.ledger.Ledger.get`): ``posterior_path`` (the NetCDF
-        DataTree), ``as_of``, ``seed``, fingerprints, versions, headline horizon and diagnostics.
-    question : forecast.inputs.project.Question
-        The question as loaded now; its design at the run's as-of date is rebuilt. When the spec
-        or the evidence changed since the run, the posterior still reflects the run's inputs: see
-        :func:`inputs_changed_since`.
+        A ledger row (:meth:`forecast.runs.ledger.Ledger.get`) of a succeeded run, with its
+        ``posterior_path``.
+    question : Question, optional
+        When given, the run must be of this question (its files are not otherwise used).
+
+    Returns
+    -------
+    FitResult
 
     Raises
     ------
     ValueError
-        The row is not a succeeded run of this question, or its posterior file is missing.
+        The row is not a succeeded run (of ``question``), its posterior file is missing, or the
+        file was written without the provenance attrs.
     """
-    import xarray as xr
-
-    from forecast.core.timegrid import to_date
-    from forecast.inference.diagnostics import SamplingDiagnostics, check_sampling
     from forecast.inference.result import FitResult
 
     if run_row is None:
         raise ValueError("no run given")
-    if run_row.get("question") != question.id:
+    if question is not None and run_row.get("question") != question.id:
         raise ValueError(f"run {run_row.get('id')} is a run of {run_row.get('question')!r}, not of {question.id!r}")
     if run_row.get("status") != "succeeded":
-        raise ValueError(f"run {run_row.get('id')} of {question.id} did not succeed (status {run_row.get('status')!r})")
+        raise ValueError(f"run {run_row.get('id')} of {run_row.get('question')} did not succeed (status {run_row.get('status')!r})")
     path = Path(run_row.get("posterior_path") or "")
     if not path.is_file():
         raise ValueError(f"run {run_row.get('id')}: posterior file {str(path)!r} (posterior_path) not found")
-    with xr.open_datatree(path, engine="netcdf4") as tree:
-        idata = tree.load()
-    as_of = to_date(run_row["as_of"])
-    design = question.design(as_of)
-    # horizons and headline as the run had them (the spec may have changed since)
-    horizons = [to_date(h) for h in idata["posterior"]["horizon"].values] if "horizon" in idata["posterior"].coords else []
-    headline = to_date(run_row["headline_horizon"]) if run_row.get("headline_horizon") else None
-    recorded = dict(run_row.get("diagnostics") or {})
-    fields = set(SamplingDiagnostics.__dataclass_fields__) - {"table"}
-    diagnostics = SamplingDiagnostics(**{k: v for k, v in recorded.items() if k in fields})
-    if not recorded.get("importance") and "level" in idata["posterior"].data_vars:
-        # the per-parameter table is not stored in the ledger; a NUTS posterior recomputes it
-        # (a reweighted replay point's draws are resampled, so its r_hat would mean nothing)
-        head_index = horizons.index(headline) if headline in horizons else None
-        diagnostics.table = check_sampling(idata, head_index, question.spec.thresholds).table
-    fingerprints = {
-        "spec": run_row.get("spec_fingerprint"),
-        "evidence": run_row.get("evidence_fingerprint"),
-        "code": run_row.get("code_fingerprint"),
-        "sampler": run_row.get("sampler_fingerprint"),
-        "combined": run_row.get("fingerprint"),
-    }
-    return FitResult(
-        spec=question.spec,
-        design=design,
-        idata=idata,
-        horizons=horizons,
-        headline=headline,
-        diagnostics=diagnostics,
-        seed=int(run_row.get("seed") or 0),
-        n_paths=question.spec.sampler.future_paths,
-        fingerprints=fingerprints,
-        versions=dict(run_row.get("versions") or {}),
-        sampling_seconds=float(run_row.get("wall_seconds") or float("nan")),
-    )
+    try:
+        return FitResult.from_tree(load_tree(path))
+    except ValueError as exc:
+        raise ValueError(f"run {run_row.get('id')} ({path}): {exc}") from exc
 
 
 def inputs_changed_since(run_row: dict, question) -> list[str]:
-    """Which inputs of ``question`` differ from those of the run (``"spec"``, ``"evidence"``).
+    """Which inputs of a question, as loaded now, differ from those of a run.
 
     The saved posterior reflects the run's inputs; analyses that combine it with the current files
     (evidence influence, scenarios) are only valid when this list is empty.
+
+    Parameters
+    ----------
+    run_row : dict
+        A ledger row (its spec and evidence fingerprints and as-of date).
+    question : Question
+
+    Returns
+    -------
+    list of str
+        ``"spec"`` and/or ``"evidence"``.
     """
     from forecast.core.timegrid import to_date
     from forecast.inference.fingerprint import digest, item_digests, spec_digest

@@ -21,6 +21,7 @@ import json
 import math
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -30,23 +31,28 @@ from forecast.inputs.fields import Number
 
 Family = Literal["normal", "halfnormal", "lognormal", "beta", "gamma", "exponential"]
 
-PARAMS: dict[str, tuple[str, ...]] = {
-    "normal": ("mu", "sigma"),
-    "halfnormal": ("sigma",),
-    "lognormal": ("mu", "sigma"),
-    "beta": ("alpha", "beta"),
-    "gamma": ("alpha", "beta"),
-    "exponential": ("lam",),
-}
 # no parameter of a prior on a standardized scale, a log hazard ratio or a probability comes near this
 MAX_PARAM = 1e4
-SUPPORT: dict[str, tuple[float, float]] = {
-    "normal": (-math.inf, math.inf),
-    "halfnormal": (0.0, math.inf),
-    "lognormal": (0.0, math.inf),
-    "beta": (0.0, 1.0),
-    "gamma": (0.0, math.inf),
-    "exponential": (0.0, math.inf),
+
+@dataclass(frozen=True)
+class FamilyInfo:
+    """One distribution family: its class name (the same in PreliZ and in PyMC), its parameters
+    (PyMC's names, which PreliZ shares) and its support."""
+
+    cls: str
+    params: tuple[str, ...]
+    support: tuple[float, float]
+
+
+# The one table of prior families. PreliZ elicits and describes a prior (``Prior.distribution``);
+# the hazard model builds it in PyMC (``Prior.to_pymc``) from the same entry.
+FAMILIES: dict[str, FamilyInfo] = {
+    "normal": FamilyInfo("Normal", ("mu", "sigma"), (-math.inf, math.inf)),
+    "halfnormal": FamilyInfo("HalfNormal", ("sigma",), (0.0, math.inf)),
+    "lognormal": FamilyInfo("LogNormal", ("mu", "sigma"), (0.0, math.inf)),
+    "beta": FamilyInfo("Beta", ("alpha", "beta"), (0.0, 1.0)),
+    "gamma": FamilyInfo("Gamma", ("alpha", "beta"), (0.0, math.inf)),
+    "exponential": FamilyInfo("Exponential", ("lam",), (0.0, math.inf)),
 }
 
 
@@ -78,7 +84,7 @@ class Prior(BaseModel):
         if (self.params is None) == (self.interval is None):
             raise ValueError("give exactly one of `params` or `interval`")
         if self.params is not None:
-            expected = set(PARAMS[self.dist])
+            expected = set(FAMILIES[self.dist].params)
             if set(self.params) != expected:
                 raise ValueError(f"{self.dist} takes params {sorted(expected)}, got {sorted(self.params)}")
             for name, value in self.params.items():
@@ -88,7 +94,7 @@ class Prior(BaseModel):
                     raise ValueError(f"parameter {name} = {value:g} is beyond +-{MAX_PARAM:g}; no prior of this model needs it")
         if self.interval is not None:
             lo, hi = self.interval
-            s_lo, s_hi = SUPPORT[self.dist]
+            s_lo, s_hi = FAMILIES[self.dist].support
             if not lo < hi:
                 raise ValueError(f"interval lower bound {lo} must be below upper bound {hi}")
             if lo < s_lo or hi > s_hi:
@@ -113,25 +119,34 @@ class Prior(BaseModel):
         lo, hi = self.interval  # type: ignore[misc]
         return dict(elicit(self.dist, float(lo), float(hi), float(self.mass)))
 
-    def scipy(self):
-        """Frozen scipy distribution with the resolved parameters (for prior checks and tests)."""
-        from scipy import stats
+    def distribution(self):
+        """The prior as a PreliZ distribution (parameters resolved; PreliZ is imported here).
 
-        p = self.resolved_params()
-        match self.dist:
-            case "normal":
-                return stats.norm(p["mu"], p["sigma"])
-            case "halfnormal":
-                return stats.halfnorm(0, p["sigma"])
-            case "lognormal":
-                return stats.lognorm(p["sigma"], scale=math.exp(p["mu"]))
-            case "beta":
-                return stats.beta(p["alpha"], p["beta"])
-            case "gamma":
-                return stats.gamma(p["alpha"], scale=1 / p["beta"])
-            case "exponential":
-                return stats.expon(scale=1 / p["lam"])
-        raise AssertionError(self.dist)
+        Returns
+        -------
+        preliz distribution
+            With ``cdf``, ``ppf``, ``rvs``, ``entropy``, ``plot_pdf``...; ``.to_pymc(name)`` gives the
+            variable :meth:`to_pymc` builds.
+        """
+        import preliz as pz
+
+        return getattr(pz, FAMILIES[self.dist].cls)(**self.resolved_params())
+
+    def to_pymc(self, name: str, **kwargs):
+        """The prior as a PyMC random variable named ``name`` in the current model.
+
+        The same variable as ``self.distribution().to_pymc(name, **kwargs)`` (PreliZ looks up the
+        PyMC class of the same name and passes it the parameters), without importing PreliZ, which
+        takes seconds and which a fit from stored elicitations does not need.
+
+        Parameters
+        ----------
+        name : str
+            Variable name in the model.
+        **kwargs
+            ``dims``, ``shape``... passed to the PyMC distribution.
+        """
+        return pymc_variable(self.dist, name, self.resolved_params(), **kwargs)
 
     def describe(self) -> str:
         p = self.resolved_params()
@@ -198,22 +213,14 @@ def _write_cache(key: str, value: dict) -> None:
 def _maxent(dist: str, lower: float, upper: float, mass: float) -> tuple[tuple[str, float], ...]:
     import preliz as pz  # imported lazily: PreliZ takes seconds to import
 
-    families = {
-        "normal": pz.Normal,
-        "halfnormal": pz.HalfNormal,
-        "lognormal": pz.LogNormal,
-        "beta": pz.Beta,
-        "gamma": pz.Gamma,
-        "exponential": pz.Exponential,
-    }
-    d = families[dist]()
+    d = getattr(pz, FAMILIES[dist].cls)()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # we check the achieved mass ourselves below
             pz.maxent(d, lower, upper, mass, plot=False)
     except Exception as exc:  # PreliZ raises several types on failure
         raise ElicitationError(f"maxent elicitation of {dist} on [{lower}, {upper}] failed: {exc}") from exc
-    params = dict(zip(PARAMS[dist], (float(v) for v in d.params)))
+    params = dict(zip(FAMILIES[dist].params, (float(v) for v in d.params)))
     if any(not math.isfinite(v) for v in params.values()):
         raise ElicitationError(f"maxent elicitation of {dist} on [{lower}, {upper}] gave non-finite parameters")
     achieved = float(d.cdf(upper) - d.cdf(lower))
@@ -223,3 +230,25 @@ def _maxent(dist: str, lower: float, upper: float, mass: float) -> tuple[tuple[s
             f"(best maximum-entropy fit puts {achieved:.1%}); widen the interval or choose another family"
         )
     return tuple(params.items())
+
+
+def pymc_variable(dist: str, name: str, params: dict, **kwargs):
+    """A PyMC variable of family ``dist`` (a key of :data:`FAMILIES`) with ``params``.
+
+    Parameters
+    ----------
+    dist : str
+        Family name.
+    name : str
+        Variable name in the current model.
+    params : dict of str to float or numpy.ndarray
+        The family's parameters (PyMC names); arrays give a vector variable (with ``dims``).
+    **kwargs
+        Passed to the PyMC distribution (``dims``, ``shape``).
+    """
+    import numpy as np
+    import pymc as pm
+
+    # float64 arrays: PyTensor would make a Python float that float32 represents exactly (4.0,
+    # 0.25) a float32 constant, and compute the prior's log density in single precision
+    return getattr(pm, FAMILIES[dist].cls)(name, **{k: np.asarray(v, dtype="float64") for k, v in params.items()}, **kwargs)

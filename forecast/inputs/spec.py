@@ -267,6 +267,10 @@ class Thresholds(BaseModel):
     ess: Number = Field(400, gt=0, le=1_000_000, description="Minimum bulk and tail ESS of every parameter.")
     divergences: Integer = Field(0, ge=0, le=1_000_000)
     headline_mcse: Number = Field(0.005, gt=0, le=0.5)
+    ebfmi: Number = Field(0.3, gt=0, le=10, description="Minimum E-BFMI of every chain.")
+    max_treedepth_share: Number = Field(
+        0.01, ge=0, le=1, description="Largest share of draws whose NUTS trajectory may hit the maximum tree depth."
+    )
 
 
 class Scenario(BaseModel):

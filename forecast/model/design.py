@@ -1,4 +1,11 @@
-"""From a question spec, the indicator library and the evidence in scope to the arrays a model needs.
+"""From a question spec, the indicator library and the evidence in scope to the model's data.
+
+A :class:`Design` is the *person-period* form of a question's history (one "person", the
+question, observed month by month on the grid of :mod:`forecast.core.timegrid`, whose month 0
+starts at the indicator library's reference date): for each month its exposure (the fraction at
+risk and observed) and its event count, plus the evidence items as rows (indicator, month, value,
+observation SD) and the priors. :mod:`forecast.model.hazard` turns it into the piecewise-exponential
+model.
 
 ``make_design`` is a pure function of its inputs: the as-of date decides which evidence is in scope
 (published on or before it) and how much survival is observed (exposure up to it). Nothing dated
@@ -23,7 +30,7 @@ excluded with that reason rather than entering as a constant likelihood.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -36,13 +43,21 @@ from forecast.inputs.spec import IndicatorLibrary, QuestionSpec
 
 @dataclass(frozen=True)
 class ExcludedItem:
+    """An evidence item of the question left out at this as-of date, and why."""
+
     id: str
     reason: str
 
 
 @dataclass(frozen=True)
 class Design:
-    """Everything the hazard model needs, as plain arrays and priors."""
+    """Person-period data of one question at one as-of date, and its priors.
+
+    Shapes: ``K`` indicators, ``T = n_months`` months (month 0 starts at ``grid_start``, the
+    indicator library's reference date; month ``T - 1`` holds the as-of date), ``N`` evidence
+    items in scope. Month coordinates (``risk_start``, ``u_as_of``) are continuous: month ``t`` plus
+    the fraction of it elapsed. Values of evidence are on the indicators' standardized scale.
+    """
 
     question_id: str
     as_of: dt.date
@@ -76,14 +91,116 @@ class Design:
 
     @property
     def month_labels(self) -> list[str]:
+        """ISO first days of months ``0 .. T - 1`` (the model's ``month`` coordinate)."""
         return timegrid.month_labels(self.grid_start, self.n_months)
 
     def u(self, date: dt.date) -> float:
+        """Continuous month coordinate of ``date`` on this design's grid.
+
+        Parameters
+        ----------
+        date : datetime.date
+
+        Returns
+        -------
+        float
+            Months since ``grid_start``: month index plus the fraction of that month elapsed.
+        """
         return timegrid.month_coordinate(self.grid_start, date)
+
+    def to_dict(self) -> dict:
+        """The design as JSON-ready data (see :meth:`from_dict`).
+
+        Returns
+        -------
+        dict
+            One key per field: dates as ISO strings, arrays as lists, priors as their dicts,
+            excluded items as ``[id, reason]`` pairs, generated items as their dicts.
+        """
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                value = value.tolist()
+            elif isinstance(value, Prior):
+                value = value.to_dict()
+            elif f.name.endswith("_priors"):
+                value = [p.to_dict() for p in value]
+            elif f.name == "excluded":
+                value = [[e.id, e.reason] for e in value]
+            elif f.name == "generated":
+                value = [li.model_dump(mode="json") for li in value]
+            elif isinstance(value, dt.date):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Design":
+        """The design :meth:`to_dict` wrote, exactly (floats round-trip through JSON bit for bit).
+
+        Parameters
+        ----------
+        data : dict
+            The output of :meth:`to_dict` (possibly through ``json.dumps``/``json.loads``).
+
+        Returns
+        -------
+        Design
+
+        Raises
+        ------
+        KeyError, TypeError, pydantic.ValidationError
+            ``data`` is not the output of :meth:`to_dict`.
+        """
+        ints = ("counts", "evidence_indicator", "evidence_month", "evidence_base_month")
+        kw = {}
+        for f in fields(cls):
+            value = data[f.name]
+            if f.name in ("as_of", "grid_start") or (f.name == "resolved_on" and value is not None):
+                value = dt.date.fromisoformat(value)
+            elif f.name == "baseline":
+                value = Prior.from_dict(value)
+            elif f.name.endswith("_priors"):
+                value = tuple(Prior.from_dict(p) for p in value)
+            elif f.name == "excluded":
+                value = tuple(ExcludedItem(i, r) for i, r in value)
+            elif f.name == "generated":
+                value = tuple(_generated_item(li) for li in value)
+            elif f.name in ("indicator_ids", "evidence_ids"):
+                value = tuple(value)
+            elif f.name in ints:
+                value = np.asarray(value, dtype=np.int64)
+            elif f.name in ("signs", "exposure", "evidence_value", "evidence_sd", "evidence_weight"):
+                value = np.asarray(value, dtype=float)
+            kw[f.name] = value
+        return cls(**kw)
+
+
+def _generated_item(data: dict) -> LocatedItem:
+    """A generated item from its dict: validated as any item, then given back its id (whose colon no
+    evidence file may use, see :func:`picture_items`)."""
+    item = EvidenceItem.model_validate({**data["item"], "id": "generated"}).model_copy(update={"id": data["item"]["id"]})
+    return LocatedItem(item=item, file=data["file"], line=data.get("line"))
 
 
 def items_for_question(spec: QuestionSpec, items: list[LocatedItem]) -> list[LocatedItem]:
-    """Items that bear on this question: on one of its indicators, or naming it."""
+    """The evidence items that bear on a question.
+
+    Parameters
+    ----------
+    spec : QuestionSpec
+    items : list of LocatedItem
+        Every item of the project.
+
+    Returns
+    -------
+    list of LocatedItem
+        Items on one of the question's indicators that name no other question, and items that
+        resolve this question, in the given order.
+    """
     wanted = set(spec.indicators)
     out = []
     for li in items:
@@ -143,6 +260,29 @@ def make_design(
     as_of: dt.date,
     grading: Grading | None = None,
 ) -> Design:
+    """The person-period data of ``spec`` as of ``as_of``.
+
+    Parameters
+    ----------
+    spec : QuestionSpec
+    library : IndicatorLibrary
+        Its reference date starts the month grid; its indicators give the level and volatility priors.
+    items : list of LocatedItem
+        Evidence of the project; those bearing on the question and published by ``as_of`` enter.
+    as_of : datetime.date
+    grading : Grading, optional
+        Default ``spec.grading``: the observation SD of each grade.
+
+    Returns
+    -------
+    Design
+
+    Raises
+    ------
+    ValueError
+        The risk window starts before the library's reference date, or ``as_of`` is before the
+        risk window start.
+    """
     grading = grading or spec.grading
     start = library.reference_date
     if spec.risk_window_start < start:

@@ -1,8 +1,23 @@
-"""The model's log-likelihood evaluated in numpy on stored draws (for importance reweighting).
+r"""The model's pointwise log-likelihood, compiled from the PyMC graph, for any data on stored draws.
+
+A fitted model's ``log_likelihood`` group, the weights that reweight one posterior into another
+(replay, change attribution, scoring, value of information) and leave-one-out all need
+:math:`\log p(y_j \mid \theta)` of single observations, often for data other than the fit's: a
+later as-of date's survival, an edited evidence item, a simulated report next month. Rather than
+re-deriving the likelihood in numpy, :class:`PointwiseLogLikelihood` takes the log density of the
+model's observed variables (``event_count``, ``evidence``) from the graph of
+:func:`~forecast.model.hazard.build_model` (``pm.logp``), replaces
+
+* the deterministic nodes it depends on, ``level`` (K, T) and ``log_rate`` (T,), by inputs with a
+  leading draw axis, and
+* the ``pm.Data`` variables (exposure, counts, the evidence arrays) by inputs of any length,
+
+and compiles that once. One call then scores every draw against any data: observations of the
+fitted model's data reproduce ``pm.compute_log_likelihood`` exactly (the tests check it to 1e-9).
 
 ``padded_data`` lays the data of an earlier as-of date on the grid and item list of a later one
 (evidence not yet published gets SD ``MASKED_SD``, a likelihood flat to 1e-12), so that one set of
-draws can be scored against the data of any point.
+draws, and one compiled model, serve every point of a replay.
 """
 
 from __future__ import annotations
@@ -14,8 +29,48 @@ from forecast.model.design import Design
 MASKED_SD = 1e6
 
 
+def design_data(design: Design) -> dict[str, np.ndarray]:
+    """The ``pm.Data`` values of a design, by name (:data:`forecast.model.hazard.DATA_NAMES`).
+
+    Parameters
+    ----------
+    design : Design
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``exposure`` (T,) fraction of each month at risk; ``counts`` (T,) events per month;
+        ``evidence_indicator``, ``evidence_month``, ``evidence_base_month`` (N,) indices;
+        ``evidence_sd`` (N,) observation SD and ``evidence_value`` (N,) observed value, both in
+        standardized units.
+    """
+    return {
+        "exposure": np.asarray(design.exposure, dtype=float),
+        "counts": np.asarray(design.counts, dtype=np.int64),
+        "evidence_indicator": np.asarray(design.evidence_indicator, dtype=np.int64),
+        "evidence_month": np.asarray(design.evidence_month, dtype=np.int64),
+        "evidence_base_month": np.asarray(design.evidence_base_month, dtype=np.int64),
+        "evidence_sd": np.asarray(design.evidence_sd, dtype=float),
+        "evidence_value": np.asarray(design.evidence_value, dtype=float),
+    }
+
+
 def padded_data(point: Design, full: Design) -> dict[str, np.ndarray]:
-    """The data of ``point`` laid on the grid and item list of ``full`` (see module docstring)."""
+    """The data of ``point`` laid on the grid and item list of ``full`` (see the module docstring).
+
+    Parameters
+    ----------
+    point : Design
+        An earlier as-of date of the same question (its months are the first months of ``full``'s).
+    full : Design
+        The design whose shapes the result takes.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``exposure`` and ``counts`` (full's T,) with zeros after ``point``'s months, and
+        ``evidence_sd`` (full's N,) with :data:`MASKED_SD` for items not in ``point``.
+    """
     n = full.n_months
     exposure = np.zeros(n)
     exposure[: point.n_months] = point.exposure
@@ -26,21 +81,97 @@ def padded_data(point: Design, full: Design) -> dict[str, np.ndarray]:
     return {"exposure": exposure, "counts": counts, "evidence_sd": sd}
 
 
-def data_loglik(post, data: dict[str, np.ndarray], full: Design) -> np.ndarray:
-    """log p(data | draw) for every (chain, draw) of ``post``: survival (Poisson) + evidence (Normal).
+class PointwiseLogLikelihood:
+    """log p(y_j | draw) of every observation, compiled from a model's graph (see the module docstring).
 
-    The same terms as the PyMC model, evaluated on stored draws of ``log_rate`` and ``level``;
-    constants that do not depend on the draw are kept too (they cancel in a ratio).
+    Parameters
+    ----------
+    model : pymc.Model
+        A model of :func:`~forecast.model.hazard.build_model` (not frozen: a frozen model's
+        latent paths have a fixed length). Only its graph is used; the compiled functions take the
+        data as arguments. The ``evidence`` term takes levels of any number of months and items of
+        any number; the ``event_count`` term the model's months.
     """
-    log_rate = np.asarray(post["log_rate"].values)  # (chain, draw, month)
-    e, c = data["exposure"], data["counts"]
-    mu = e * np.exp(log_rate)
-    with np.errstate(divide="ignore"):
-        ll = (np.where(c > 0, c * np.log(np.where(e > 0, e, 1.0)) + c * log_rate, 0.0) - mu).sum(axis=-1)
-    if len(full.evidence_ids):
-        level = np.asarray(post["level"].values)  # (chain, draw, indicator, month)
-        ind, month, base = full.evidence_indicator, full.evidence_month, full.evidence_base_month
-        observed = level[..., ind, month] - np.where(base >= 0, level[..., ind, np.maximum(base, 0)], 0.0)
-        sd = data["evidence_sd"]
-        ll = ll + (-0.5 * ((full.evidence_value - observed) / sd) ** 2 - np.log(sd)).sum(axis=-1)
-    return ll
+
+    def __init__(self, model):
+        import pymc as pm
+        import pytensor
+        import pytensor.tensor as pt
+        from pytensor.graph.replace import graph_replace, vectorize_graph
+        from pytensor.graph.traversal import ancestors
+
+        from forecast.model.hazard import DATA_NAMES, OBSERVED
+
+        self.observed = [name for name in OBSERVED if name in model.named_vars]
+        self._inputs: dict[str, tuple[list[str], list[str]]] = {}
+        self._dtypes = {n: model[n].dtype for n in DATA_NAMES if n in model.named_vars}
+        self._fns = {}
+        for name in self.observed:
+            logp = pm.logp(model[name], model.rvs_to_values[model[name]])
+            needed = set(ancestors([logp]))
+            latent = [n for n in ("level", "log_rate") if n in model.named_vars and model[n] in needed]
+            data = [n for n in DATA_NAMES if n in model.named_vars and model[n] in needed]
+            # one draw's latent values and the data, as inputs of any length ...
+            single = {model[n]: pt.tensor(name=n, dtype="float64", shape=(None,) * model[n].ndim) for n in latent}
+            values = {model[n]: pt.tensor(name=n, dtype=model[n].dtype, shape=(None,) * model[n].ndim) for n in data}
+            (logp,) = graph_replace([logp], {**single, **values}, strict=False)
+            # ... then a leading draw axis on the latent inputs
+            batched = {v: pt.tensor(name=v.name, dtype="float64", shape=(None,) * (v.ndim + 1)) for v in single.values()}
+            logp = vectorize_graph(logp, replace=batched)
+            # FAST_COMPILE: an elementwise graph evaluated once per call on all draws; a numba
+            # compilation would cost more than every evaluation it could speed up
+            self._fns[name] = pytensor.function([*batched.values(), *values.values()], logp, mode="FAST_COMPILE", on_unused_input="ignore")
+            self._inputs[name] = (latent, data)
+
+    def __call__(self, draws, data: dict[str, np.ndarray], names=None) -> dict[str, np.ndarray]:
+        """Pointwise log-likelihood of ``data`` for each draw.
+
+        Parameters
+        ----------
+        draws : mapping
+            ``level`` (..., K, T) and ``log_rate`` (..., T) arrays or DataArrays with the same
+            leading draw dims (e.g. (chain, draw)); only those the requested terms need.
+        data : dict of str to numpy.ndarray
+            The ``pm.Data`` values (as :func:`design_data` returns them); ``exposure``/``counts``
+            of the model's length T, the evidence arrays of any common length N.
+        names : sequence of str, optional
+            The terms to evaluate (default all: ``event_count`` and, with evidence, ``evidence``).
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            ``event_count`` (..., T) and ``evidence`` (..., N): the log density (nats) of each
+            month's event count and each item's value.
+
+        Raises
+        ------
+        KeyError
+            ``draws`` or ``data`` lacks something a requested term needs.
+        """
+        out = {}
+        for name in names or self.observed:
+            latent, needed = self._inputs[name]
+            arrays = [np.asarray(getattr(draws[n], "values", draws[n]), dtype=float) for n in latent]
+            core = {"level": 2, "log_rate": 1}
+            lead = arrays[0].shape[: arrays[0].ndim - core[latent[0]]]
+            flat = [a.reshape(-1, *a.shape[len(lead):]) for a in arrays]
+            values = [np.asarray(data[n], dtype=self._dtypes[n]) for n in needed]
+            v = np.asarray(self._fns[name](*flat, *values))
+            out[name] = v.reshape(*lead, *v.shape[1:])
+        return out
+
+    def total(self, draws, data: dict[str, np.ndarray]) -> np.ndarray:
+        """log p(all of ``data`` | draw).
+
+        Parameters
+        ----------
+        draws, data
+            As for :meth:`__call__` (every term is evaluated).
+
+        Returns
+        -------
+        numpy.ndarray
+            The pointwise terms summed (nats), with the leading draw dims of ``draws``.
+        """
+        terms = self(draws, data)
+        return sum(v.sum(axis=-1) for v in terms.values())

@@ -7,7 +7,8 @@ indicators keep moving as :math:`x_{k,t} = x_{k,t-1} + \sigma_k z_{k,t}`, so
 
     \eta_{T-1+j} = \eta_{T-1} + s\, W_j, \qquad s = \Big(\sum_k (b_k \sigma_k)^2\Big)^{1/2},
 
-with :math:`W` a standard random walk (:math:`W_0 = 0`). The probability of the event by a date
+with :math:`W` a standard random walk (:math:`W_0 = 0`) and :math:`s` the standard deviation of one
+monthly step of the log rate (``step_sd``; the walk has no drift). The probability of the event by a date
 with month coordinate :math:`u` is
 
 .. math::
@@ -18,17 +19,44 @@ where :math:`e_j(u)` is the exposure of future month :math:`j` between the as-of
 The expectation over future paths is taken per draw with ``n_paths`` simulated paths (the same
 paths for every draw: common random numbers keep the result smooth and reproducible), so the
 spread of :math:`P` across draws is the *epistemic* uncertainty about the probability.
+
+:func:`add_forecast` attaches these probabilities to a fit's ``posterior`` and ``prior`` groups as
+
+* ``p_event_by`` (chain, draw, horizon): P(event by horizon | no event by as-of);
+* ``p_event_curve`` (chain, draw, forecast_month): the same at each month boundary up to the last
+  horizon (the cumulative curve), which also passes through every horizon.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
+import xarray as xr
 
 from forecast.core import timegrid
+from forecast.model.design import Design
 
 
 def exposure_matrix(u_as_of: float, first_month: int, n_future: int, targets: np.ndarray) -> np.ndarray:
-    """(n_targets, n_future) exposure of future months ``first_month + j`` between as-of and each target."""
+    """Exposure of each future month between the as-of date and each target.
+
+    Parameters
+    ----------
+    u_as_of : float
+        Month coordinate of the as-of date.
+    first_month : int
+        Index of the first future month (the one holding the as-of date).
+    n_future : int
+        Number of future months ``J``.
+    targets : (H,) array
+        Month coordinates of the target dates.
+
+    Returns
+    -------
+    (H, J) array
+        Fraction of month ``first_month + j`` (in [0, 1]) lying between ``u_as_of`` and target ``h``.
+    """
     t = first_month + np.arange(n_future, dtype=float)
     hi = np.minimum(targets[:, None], t[None, :] + 1.0)
     lo = np.maximum(u_as_of, t)[None, :]
@@ -37,7 +65,7 @@ def exposure_matrix(u_as_of: float, first_month: int, n_future: int, targets: np
 
 def prob_by(
     eta_now: np.ndarray,
-    drift_sd: np.ndarray,
+    step_sd: np.ndarray,
     u_as_of: float,
     current_month: int,
     targets: np.ndarray,
@@ -49,13 +77,27 @@ def prob_by(
 
     Parameters
     ----------
-    eta_now : (S,) log rate in the month holding the as-of date.
-    drift_sd : (S,) SD of the monthly change of the log rate, ``s`` above.
-    targets : (H,) month coordinates of the target dates (after the as-of date).
+    eta_now : (S,) array
+        Log rate (log events per month) in the month holding the as-of date, per draw.
+    step_sd : (S,) array
+        Standard deviation of one monthly step of the log rate's random walk, ``s`` above.
+    u_as_of : float
+        Month coordinate of the as-of date.
+    current_month : int
+        Index of the month holding the as-of date.
+    targets : (H,) array
+        Month coordinates of the target dates (after the as-of date).
+    n_paths : int
+        Simulated future paths per draw.
+    seed : int
+        Seed of the paths (the same paths for every draw).
+    chunk : int
+        Draws evaluated at once (bounds memory: chunk x n_paths x J floats).
 
     Returns
     -------
-    (S, H) array of probabilities.
+    (S, H) array
+        P(event by each target | no event by as-of) for each draw.
     """
     targets = np.asarray(targets, dtype=float)
     if targets.size == 0:
@@ -69,7 +111,7 @@ def prob_by(
     out = np.empty((eta_now.size, targets.size))
     for a in range(0, eta_now.size, chunk):
         b = min(a + chunk, eta_now.size)
-        eta = eta_now[a:b, None, None] + drift_sd[a:b, None, None] * walk[None]  # (s, M, J)
+        eta = eta_now[a:b, None, None] + step_sd[a:b, None, None] * walk[None]  # (s, M, J)
         rate = np.exp(np.minimum(eta, 30.0))
         cumhaz = rate @ expo.T  # (s, M, H)
         out[a:b] = 1.0 - np.exp(-cumhaz).mean(axis=1)
@@ -77,8 +119,141 @@ def prob_by(
 
 
 def monthly_targets(grid_start, u_as_of: float, last: float) -> tuple[list[str], np.ndarray]:
-    """Month boundaries after the as-of date up to ``last`` (for the cumulative curve)."""
+    """Month boundaries after the as-of date up to ``last`` (for the cumulative curve).
+
+    Parameters
+    ----------
+    grid_start : datetime.date
+        Start of the month grid.
+    u_as_of : float
+        Month coordinate of the as-of date.
+    last : float
+        Month coordinate of the last date wanted (the last horizon).
+
+    Returns
+    -------
+    (labels, u)
+        ISO dates of the boundaries and their (M,) month coordinates.
+    """
     first = int(np.floor(u_as_of)) + 1
     us = np.arange(first, int(np.floor(last)) + 1, dtype=float)
     labels = [timegrid.month_start(grid_start, int(u)).isoformat() for u in us]
     return labels, us
+
+
+def forecast_targets(design: Design, horizons: list[dt.date]) -> tuple[list[dt.date], np.ndarray, list[str], np.ndarray]:
+    """Horizons after the as-of date and the monthly curve points, with their month coordinates.
+
+    Parameters
+    ----------
+    design : Design
+    horizons : list of datetime.date
+        The spec's horizons.
+
+    Returns
+    -------
+    (future, u_h, labels, u_curve)
+        The horizons after ``design.as_of``, their (H,) month coordinates, the ISO labels of the
+        curve points (month boundaries up to the last horizon, and every horizon) and their (M,)
+        month coordinates.
+    """
+    future = [h for h in horizons if h > design.as_of]
+    u_h = np.array([design.u(h) for h in future], dtype=float)
+    last = u_h.max() if u_h.size else design.u_as_of
+    labels, u_curve = monthly_targets(design.grid_start, design.u_as_of, last)
+    # the curve also passes through every horizon, so it agrees exactly with the horizon table
+    points = sorted({**dict(zip(labels, u_curve)), **{h.isoformat(): u for h, u in zip(future, u_h)}}.items(), key=lambda kv: kv[1])
+    labels = [k for k, _ in points]
+    u_curve = np.array([u for _, u in points], dtype=float)
+    return future, u_h, labels, u_curve
+
+
+def log_rate_step_sd(effect: np.ndarray, volatility: np.ndarray) -> np.ndarray:
+    """(S,) standard deviation of one monthly step of the log rate, ``sqrt(sum_k (b_k sigma_k)^2)``.
+
+    Parameters
+    ----------
+    effect, volatility : (S, K) arrays
+        Signed log hazard ratio per standardized unit, and the SD of an indicator's monthly step
+        (standardized units).
+
+    Returns
+    -------
+    (S,) array
+        In log events per month; 0 without indicators.
+    """
+    if effect.shape[-1] == 0:
+        return np.zeros(effect.shape[0])
+    return np.sqrt(((effect * volatility) ** 2).sum(axis=-1))
+
+
+def forecast_draws(group: xr.Dataset, design: Design, targets: np.ndarray, n_paths: int, seed: int) -> np.ndarray:
+    """P(event by each target | no event by as-of) for every draw of a posterior or prior group.
+
+    Parameters
+    ----------
+    group : xarray.Dataset
+        Draws (chain, draw) of ``log_rate`` and, for a question with indicators, ``effect`` and
+        ``volatility``.
+    design : Design
+        The design the draws are of (as-of date, grid, resolution).
+    targets : (H,) array
+        Month coordinates of the target dates.
+    n_paths, seed : int
+        Future paths per draw and their seed (see :func:`prob_by`).
+
+    Returns
+    -------
+    (chain, draw, H) array
+        For a resolved question, 1 at targets on or after the resolution and 0 before.
+    """
+    chains, draws = group.sizes["chain"], group.sizes["draw"]
+    current = design.n_months - 1
+    eta_now = np.asarray(group["log_rate"].values)[..., current].reshape(-1)
+    if design.indicator_ids:
+        effect = np.asarray(group["effect"].values).reshape(chains * draws, -1)
+        volatility = np.asarray(group["volatility"].values).reshape(chains * draws, -1)
+        step_sd = log_rate_step_sd(effect, volatility)
+    else:
+        step_sd = np.zeros_like(eta_now)
+    if design.resolved_on is not None:
+        u_r = design.u(design.resolved_on)
+        p = np.broadcast_to((targets >= u_r).astype(float), (eta_now.size, targets.size)).copy()
+    else:
+        p = prob_by(eta_now, step_sd, design.u_as_of, current, targets, n_paths, seed)
+    return p.reshape(chains, draws, targets.size)
+
+
+def add_forecast(idata, design: Design, horizons: list[dt.date], n_paths: int, seed: int) -> list[dt.date]:
+    """Attach ``p_event_by`` and ``p_event_curve`` to the ``posterior`` and ``prior`` groups (in place).
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        A fit; groups other than ``posterior`` and ``prior`` are left alone, a missing one skipped.
+    design : Design
+    horizons : list of datetime.date
+        The spec's horizons; those after the as-of date get a ``horizon`` coordinate.
+    n_paths, seed : int
+        Future paths per draw and their seed.
+
+    Returns
+    -------
+    list of datetime.date
+        The horizons after the as-of date.
+    """
+    future, u_h, labels, u_curve = forecast_targets(design, horizons)
+    targets = np.concatenate([u_h, u_curve])
+    for group in ("posterior", "prior"):
+        if group not in idata.children:
+            continue
+        ds = idata[group].to_dataset()
+        p = forecast_draws(ds, design, targets, n_paths, seed)
+        ds["p_event_by"] = xr.DataArray(
+            p[..., : len(future)], dims=("chain", "draw", "horizon"), coords={"horizon": [h.isoformat() for h in future]}
+        )
+        ds["p_event_curve"] = xr.DataArray(
+            p[..., len(future):], dims=("chain", "draw", "forecast_month"), coords={"forecast_month": labels}
+        )
+        idata[group] = xr.DataTree(ds)
+    return future

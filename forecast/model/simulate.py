@@ -1,9 +1,11 @@
 r"""The model's generative story in numpy: prior draws, indicator paths, event times, evidence values.
 
-This is a second implementation of :mod:`forecast.model.hazard` that shares no code with
-it (priors are drawn with scipy through :meth:`forecast.inputs.priors.Prior.scipy`, not PyMC), so that
-simulation-based calibration tests the PyMC model against an independent reading of the README's
-model rather than against itself. For a draw of the parameters
+This is a second implementation of the generative story of :mod:`forecast.model.hazard` that
+shares no graph with it (priors are drawn with PreliZ, :meth:`forecast.inputs.priors.Prior.distribution`,
+from the same prior table the model builds its PyMC variables from; paths, event times and reports
+in numpy), so that simulation-based calibration tests the PyMC model against an independent reading
+of the README's model rather than against itself. It simulates; it never scores: every likelihood
+evaluation uses the model's own graph (:mod:`forecast.model.likelihood`). For a draw of the parameters
 
 .. math::
 
@@ -29,16 +31,42 @@ import xarray as xr
 from forecast.core import timegrid
 from forecast.inputs.priors import Prior
 from forecast.model.design import Design
-from forecast.model.prediction import prob_by
+from forecast.model.likelihood import MASKED_SD
+from forecast.model.prediction import log_rate_step_sd, prob_by
 
 
 def draw_prior(prior: Prior, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` draws of one prior (scipy's frozen distribution with the resolved parameters)."""
-    return np.asarray(prior.scipy().rvs(size=n, random_state=rng), dtype=float).reshape(n)
+    """Draws of one prior.
+
+    Parameters
+    ----------
+    prior : Prior
+    n : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    (n,) array
+        Draws of the prior's PreliZ distribution.
+    """
+    return np.asarray(prior.distribution().rvs(n, random_state=rng), dtype=float).reshape(n)
 
 
 def draw_priors(priors: tuple[Prior, ...], n: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, K) draws, one column per prior."""
+    """Draws of several priors.
+
+    Parameters
+    ----------
+    priors : tuple of Prior
+        ``K`` priors.
+    n : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    (n, K) array
+        One column per prior.
+    """
     if not priors:
         return np.zeros((n, 0))
     return np.stack([draw_prior(p, n, rng) for p in priors], axis=1)
@@ -46,7 +74,11 @@ def draw_priors(priors: tuple[Prior, ...], n: int, rng: np.random.Generator) -> 
 
 @dataclass
 class Draws:
-    """``S`` draws of the model's parameters and latent paths on a design's month grid."""
+    """``S`` draws of the model's parameters and latent paths on a design's month grid.
+
+    Units as in :mod:`forecast.model.hazard`: levels in standardized units, ``log_rate`` in log
+    events per month, ``effect_size`` in log hazard ratio per standardized unit.
+    """
 
     baseline_probability: np.ndarray  # (S,)
     level_start: np.ndarray  # (S, K)
@@ -58,6 +90,7 @@ class Draws:
 
     @property
     def size(self) -> int:
+        """Number of draws ``S``."""
         return self.log_rate.shape[0]
 
     @property
@@ -66,14 +99,22 @@ class Draws:
         return self.effect_size * self.signs
 
     @property
-    def drift_sd(self) -> np.ndarray:
-        """(S,) SD of the monthly change of the log rate (see :mod:`forecast.model.prediction`)."""
-        if self.effect_size.shape[1] == 0:
-            return np.zeros(self.size)
-        return np.sqrt(((self.effect * self.volatility) ** 2).sum(axis=1))
+    def log_rate_step_sd(self) -> np.ndarray:
+        """(S,) standard deviation of one monthly step of the log rate (:func:`~forecast.model.prediction.log_rate_step_sd`)."""
+        return log_rate_step_sd(self.effect, self.volatility)
 
     def take(self, index) -> "Draws":
-        """The draws at ``index`` (an int, slice or index array)."""
+        """A subset of the draws.
+
+        Parameters
+        ----------
+        index : int, slice or array of int
+            Positions among the ``S`` draws.
+
+        Returns
+        -------
+        Draws
+        """
         index = np.atleast_1d(np.arange(self.size)[index])
         return dataclasses.replace(
             self,
@@ -81,7 +122,18 @@ class Draws:
         )
 
     def to_dataset(self, design: Design) -> xr.Dataset:
-        """A posterior-like Dataset (chain = 1, draw = S) with the model's variable names and dims."""
+        """The draws as a posterior-like Dataset.
+
+        Parameters
+        ----------
+        design : Design
+            Labels the ``indicator`` and ``month`` coordinates.
+
+        Returns
+        -------
+        xarray.Dataset
+            (chain = 1, draw = S) arrays named and dimensioned as the model's variables.
+        """
         coords = {"indicator": list(design.indicator_ids), "month": design.month_labels}
         data = {
             "baseline_probability": (("chain", "draw"), self.baseline_probability[None]),
@@ -99,7 +151,20 @@ class Draws:
 
     @classmethod
     def from_posterior(cls, posterior: xr.Dataset, design: Design) -> "Draws":
-        """The flattened (chain x draw) draws of a PyMC posterior of :func:`build_model`."""
+        """The draws of a PyMC posterior of :func:`~forecast.model.hazard.build_model`.
+
+        Parameters
+        ----------
+        posterior : xarray.Dataset
+            (chain, draw) draws; a variable it lacks (a question without indicators) is zeros.
+        design : Design
+            Gives ``K``, ``T`` and the signs.
+
+        Returns
+        -------
+        Draws
+            ``S = chains x draws`` draws, chains flattened.
+        """
         chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
         s, k = chains * draws, len(design.indicator_ids)
 
@@ -120,12 +185,36 @@ class Draws:
 
 
 def log_baseline_rate(p: np.ndarray, months_per_period: int) -> np.ndarray:
-    """Monthly log rate at which the event has probability ``p`` per period of ``months_per_period``."""
+    """The monthly log rate at which the event has probability ``p`` per period.
+
+    Parameters
+    ----------
+    p : array
+        Probability per period.
+    months_per_period : int
+
+    Returns
+    -------
+    array
+        ``log(-log(1 - p) / months_per_period)``, log events per month.
+    """
     return np.log(-np.log1p(-p) / months_per_period)
 
 
 def draw_parameters(design: Design, n: int, rng: np.random.Generator) -> Draws:
-    """``n`` prior draws of the parameters and paths of ``design``'s model."""
+    """Prior draws of the parameters and latent paths of ``design``'s model.
+
+    Parameters
+    ----------
+    design : Design
+    n : int
+        Number of draws ``S``.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    Draws
+    """
     t_months = design.n_months
     p = draw_prior(design.baseline, n, rng)
     level_start = draw_priors(design.level_priors, n, rng)
@@ -139,8 +228,8 @@ def draw_parameters(design: Design, n: int, rng: np.random.Generator) -> Draws:
     return Draws(p, level_start, volatility, effect_size, level, log_rate, signs)
 
 
-def observed_indicator(design: Design, level: np.ndarray) -> np.ndarray:
-    """(S, N) what each evidence item observes: the level, or its change from the base month."""
+def _evidence_mean(design: Design, level: np.ndarray) -> np.ndarray:
+    """(S, N) what each evidence item observes in simulated paths: the level, or its change from the base month."""
     ind, month, base = design.evidence_indicator, design.evidence_month, design.evidence_base_month
     if not len(ind):
         return np.zeros((level.shape[0], 0))
@@ -150,18 +239,54 @@ def observed_indicator(design: Design, level: np.ndarray) -> np.ndarray:
 
 
 def simulate_evidence(design: Design, draws: Draws, rng: np.random.Generator) -> np.ndarray:
-    """(S, N) evidence values: the observed indicator plus Normal noise of each item's graded SD."""
-    observed = observed_indicator(design, draws.level)
+    """Simulated evidence values.
+
+    Parameters
+    ----------
+    design : Design
+        The items (indicator, month, base month, SD).
+    draws : Draws
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    (S, N) array
+        The observed level or change plus Normal noise of each item's graded SD (standardized units).
+    """
+    observed = _evidence_mean(design, draws.level)
     return observed + design.evidence_sd * rng.standard_normal(observed.shape)
 
 
 def risk_exposure(design: Design) -> np.ndarray:
-    """(T,) months at risk from the risk window start to the as-of date, ignoring any resolution."""
+    """Exposure of each month from the risk window start to the as-of date, ignoring any resolution.
+
+    Parameters
+    ----------
+    design : Design
+
+    Returns
+    -------
+    (T,) array
+        Fraction of each month at risk.
+    """
     return timegrid.exposure(design.n_months, design.risk_start, design.u_as_of)
 
 
 def simulate_event_time(design: Design, draws: Draws, rng: np.random.Generator) -> np.ndarray:
-    """(S,) month coordinate of the event, ``inf`` when it does not happen by the as-of date."""
+    """Simulated event times.
+
+    Parameters
+    ----------
+    design : Design
+    draws : Draws
+        Their ``log_rate`` paths set the hazard.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    (S,) array
+        Month coordinate of the event, ``inf`` when it does not happen by the as-of date.
+    """
     exposure = risk_exposure(design)
     rate = np.exp(np.minimum(draws.log_rate, 30.0))
     cum = np.cumsum(exposure * rate, axis=1)  # (S, T) cumulative hazard at each month's end
@@ -178,13 +303,32 @@ def simulate_event_time(design: Design, draws: Draws, rng: np.random.Generator) 
 
 
 def history_data(design: Design, event_u: float, evidence_value: np.ndarray, u_origin: float | None = None,
-                 in_scope: np.ndarray | None = None, masked_sd: float = 1e6) -> dict[str, np.ndarray]:
+                 in_scope: np.ndarray | None = None, masked_sd: float = MASKED_SD) -> dict[str, np.ndarray]:
     """``pm.Data`` values of one simulated history seen at ``u_origin`` (default: the as-of date).
 
     Survival runs to the origin or the event, whichever is first; the event is counted when it
     happened by the origin; items not in scope (``in_scope`` False) get an SD of ``masked_sd``, a
     likelihood flat to 1e-12, so the data keep the shape of ``design`` (one compiled model serves
     every history and origin, as in :mod:`forecast.runs.replay`).
+
+    Parameters
+    ----------
+    design : Design
+    event_u : float
+        Month coordinate of the simulated event (``inf``: none).
+    evidence_value : (N,) array
+        Simulated values of the design's items.
+    u_origin : float, optional
+        Month coordinate the history is seen at.
+    in_scope : (N,) bool array, optional
+        Items published by the origin (default all).
+    masked_sd : float
+        SD given to items not in scope.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``exposure``, ``counts``, ``evidence_value`` and ``evidence_sd``.
     """
     u_origin = design.u_as_of if u_origin is None else u_origin
     u_end = min(u_origin, event_u)
@@ -199,12 +343,40 @@ def history_data(design: Design, event_u: float, evidence_value: np.ndarray, u_o
 
 
 def headline_probability(design: Design, draws: Draws, u_target: float, n_paths: int, seed: int) -> np.ndarray:
-    """(S,) P(event by ``u_target`` | no event by as-of) for each draw, exactly as the forecast does it."""
+    """P(event by a date | no event by as-of) for each draw, exactly as the forecast computes it.
+
+    Parameters
+    ----------
+    design : Design
+    draws : Draws
+    u_target : float
+        Month coordinate of the date.
+    n_paths, seed : int
+        Future paths per draw and their seed.
+
+    Returns
+    -------
+    (S,) array
+    """
     eta_now = draws.log_rate[:, design.n_months - 1]
-    return prob_by(eta_now, draws.drift_sd, design.u_as_of, design.n_months - 1, np.array([u_target]), n_paths, seed)[:, 0]
+    return prob_by(eta_now, draws.log_rate_step_sd, design.u_as_of, design.n_months - 1, np.array([u_target]), n_paths, seed)[:, 0]
 
 
 def window_probability(log_rate: np.ndarray, n_months: int, u_from: float, u_to: float) -> np.ndarray:
-    """(S,) P(event in (u_from, u_to] | no event by u_from) for each draw of the monthly log rate."""
+    """P(event in (u_from, u_to] | no event by u_from) for each draw, on the fitted months only.
+
+    Parameters
+    ----------
+    log_rate : (S, T) array
+        Monthly log rates (log events per month).
+    n_months : int
+        ``T``.
+    u_from, u_to : float
+        Month coordinates of the window.
+
+    Returns
+    -------
+    (S,) array
+    """
     window = timegrid.exposure(n_months, u_from, u_to)
     return -np.expm1(-(np.exp(np.minimum(log_rate, 30.0)) * window).sum(axis=-1))

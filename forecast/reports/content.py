@@ -361,12 +361,9 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
     elif not influence:
         notes["influence"].append("Not computed for this brief.")
     else:
-        try:
-            from forecast.analysis.influence import evidence_influence
-        except ImportError:
-            notes["influence"].append("Not available in this installation (forecast.analysis.influence is missing).")
-        else:
-            influence_table = evidence_influence(result, question, refit=influence_refits > 0, max_refits=max(influence_refits, 0))
+        from forecast.analysis.influence import evidence_influence
+
+        influence_table = evidence_influence(result, question, refit=influence_refits > 0, max_refits=max(influence_refits, 0))
 
     curves = None
     if blocked:
@@ -376,12 +373,9 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
     elif not getattr(question.spec, "scenarios", None):
         notes["scenarios"].append("No scenarios are declared in the question spec.")
     else:
-        try:
-            from forecast.analysis.scenarios import scenario_curves
-        except ImportError:
-            notes["scenarios"].append("Not available in this installation (forecast.analysis.scenarios is missing).")
-        else:
-            curves = scenario_curves(result, question)
+        from forecast.analysis.scenarios import scenario_curves
+
+        curves = scenario_curves(result, question)
 
     psense = None
     if not sensitivity:

@@ -7,8 +7,8 @@ stored in the ledger as a ``replay`` run. A replay does not pay for N cold fits.
 Months after a point's as-of date carry no exposure and no evidence, so their random-walk steps are
 pure prior and leave the posterior of everything else unchanged; evidence not yet published at a
 point enters with an SD of 1e6 (a likelihood flat to 1e-12). Shapes are then identical at every
-point: the data are swapped with ``pm.set_data`` and one NUTS step (one compiled logp + gradient)
-serves every fit, and the prior is sampled once.
+point: the data are swapped with ``pm.set_data`` and one compiled model (:mod:`forecast.inference.sampling`:
+one compiled log density and gradient) serves every fit, and the prior is sampled once.
 
 **Anchors and importance reweighting.** Consecutive points differ by a month of survival and the
 few items published in between. The posterior at point :math:`t` is the posterior at an earlier
@@ -21,9 +21,10 @@ few items published in between. The posterior at point :math:`t` is the posterio
 
 where :math:`\theta` includes the anchor's latent paths on the whole grid (after :math:`a` they are
 draws from the random-walk prior, exactly what the months after :math:`a` need). The log ratio is the
-survival of the months between the two dates plus the newly published items, computed in numpy from
-the anchor's draws of ``log_rate`` and ``level``. The weights are Pareto-smoothed (PSIS,
-``arviz_stats``) and a point is accepted only when the Pareto :math:`\hat k \le 0.7`, the
+survival of the months between the two dates plus the newly published items: the model's own
+log-likelihood of each point's data on the anchor's draws (:mod:`forecast.model.likelihood`, compiled
+once from the PyMC graph). The weights are Pareto-smoothed (:mod:`forecast.inference.importance`) and
+a point is accepted only when the Pareto :math:`\hat k \le 0.7`, the
 importance ESS is at least half the number of draws, and the importance-sampling MCSE of the
 headline is within the spec's ``headline_mcse`` threshold (or, when the anchor itself misses that
 threshold, within 1.5 times the anchor's MCSE); otherwise NUTS runs at that point and it becomes
@@ -41,9 +42,7 @@ full posterior of any date.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,12 +50,11 @@ import numpy as np
 
 from forecast.core.timegrid import month_ends, parse_month
 from forecast.inference.fingerprint import fingerprints, item_digests, package_versions
-from forecast.inference.importance import psis_weights, resample_draws, systematic_resample
 from forecast.inference.question import Question
 from forecast.inputs.project import Project
 from forecast.inputs.settings import SampleConfig
 from forecast.model.design import make_design
-from forecast.model.likelihood import data_loglik, padded_data
+from forecast.model.likelihood import design_data, padded_data
 from forecast.runs.ledger import Ledger, default_path
 
 # anchors: 2 chains x 1000 draws (the importance-reweighted points in between resample these draws)
@@ -71,6 +69,8 @@ PATH_VARIABLES = ("level", "innovation")  # not stored for replay points
 
 @dataclass
 class ReplayPoint:
+    """One point of a replay: how it was made and its headline (a row of :func:`replay`'s table)."""
+
     as_of: dt.date
     run_id: int
     reused: bool
@@ -97,10 +97,48 @@ def replay(
     reweight: bool = True,
     **sampler,
 ):
-    """Replay ``question_id`` at the end of every month from ``start`` to ``end``; returns a DataFrame.
+    """The forecast of ``question_id`` as it would have been made at the end of every month from ``start`` to ``end``.
 
-    ``reweight=False`` runs NUTS at every point (each point an anchor). ``progress(i, n, point)`` is
-    called after each point; ``progress=True`` draws a progress bar (the default in a notebook).
+    Parameters
+    ----------
+    question_id : str
+        A question of the project.
+    start, end : str or datetime.date
+        ``"2022-03"`` (the month's first / last day) or a date; month ends in between (and inside
+        the risk window) are the points.
+    every : {"month"}
+        Spacing of the points.
+    seed : int
+        Seed of every NUTS fit (``seed + i`` at point ``i``), of the prior (``seed + 1``), of the
+        future paths and of the resampling.
+    root : path, optional
+        The project folder (default: found from the working directory).
+    ledger_path : path, optional
+        Default ``runs/ledger.sqlite`` in the project.
+    force : bool
+        Recompute points already stored with the same fingerprint.
+    progress : bool or callable, optional
+        ``progress(i, n, point)`` after each point; ``True`` draws a progress bar (the default in
+        a notebook), ``False`` nothing.
+    reweight : bool
+        False: NUTS at every point (each point an anchor).
+    **sampler
+        ``draws``, ``tune``, ``chains``, ``future_paths``... of the anchors (default
+        :data:`REPLAY_SETTINGS` over the spec's ``sampler``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per point (the fields of :class:`ReplayPoint`); each computed point is also a
+        ``replay`` run in the ledger.
+
+    Raises
+    ------
+    ValueError
+        ``every`` is not ``"month"``, or no month end lies between ``start`` and ``end`` inside the
+        risk window.
+    forecast.InputError
+        The question's files are invalid.
     """
     from forecast.core.progress import bar, interactive
 
@@ -109,18 +147,16 @@ def replay(
             return replay(question_id, start, end, every=every, seed=seed, root=root, ledger_path=ledger_path, force=force,
                           progress=lambda i, n, point: tick(i, n, str(point.as_of)), reweight=reweight, **sampler)
 
-    import arviz as az
     import pandas as pd
-    import pymc as pm
-    import pytensor
     import xarray as xr
 
     from forecast.core.timegrid import to_date
     from forecast.inference.diagnostics import SamplingDiagnostics, check_sampling
-    from forecast.inference.result import FitResult, headline_horizon
-    from forecast.inference.sampling import add_forecast
+    from forecast.inference.importance import psis, resample_draws
+    from forecast.inference.result import FitResult, annotate, headline_horizon
+    from forecast.inference.sampling import compiled_model, sample_posterior, sample_prior
     from forecast.inference.store import save_result
-    from forecast.model.hazard import build_model
+    from forecast.model.prediction import add_forecast
     from forecast.runs.update import _record, project_lock
 
     if every != "month":
@@ -141,32 +177,15 @@ def replay(
     full = make_design(question.spec, question.library, question.evidence, points[-1])
     thresholds = question.spec.thresholds
     spec_now = {**question.spec.to_dict(), "library": question.library.model_dump(mode="json")}
+    loglik = compiled_model(full).log_likelihood
 
-    def fit_anchor(data, point_seed):
-        nonlocal model, step, prior
-        pymc_logger = logging.getLogger("pymc")
-        level = pymc_logger.level
-        pymc_logger.setLevel(logging.WARNING)
-        try:
-            with warnings.catch_warnings(), pytensor.config.change_flags(numba__fastmath=False):
-                warnings.filterwarnings("ignore")
-                if model is None:
-                    model = build_model(full)
-                    with model:
-                        step = pm.NUTS(target_accept=config.target_accept)
-                        prior = pm.sample_prior_predictive(draws=config.prior_draws, random_seed=seed + 1)
-                with model:
-                    pm.set_data(data)
-                    return pm.sample(
-                        draws=config.draws, tune=config.tune, chains=config.chains, cores=min(config.chains, 2),
-                        step=step, random_seed=point_seed, progressbar=False, compute_convergence_checks=False,
-                    )
-        finally:
-            pymc_logger.setLevel(level)
+    def log_lik(posterior, data):
+        """log p(a point's data | each draw) on the full grid: (chain, draw)."""
+        return loglik.total(posterior, {**design_data(full), **data})
 
     rows: list[ReplayPoint] = []
-    model = step = prior = None
-    anchor = None  # dict: idata, loglik, diagnostics, run_id, as_of
+    prior = None  # sampled once, on the full grid
+    anchor = None  # dict: posterior (Dataset, no forecast), groups, loglik, diagnostics, run_id, as_of
     with project_lock(ledger_path, 600):
         ledger.recover()
         for i, as_of in enumerate(points):
@@ -183,40 +202,35 @@ def replay(
             future = [h for h in question.spec.horizons if h > as_of]
             head = headline_horizon(question.spec, future, as_of)
             head_index = future.index(head) if head else None
+            if prior is None:
+                prior = sample_prior(full, draws=config.prior_draws, seed=seed + 1)
             run_id = ledger.start(question_id, as_of, "replay", seed, fps, fingerprint)
             try:
                 idata = diag = None
                 method, why = "nuts", "first point" if anchor is None else "reweighting disabled"
                 if reweight and anchor is not None:
-                    post = anchor["idata"]["posterior"].to_dataset()
-                    w, khat = psis_weights(data_loglik(post, data, full) - anchor["loglik"])
-                    ess_is = float(1.0 / np.sum(w**2))
+                    post = anchor["posterior"]
+                    weights = psis(log_lik(post, data) - anchor["loglik"])
+                    khat, ess_is = weights.pareto_k, weights.ess
                     candidate = xr.DataTree.from_dict({"posterior": post, "prior": prior["prior"].to_dataset()})
                     add_forecast(candidate, point, question.spec.horizons, config.future_paths, seed)
                     cpost = candidate["posterior"].to_dataset()
                     mcse = float("nan")
                     if head_index is not None:
-                        p = np.asarray(cpost["p_event_by"].isel(horizon=head_index).values).reshape(-1)
-                        # self-normalised IS variance, inflated by the autocorrelation of p in the anchor's chains
-                        ess_p = float(az.ess(np.asarray(p).reshape(post.sizes["chain"], post.sizes["draw"]), method="bulk"))
-                        rel_eff = min(1.0, ess_p / p.size)
-                        mcse = float(np.sqrt(np.sum(w**2 * (p - np.sum(w * p)) ** 2) / rel_eff))
+                        mcse = weights.mcse(cpost["p_event_by"].isel(horizon=head_index).values)
                     # a new anchor when the weights are unreliable, or when they cost precision that a
                     # fresh fit would win back (an anchor that itself misses the MCSE threshold is not
                     # refitted at every point: the next fit, with the same settings, would miss it too)
                     mcse_ok = head_index is None or mcse <= max(thresholds.headline_mcse, 1.5 * anchor["diagnostics"].headline_mcse)
-                    efficient = ess_is >= MIN_IS_EFFICIENCY * w.size
+                    efficient = ess_is >= MIN_IS_EFFICIENCY * weights.n_draws
                     why = (f"Pareto k-hat {khat:.2f} > {PARETO_K_MAX}" if khat > PARETO_K_MAX
-                           else f"importance ESS {ess_is:.0f} < {MIN_IS_EFFICIENCY:.0%} of {w.size} draws" if not efficient
+                           else f"importance ESS {ess_is:.0f} < {MIN_IS_EFFICIENCY:.0%} of {weights.n_draws} draws" if not efficient
                            else f"importance MCSE {mcse:.4f} > {thresholds.headline_mcse}")
                     if khat <= PARETO_K_MAX and efficient and mcse_ok:
                         why = f"reweighted from run {anchor['run_id']} ({anchor['as_of']}), k-hat {khat:.2f}, importance ESS {ess_is:.0f}"
                         method = "reweighted"
-                        index = systematic_resample(w, np.random.default_rng([seed, i]))
-                        groups = {"posterior": resample_draws(cpost, index), "prior": candidate["prior"].to_dataset()}
-                        for name in anchor["idata"].children:
-                            if name not in groups:
-                                groups[name] = anchor["idata"][name].to_dataset()
+                        index = weights.resample(np.random.default_rng([seed, i]))
+                        groups = {**anchor["groups"], "posterior": resample_draws(cpost, index), "prior": candidate["prior"].to_dataset()}
                         idata = xr.DataTree.from_dict(groups)
                         a = anchor["diagnostics"]
                         problems = [q for q in a.problems if not q.startswith("headline MCSE")]
@@ -225,21 +239,25 @@ def replay(
                         diag = SamplingDiagnostics(
                             passed=not problems, r_hat_max=a.r_hat_max, ess_bulk_min=a.ess_bulk_min, ess_tail_min=a.ess_tail_min,
                             divergences=a.divergences, headline_mcse=mcse, n_draws=a.n_draws, problems=problems,
+                            ebfmi_min=a.ebfmi_min, max_treedepth_share=a.max_treedepth_share,
                             importance={"anchor_run": anchor["run_id"], "anchor_as_of": anchor["as_of"].isoformat(),
                                         "pareto_k": khat, "ess": ess_is},
                         )
                 if idata is None:
-                    idata = fit_anchor(data, seed + i)
-                    for name in prior.children:
+                    idata = sample_posterior(full, data=data, draws=config.draws, tune=config.tune, chains=config.chains, seed=seed + i,
+                                             target_accept=config.target_accept, cores=min(config.chains, 2))
+                    for name in ("prior", "prior_predictive"):
                         idata[name] = prior[name]
                     anchor_post = idata["posterior"].to_dataset()
                     add_forecast(idata, point, question.spec.horizons, config.future_paths, seed)
                     diag = check_sampling(idata, head_index, thresholds)
-                    anchor = {"idata": xr.DataTree.from_dict({**{n: idata[n].to_dataset() for n in idata.children}, "posterior": anchor_post}),
-                              "loglik": data_loglik(anchor_post, data, full), "diagnostics": diag, "run_id": run_id, "as_of": as_of}
-                result = FitResult(spec=question.spec, design=point, idata=_slim(idata), horizons=future, headline=head, diagnostics=diag,
-                                   seed=seed, n_paths=config.future_paths, fingerprints={**fps, "combined": fingerprint},
-                                   versions=package_versions(), sampling_seconds=time.perf_counter() - t0)
+                    anchor = {"posterior": anchor_post, "loglik": log_lik(anchor_post, data), "diagnostics": diag, "run_id": run_id, "as_of": as_of,
+                              "groups": {n: idata[n].to_dataset() for n in idata.children if n not in ("posterior", "prior")}}
+                idata = _slim(idata)
+                annotate(idata, spec=question.spec, design=point, config=fp_config.to_dict(), seed=seed, n_paths=config.future_paths,
+                         fingerprints={**fps, "combined": fingerprint}, versions=package_versions(), diagnostics=diag, headline=head,
+                         seconds=time.perf_counter() - t0)
+                result = FitResult.from_tree(idata)
                 paths = save_result(result, ledger_path.parent / question_id, stem=f"run-{run_id:06d}")
                 record = _record(result, paths, item_digests(question, as_of), spec_now, {"replay": True, "method": method, "why": why}, time.perf_counter() - t0)
                 ledger.succeed(run_id, record)
@@ -273,4 +291,6 @@ def _slim(idata):
         if name in ("posterior", "prior"):
             ds = ds.drop_vars([v for v in PATH_VARIABLES if v in ds.data_vars])
         groups[name] = ds
-    return xr.DataTree.from_dict(groups)
+    out = xr.DataTree.from_dict(groups)
+    out.attrs.update(idata.attrs)
+    return out

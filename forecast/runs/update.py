@@ -1,4 +1,4 @@
-"""Scheduled updates on top of the engine: ledger, idempotence, change reports, alerts, locking.
+"""Scheduled updates on top of :meth:`Question.fit`: ledger, idempotence, change reports, alerts, locking.
 
 ``update(question)`` is what ``forecast update`` runs:
 
@@ -182,67 +182,6 @@ class UpdateOutcome:
 
 
 # --------------------------------------------------------------------------------------------------
-# change report
-
-
-def attribute_changes(previous: dict, question: Question, changes: dict) -> list[dict]:
-    """Cheap attribution: how much each added, removed or edited item moves the previous headline.
-
-    Importance-reweights the previous run's posterior draws by each item's likelihood (added),
-    its inverse (removed) or the ratio (edited), one item at a time; the move is the reweighted
-    minus the plain mean of the previous headline draws. Exact influence (PSIS with refits where
-    Pareto k is high) belongs to the briefing; this is a ranking for the change report.
-    """
-    import numpy as np
-    import xarray as xr
-    from scipy import stats
-
-    from forecast.core import timegrid
-    from forecast.model.design import make_design
-
-    path = previous.get("posterior_path")
-    if not path or not Path(path).exists() or not previous.get("headline_horizon"):
-        return []
-    with xr.open_datatree(path, engine="netcdf4") as tree:
-        post = tree["posterior"].to_dataset()
-        if "level" not in post or previous["headline_horizon"] not in list(post["horizon"].values):
-            return []
-        p = np.asarray(post["p_event_by"].sel(horizon=previous["headline_horizon"]).values).reshape(-1)
-        level = np.asarray(post["level"].values)
-        ids = list(post["indicator"].values)
-    level = level.reshape(-1, *level.shape[2:])  # (draws, indicator, month)
-    old_items = {li.item.id: li for li in question.evidence}
-    grading = question.spec.grading
-
-    def loglik(li) -> np.ndarray | None:
-        it = li.item
-        if it.resolves or it.indicator not in ids:
-            return None
-        k = ids.index(it.indicator)
-        t = min(timegrid.month_index(question.library.reference_date, it.event_date), level.shape[2] - 1)
-        mu = level[:, k, t]
-        if it.is_change:
-            if t < 3:  # window before the grid: the design excludes such an item
-                return None
-            mu = mu - level[:, k, t - 3]
-        return stats.norm.logpdf(it.observed_value, mu, grading.sd(it.grade, change=it.is_change))
-
-    out = []
-    for kind, sign in (("added", 1), ("removed", -1), ("edited", 1)):
-        for item_id in changes.get(kind, []):
-            li = old_items.get(item_id)
-            ll = loglik(li) if li is not None else None
-            if ll is None:
-                continue
-            logw = sign * ll
-            w = np.exp(logw - logw.max())
-            move = float((w * p).sum() / w.sum() - p.mean())
-            out.append({"id": item_id, "change": kind, "estimated_move": move, "indicator": li.item.indicator, "grade": li.item.grade})
-    del make_design
-    return sorted(out, key=lambda d: -abs(d["estimated_move"]))
-
-
-# --------------------------------------------------------------------------------------------------
 # alerts
 
 
@@ -311,7 +250,7 @@ def update(
         try:
             result = question.fit(as_of=as_of, seed=seed, progressbar=progressbar, **fit_overrides)
             _checkpoint("fitted")
-            from forecast.inference.store import save_result
+            from forecast.inference.store import load_result, save_result
 
             paths = save_result(result, ledger_path.parent / question_id, stem=f"run-{run_id:06d}")
             items_now = item_digests(question, as_of)
@@ -320,7 +259,9 @@ def update(
             changes = change_report(base, items_now, spec_now, fps, as_of)
             if base is not None:
                 try:
-                    changes["attribution"] = attribute_changes(base, question, changes)
+                    from forecast.analysis.influence import attribute_changes
+
+                    changes["attribution"] = attribute_changes(load_result(base), result.design, changes, question)
                 except Exception as exc:  # noqa: BLE001
                     # An unreadable previous posterior (damaged or half-restored runs/) must not
                     # fail this run: it would stay the base of every later update and fail them all.

@@ -1,0 +1,169 @@
+"""The inference layer: one compiled model per structure, the model's own log-likelihood, results
+rebuilt from their tree alone.
+
+One tiny question structure (one indicator, one evidence item, a 25-month grid) serves the
+compile-cache and log-likelihood tests; the stored-result test runs ``forecast update`` in a
+throw-away project and then edits that project's files.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import forecast
+
+from .conftest import item, question
+
+AS_OF = "2022-01-01"
+SMALL = dict(draws=150, tune=150, chains=2, target_accept=0.9)
+
+
+def two_designs():
+    """Two questions of one structure: the same grid, indicator and number of items, other data."""
+    a = question(effects={"signal": ("toward", 1.0)}, items=[item("a", "signal", "2021-03-01", value=0.5)])
+    b = question(effects={"signal": ("toward", 1.0)}, items=[item("b", "signal", "2021-05-15", value=-1.5, grade="C3")])
+    return a.design(AS_OF), b.design(AS_OF)
+
+
+def test_a_second_design_of_the_same_structure_compiles_nothing(monkeypatch):
+    """The second fit reuses the compiled model (cache hit, no PyTensor compilation at all) and
+    fits the second design's data under its own labels."""
+    import pytensor
+
+    from forecast.inference.sampling import cache_info, log_likelihood, sample_posterior, sample_prior, structure_key
+
+    da, db = two_designs()
+    assert structure_key(da) == structure_key(db)
+    first = sample_posterior(da, seed=1, **SMALL)
+    sample_prior(da, draws=50, seed=2)
+    log_likelihood(da, first["posterior"].to_dataset())
+
+    before = cache_info()
+    compilations = []
+    real = pytensor.function
+
+    def counting(*args, **kwargs):
+        compilations.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pytensor, "function", counting)
+    second = sample_posterior(db, seed=1, **SMALL)
+    prior = sample_prior(db, draws=50, seed=2)
+    loglik = log_likelihood(db, second["posterior"].to_dataset())
+    after = cache_info()
+    assert compilations == []
+    assert after.builds == before.builds and after.hits == before.hits + 3
+    # db's data and labels, not da's
+    assert list(second["observed_data"]["item"].values) == ["b"] and float(second["observed_data"]["evidence"].values[0]) == -1.5
+    assert list(loglik["item"].values) == ["b"] and list(prior["prior_predictive"]["item"].values) == ["b"]
+    month = int(db.evidence_month[0])
+    level = second["posterior"]["level"].sel(indicator="signal").isel(month=month)
+    assert float(level.mean()) < -0.5 < 0.2 < float(first["posterior"]["level"].sel(indicator="signal").isel(month=int(da.evidence_month[0])).mean())
+
+
+def test_pointwise_log_likelihood_equals_pymc_compute_log_likelihood():
+    """The compiled graph function gives PyMC's own pointwise log-likelihood (both observed
+    variables) to 1e-9, for the fitted data and, through set_data, for other data."""
+    import pymc as pm
+    import xarray as xr
+
+    from forecast.inference.sampling import log_likelihood, sample_posterior
+    from forecast.model.hazard import build_model
+    from forecast.model.likelihood import design_data
+
+    da, db = two_designs()
+    post = sample_posterior(da, seed=3, **SMALL)["posterior"].to_dataset()
+    for design in (da, db):  # db: the same draws scored against other data
+        ours = log_likelihood(design, post)
+        model = build_model(design)
+        with model:
+            pm.set_data({k: v for k, v in design_data(design).items() if k in model.named_vars})
+            theirs = pm.compute_log_likelihood(xr.DataTree.from_dict({"posterior": post}), var_names=["evidence", "event_count"],
+                                               extend_inferencedata=False, progressbar=False)
+        theirs = theirs["log_likelihood"].to_dataset() if hasattr(theirs, "children") else theirs
+        for name in ("evidence", "event_count"):
+            np.testing.assert_allclose(ours[name].values, theirs[name].values, rtol=0, atol=1e-9)
+        assert float(ours["event_count"].sum()) < 0  # survival months carry information
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """A throw-away project (copied from the replay tests' files), one recorded update, its row."""
+    from forecast.runs.ledger import Ledger
+    from forecast.runs.update import update
+    from tests.test_replay import EVIDENCE, LIBRARY, SOURCE_TEXT, SPEC
+
+    root = tmp_path_factory.mktemp("stored")
+    (root / "models" / "sources").mkdir(parents=True)
+    (root / "evidence").mkdir()
+    (root / "models" / "sources" / "source.txt").write_text(SOURCE_TEXT)
+    (root / "models" / "indicators.yaml").write_text(LIBRARY)
+    (root / "models" / "replayed.yaml").write_text(SPEC)
+    (root / "evidence" / "items.yaml").write_text(EVIDENCE)
+    ledger = root / "runs" / "ledger.sqlite"
+    outcome = update("replayed", as_of="2024-08-31", root=root, ledger_path=ledger, draws=300, tune=300, chains=2)
+    return root, outcome, Ledger(ledger).get(outcome.run_id)
+
+
+def test_a_stored_run_reloads_from_its_tree_after_the_files_changed(stored, tmp_path):
+    """load_result rebuilds the FitResult from the NetCDF file alone: the same headline, intervals,
+    curve, design and diagnostics after the spec and the evidence were edited on disk."""
+    from forecast.inference.store import load_result
+
+    root, outcome, row = stored
+    original = outcome.result
+    project = tmp_path / "project"
+    shutil.copytree(root, project)
+    row = {**row, "posterior_path": row["posterior_path"].replace(str(root), str(project))}
+    spec = project / "models" / "replayed.yaml"
+    spec.write_text(spec.read_text().replace("alpha: 2.0, beta: 20.0", "alpha: 9.0, beta: 20.0").replace("2025-06-30", "2025-03-31"))
+    evidence = project / "evidence" / "items.yaml"
+    evidence.write_text(evidence.read_text().replace("value: 3.0", "value: -2.0"))
+    today = forecast.load("replayed", root=project)
+    assert today.design(original.as_of).evidence_value.tolist() != original.design.evidence_value.tolist()
+
+    loaded = load_result(row, today)
+    pd.testing.assert_frame_equal(loaded.summary(), original.summary())
+    pd.testing.assert_frame_equal(loaded.curve(), original.curve())
+    assert loaded.headline_sentence() == original.headline_sentence() and loaded.headline == original.headline
+    assert loaded.spec == original.spec and loaded.spec != today.spec
+    assert loaded.design.to_dict() == original.design.to_dict()
+    assert loaded.diagnostics.to_dict(table=True) == original.diagnostics.to_dict(table=True)
+    assert (loaded.seed, loaded.n_paths, loaded.fingerprints, loaded.config) == (original.seed, original.n_paths, original.fingerprints, original.config)
+    # a date between horizons is recomputed from the stored design, seed and paths
+    np.testing.assert_array_equal(loaded.p_by("2025-01-31"), original.p_by("2025-01-31"))
+
+
+def test_arviz_loo_runs_on_a_saved_and_reloaded_result(stored):
+    """The saved tree has the model's pointwise log-likelihood: ArviZ's PSIS-LOO reads it."""
+    import arviz_stats
+
+    from forecast.inference.store import load_result
+
+    _, outcome, row = stored
+    loaded = load_result(row)
+    assert set(loaded.idata["log_likelihood"].data_vars) == {"evidence", "event_count"}
+    elpd = arviz_stats.loo(loaded.idata, var_name="evidence", pointwise=True)
+    again = arviz_stats.loo(outcome.result.idata, var_name="evidence", pointwise=True)
+    assert elpd.elpd == pytest.approx(again.elpd, abs=1e-12) and np.isfinite(elpd.elpd)
+    assert list(elpd.pareto_k["item"].values) == list(outcome.result.design.evidence_ids)
+    # LOO's elpd is below the in-sample log predictive density of the items (p_loo > 0)
+    ll = loaded.idata["log_likelihood"]["evidence"]
+    assert elpd.elpd < float(np.log(np.exp(ll).mean(("chain", "draw"))).sum())
+
+
+def test_a_tree_without_the_provenance_attrs_is_refused_with_the_fix(stored, tmp_path):
+    from forecast.inference.result import ATTR_DESIGN
+    from forecast.inference.store import load_result, load_tree
+
+    _, _, row = stored
+    tree = load_tree(row["posterior_path"])
+    del tree.attrs[ATTR_DESIGN]
+    old = tmp_path / "old.nc"
+    tree.to_netcdf(old, engine="netcdf4")
+    with pytest.raises(ValueError, match=r"forecast_design.*run `forecast update` again"):
+        load_result({**row, "posterior_path": str(old)})
