@@ -7,6 +7,7 @@
 ``forecast brief ID [--run N] [--out DIR]``  ``forecast.brief(ID, run=N, out=DIR)``
 ``forecast check ID [--only C] [--quick]``   ``forecast.check(ID, only=[C], quick=True)``
 ``forecast intake REPORT -q ID --published``  ``forecast.intake(REPORT, question=ID, ...)``
+``forecast prune ID --keep N``               ``forecast.prune(ID, keep=N)``
 ==========================================  ==========================================
 
 Exit codes: 0 ok; 1 bad input (every problem printed, nothing written); 2 usage error;
@@ -54,6 +55,19 @@ def _parse_date(value: str | None, name: str) -> dt.date | None:
         raise typer.Exit(EXIT_INPUT)
 
 
+def _ids(ids) -> str:
+    """Run ids as short ranges: ``3-7, 9``."""
+    ids = sorted(ids)
+    parts, start = [], None
+    for i, run in enumerate(ids):
+        if start is None:
+            start = run
+        if i + 1 == len(ids) or ids[i + 1] != run + 1:
+            parts.append(str(start) if start == run else f"{start}-{run}")
+            start = None
+    return ", ".join(parts)
+
+
 @app.command()
 def update(
     question: Annotated[Optional[str], typer.Argument(help="Question id (a file models/<id>.yaml).")] = None,
@@ -71,6 +85,7 @@ def update(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON line per question instead of tables.")] = False,
     ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite, or $FORECAST_LEDGER).")] = None,
     lock_timeout: Annotated[float, typer.Option(help="Seconds to wait for another update to finish before giving up (exit 6).")] = 600.0,
+    keep: Annotated[Optional[int], typer.Option(min=0, help="After the update, delete the files of older runs beyond the newest N of the question (as `forecast prune --keep N`).")] = None,
     root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
 ) -> None:
     """Fit QUESTION with the evidence known at --as-of, record the run in the ledger, print the headline.
@@ -101,7 +116,7 @@ def update(
                 outcome = run_update(
                     qid, as_of=as_of_date, seed=seed, force=force, root=project.root, ledger_path=ledger,
                     alert_threshold=alert_threshold, alert_band=alert_band, alert_diagnostics=strict,
-                    lock_timeout=lock_timeout, progressbar=not json_out and console.is_terminal, **overrides,
+                    lock_timeout=lock_timeout, progressbar=not json_out and console.is_terminal, keep=keep, **overrides,
                 )
         except InputError as exc:
             _print_problems(exc.problems)
@@ -127,10 +142,20 @@ def update(
                 print(json.dumps({"question": qid, "status": "failed", "message": f"{type(exc).__name__}: {exc}", "exit_code": 1}))
             codes.append(1)
             continue
-        if output is not None and outcome.result is not None:
-            from forecast.inference.store import save_result
+        if output is not None and outcome.record is not None:
+            # the run's stored files, verified: the same bytes whether it was fitted now or is up to date
+            from forecast.inference.store import ArtefactError, copy_artefacts
 
-            save_result(outcome.result, output)
+            try:
+                copy_artefacts(outcome.record, output)
+            except (ArtefactError, OSError) as exc:
+                err.print(f"[red]error[/red] {escape(qid)}: --output {escape(str(output))}: {escape(str(exc))}", highlight=False, soft_wrap=True)
+                if json_out:
+                    print(json.dumps({**outcome.to_dict(), "status": "failed", "message": f"--output: {exc}", "exit_code": EXIT_INPUT}, default=str))
+                else:
+                    print_outcome(outcome)
+                codes.append(EXIT_INPUT)
+                continue
         if json_out:
             print(json.dumps(outcome.to_dict(), default=str))
         else:
@@ -153,6 +178,8 @@ def print_outcome(outcome) -> None:
         console.print(f"{outcome.question}: {outcome.message}", highlight=False)
         if rec.get("headline_mean") is not None:
             console.print(f"  headline P(by {rec['headline_horizon']}) = {rec['headline_mean']:.1%} (90%: {rec['headline_lower_90']:.1%}-{rec['headline_upper_90']:.1%}), as of {rec['as_of']}", highlight=False)
+    if outcome.pruned:
+        console.print(f"pruned the files of {len(outcome.pruned)} older run(s): {_ids(outcome.pruned)}", style="dim", highlight=False)
     for alert in outcome.alerts:
         err.print(f"[red]ALERT[/red] {alert.rule}: {alert.message}", highlight=False)
 
@@ -244,7 +271,74 @@ def show(
         err.print(f"[red]error[/red] no run {run if run is not None else '(successful update)'} of {question} in {store.path}")
         raise typer.Exit(EXIT_INPUT)
     rec.pop("spec_snapshot", None)
+    from forecast.inference.store import ARTEFACTS, ArtefactError, verify_artefact
+
+    problems = []
+    if rec.get("status") == "succeeded":
+        rec["artefacts"] = {}
+        for kind in ARTEFACTS:
+            try:
+                verify_artefact(rec, kind)
+                rec["artefacts"][kind] = "verified" if rec.get(f"{kind}_sha256") else "present (recorded before checksums)"
+            except ArtefactError as exc:
+                rec["artefacts"][kind] = "pruned" if rec.get("pruned_at") else "missing" if "missing" in str(exc) else "damaged"
+                if not rec.get("pruned_at"):
+                    problems.append(str(exc))
     print(json.dumps(rec, indent=2, default=str))
+    for problem in problems:
+        err.print(f"[red]error[/red] {escape(problem)}", highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(EXIT_INPUT)
+
+
+@app.command()
+def prune(
+    question: Annotated[Optional[str], typer.Argument(help="Question id.")] = None,
+    keep: Annotated[int, typer.Option(min=0, help="Keep the files of the newest N runs of each question (the last successful update is always kept).")] = ...,
+    all_questions: Annotated[bool, typer.Option("--all", help="Every question with runs in the ledger.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be deleted.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON line per question.")] = False,
+    ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite, or $FORECAST_LEDGER).")] = None,
+    lock_timeout: Annotated[float, typer.Option(help="Seconds to wait for a running update before giving up (exit 6).")] = 600.0,
+    root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
+) -> None:
+    """Delete the posterior and summary files of older runs, keeping the newest --keep runs' files.
+
+    The ledger keeps every run's numbers (history, show, trajectories); a pruned run is marked
+    pruned, and reading its files says so. The last successful update of a question, the base of
+    its next change report, is never pruned.
+    """
+    from forecast.core.errors import InputError
+    from forecast.runs.retention import prune as run_prune
+    from forecast.runs.update import EXIT_LOCKED, LockTimeout
+
+    if bool(question) == all_questions:
+        err.print("[red]error[/red] give a QUESTION or --all")
+        raise typer.Exit(2)
+    try:
+        results = run_prune(question, keep=keep, all_questions=all_questions, root=root, ledger_path=ledger, lock_timeout=lock_timeout, dry_run=dry_run)
+    except InputError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(EXIT_INPUT)
+    except LockTimeout as exc:
+        err.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_LOCKED)
+    except ValueError as exc:
+        err.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    for res in results:
+        if json_out:
+            print(json.dumps(res.to_dict()))
+            continue
+        verb = "would delete" if dry_run else "deleted"
+        if res.pruned:
+            console.print(f"{escape(res.question)}: {verb} the files of {len(res.pruned)} run(s) ({_ids(res.pruned)}): "
+                          f"{len(res.deleted)} files, {res.freed_bytes / 1e6:.1f} MB; kept the newest {res.keep}", highlight=False)
+        else:
+            console.print(f"{escape(res.question)}: nothing to prune (keeping the newest {res.keep})", highlight=False)
+        if res.left:
+            err.print(f"[yellow]note[/yellow] {escape(res.question)}: left {len(res.left)} file(s) outside this ledger's folder "
+                      "(they belong to the ledger this one was copied from)", highlight=False)
 
 
 @app.command()

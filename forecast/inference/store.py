@@ -327,18 +327,20 @@ def decode_tree(tree):
     ----------
     tree : xarray.DataTree
         Loaded from a file. A file without the ``forecast_storage`` attr (written before format
-        2) is returned as it is.
+        2, or not by this package) is returned as it is, and so is one without the design attr
+        (:meth:`FitResult.from_tree <forecast.inference.result.FitResult.from_tree>` refuses it).
 
     Returns
     -------
     xarray.DataTree
+        Without the ``forecast_storage`` attr: a full tree again, as a fit makes it.
     """
     import xarray as xr
 
     from forecast.inference.result import ATTR_DESIGN
     from forecast.model.design import Design
 
-    if ATTR_STORAGE not in tree.attrs:
+    if ATTR_STORAGE not in tree.attrs or ATTR_DESIGN not in tree.attrs:
         return tree
     info = json.loads(tree.attrs[ATTR_STORAGE])
     design = Design.from_dict(json.loads(tree.attrs[ATTR_DESIGN]))
@@ -368,7 +370,7 @@ def decode_tree(tree):
             ds["event_count"] = event_count_log_likelihood(log_rate, design)
         groups[f"/{name}"] = ds
     out = xr.DataTree.from_dict(groups)
-    out.attrs.update(tree.attrs)
+    out.attrs.update({k: v for k, v in tree.attrs.items() if k != ATTR_STORAGE})
     return out
 
 
