@@ -422,6 +422,8 @@ def test_sigkill_while_sampling_and_after_saving_keeps_the_last_good_run(make_wo
     assert_last_good_intact(saved_ws, saved_files)
     assert {k: v for k, v in saved_ws.files().items() if not k.startswith(stem)} == saved_files
     assert_recovered_by_next_update(saved_ws, killed)
+    # the complete files of the killed run are referenced by no succeeded run: the recovery deleted them
+    assert saved_ws.files() == saved_files
 
 
 # --------------------------------------------------------------------------------------------------
