@@ -584,7 +584,10 @@ def inputs_changed_since(run_row: dict, question) -> list[str]:
     from forecast.inference.fingerprint import digest, item_digests
 
     changed = []
-    spec_now = digest({"spec": question.spec.to_dict(), "library": question.library.model_dump(mode="json")})
+    # as :func:`forecast.inference.fingerprint.fingerprints` computes the spec fingerprint (an
+    # indicator's intake cues do not change a fit)
+    library = question.library.model_dump(mode="json", exclude={"indicators": {"__all__": {"cues"}}})
+    spec_now = digest({"spec": question.spec.to_dict(), "library": library})
     if run_row.get("spec_fingerprint") and run_row["spec_fingerprint"] != spec_now:
         changed.append("spec")
     evidence_now = digest(sorted(item_digests(question, to_date(run_row["as_of"])).items()))
