@@ -276,6 +276,10 @@ def test_replay_recomputes_a_stored_point_whose_file_is_damaged(workspace):
     first = replay(QID, "2024-11", "2024-11", **kw).iloc[0]
     again = replay(QID, "2024-11", "2024-11", **kw).iloc[0]
     assert (again["method"], again["run_id"]) == ("stored", first["run_id"])
+    point = ws.ledger.get(int(first["run_id"]))  # a replay point keeps no latent paths: its log rate is stored
+    loaded = store.load_result(point)
+    assert "level" not in loaded.idata["posterior"].data_vars and "log_rate" in loaded.idata["posterior"].data_vars
+    assert loaded.summary().set_index("horizon").loc[loaded.headline, "mean"] == pytest.approx(point["headline_mean"], rel=1e-6)
     damage(Path(ws.ledger.get(int(first["run_id"]))["posterior_path"]))
     redone = replay(QID, "2024-11", "2024-11", **kw).iloc[0]
     assert redone["method"] == "nuts" and redone["run_id"] != first["run_id"]

@@ -362,8 +362,8 @@ def decode_tree(tree):
                 raise ValueError(f"the file records {', '.join(missing)} of the {name} as recomputed, but lacks their inputs")
             for var in wanted:
                 ds[var] = values[var]
-            if name == "posterior":
-                log_rate = ds["log_rate"] if "log_rate" in ds.data_vars else None
+        if name == "posterior" and "log_rate" in ds.data_vars:
+            log_rate = ds["log_rate"]  # stored or recomputed: the event_count term reads it
         if name == "log_likelihood" and "event_count" in wanted:
             if log_rate is None:
                 raise ValueError("the file records the event_count log-likelihood as recomputed, but the posterior has no log_rate")
