@@ -31,7 +31,7 @@ from forecast.inputs.evidence import EvidenceItem, LocatedItem
 from forecast.model.design import PICTURE_PREFIX, make_design
 from forecast.model.simulate import Draws
 
-from .conftest import item, library, question
+from .conftest import item, question
 
 SHIPPED = ("belarus-entry", "russia-strikes-from-belarus")
 AS_OF = "2025-10-31"
