@@ -421,12 +421,15 @@ def show(
     if rec.get("status") == "succeeded":
         rec["artefacts"] = {}
         for kind in ARTEFACTS:
+            if not rec.get(f"{kind}_path"):
+                rec["artefacts"][kind] = "none recorded"
+                continue
             try:
                 verify_artefact(rec, kind)
                 rec["artefacts"][kind] = "verified" if rec.get(f"{kind}_sha256") else "present (recorded before checksums)"
             except ArtefactError as exc:
-                rec["artefacts"][kind] = "pruned" if rec.get("pruned_at") else "missing" if "missing" in str(exc) else "damaged"
-                if not rec.get("pruned_at"):
+                rec["artefacts"][kind] = exc.kind
+                if exc.kind != "pruned":
                     problems.append(str(exc))
     print(json.dumps(rec, indent=2, default=str))
     for problem in problems:

@@ -70,7 +70,15 @@ ARTEFACTS = ("posterior", "summary")  # ledger columns <kind>_path and <kind>_sh
 
 
 class ArtefactError(ValueError):
-    """A run's stored file is missing, pruned or does not match the checksum in the ledger."""
+    """A run's stored file cannot be used; ``kind`` says why and the message what to do.
+
+    Kinds: ``"pruned"`` (deleted by ``forecast prune``), ``"missing"``, ``"damaged"`` (its bytes
+    differ from those recorded, or netCDF cannot read them), ``"none"`` (the run recorded no file).
+    """
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
 
 
 # --------------------------------------------------------------------------------------------------
@@ -468,14 +476,14 @@ def verify_artefact(row: dict, kind: str = "posterior") -> Path:
     what = {"posterior": "posterior file", "summary": "summary file"}[kind]
     if row.get("pruned_at"):
         raise ArtefactError(f"{_run_name(row)}: its files were pruned on {row['pruned_at']} (`forecast prune`); its numbers "
-                            f"are still in the ledger (`forecast show {row.get('question')} --run {row.get('id')}`), and {_refit_hint(row)}")
+                            f"are still in the ledger (`forecast show {row.get('question')} --run {row.get('id')}`), and {_refit_hint(row)}", "pruned")
     stored = row.get(f"{kind}_path")
     if not stored:
-        raise ArtefactError(f"{_run_name(row)} has no {what} (status {row.get('status')!r})")
+        raise ArtefactError(f"{_run_name(row)} has no {what} (status {row.get('status')!r})", "none")
     path = Path(stored)
     if not path.is_file():
         raise ArtefactError(f"{_run_name(row)}: {what} {path} is missing (deleted or moved); restore it from a backup, "
-                            f"or {_refit_hint(row)}")
+                            f"or {_refit_hint(row)}", "missing")
     expected = row.get(f"{kind}_sha256")
     if expected:
         actual = sha256_file(path)
@@ -483,7 +491,8 @@ def verify_artefact(row: dict, kind: str = "posterior") -> Path:
             raise ArtefactError(
                 f"{_run_name(row)}: {what} {path} is damaged: its SHA-256 is {actual[:16]}..., the ledger recorded "
                 f"{expected[:16]}... for it; do not use it. Restore it from a backup, or {_refit_hint(row)} "
-                f"(`forecast prune` deletes the files of old runs)"
+                f"(`forecast prune` deletes the files of old runs)",
+                "damaged",
             )
     return path
 
@@ -523,7 +532,7 @@ def load_result(run_row: dict, question=None):
     try:
         tree = load_tree(path)
     except OSError as exc:  # the bytes match the ledger, yet netCDF cannot read them
-        raise ArtefactError(f"{_run_name(run_row)}: posterior file {path} cannot be read ({exc}); {_refit_hint(run_row)}") from exc
+        raise ArtefactError(f"{_run_name(run_row)}: posterior file {path} cannot be read ({exc}); {_refit_hint(run_row)}", "damaged") from exc
     try:
         return FitResult.from_tree(tree)
     except ValueError as exc:
