@@ -670,6 +670,7 @@ class PruneResult:
     dry_run: bool = False
 
     def to_dict(self) -> dict:
+        """JSON-ready: paths as strings (one line of ``forecast prune --json``)."""
         return {"question": self.question, "keep": self.keep, "pruned": self.pruned, "deleted": [str(p) for p in self.deleted],
                 "freed_bytes": self.freed_bytes, "left": [str(p) for p in self.left], "dry_run": self.dry_run}
 

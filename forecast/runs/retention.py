@@ -18,7 +18,8 @@ from forecast.runs.ledger import Ledger, PruneResult, default_path
 
 def prune(
     question_id: str | None = None,
-    keep: int = 30,
+    *,
+    keep: int,
     all_questions: bool = False,
     root=None,
     ledger_path=None,
