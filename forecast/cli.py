@@ -472,9 +472,11 @@ def prune(
         verb = "would delete" if dry_run else "deleted"
         if res.pruned:
             console.print(Text(f"{res.question}: {verb} the files of {len(res.pruned)} run(s) ({_ids(res.pruned)}): "
-                               f"{len(res.deleted)} files, {res.freed_bytes / 1e6:.1f} MB; kept the newest {res.keep}"), highlight=False)
+                               f"{len(res.deleted)} files, {res.freed_bytes / 1e6:.1f} MB; the newest {res.keep} run(s) and the last successful "
+                               "update keep theirs"), highlight=False)
         else:
-            console.print(Text(f"{res.question}: nothing to prune (keeping the newest {res.keep})"), highlight=False)
+            console.print(Text(f"{res.question}: nothing to prune (the files of the newest {res.keep} run(s) and of the last "
+                               "successful update are kept)"), highlight=False)
         if res.left:
             err.print(Text(f"note {res.question}: left {len(res.left)} file(s) outside this ledger's folder "
                            "(they belong to the ledger this one was copied from)"), highlight=False)

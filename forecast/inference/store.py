@@ -447,7 +447,7 @@ def _run_name(row: dict) -> str:
 
 
 def _refit_hint(row: dict) -> str:
-    return f"`forecast update {row.get('question')} --as-of {row.get('as_of')} --force` refits it"
+    return f"refit it with `forecast update {row.get('question')} --as-of {row.get('as_of')} --force`"
 
 
 def verify_artefact(row: dict, kind: str = "posterior") -> Path:
@@ -491,8 +491,7 @@ def verify_artefact(row: dict, kind: str = "posterior") -> Path:
         if actual != expected:
             raise ArtefactError(
                 f"{_run_name(row)}: {what} {path} is damaged: its SHA-256 is {actual[:16]}..., the ledger recorded "
-                f"{expected[:16]}... for it; do not use it. Restore it from a backup, or {_refit_hint(row)} "
-                f"(`forecast prune` deletes the files of old runs)",
+                f"{expected[:16]}... for it; do not use it. Restore it from a backup, or {_refit_hint(row)}",
                 "damaged",
             )
     return path
