@@ -8,6 +8,7 @@
 ``forecast check ID [--only C] [--quick]``   ``forecast.check(ID, only=[C], quick=True)``
 ``forecast intake REPORT -q ID --published``  ``forecast.intake(REPORT, question=ID, ...)``
 ``forecast site [--out DIR]``                ``forecast.site(out=DIR)``
+``forecast prune ID --keep N``               ``forecast.prune(ID, keep=N)``
 ==========================================  ==========================================
 
 Exit codes: 0 ok; 1 bad input (every problem printed, nothing written) or a store that cannot be
@@ -198,6 +199,19 @@ def _int_range(bounds, help: str, *names, default_help: str = ""):
 AS_OF_HELP = "Use only evidence known by this date, YYYY-MM-DD, not after today (default: today)."
 
 
+def _ids(ids) -> str:
+    """Run ids as short ranges: ``3-7, 9``."""
+    ids = sorted(ids)
+    parts, start = [], None
+    for i, run in enumerate(ids):
+        if start is None:
+            start = run
+        if i + 1 == len(ids) or ids[i + 1] != run + 1:
+            parts.append(str(start) if start == run else f"{start}-{run}")
+            start = None
+    return ", ".join(parts)
+
+
 @app.command()
 def update(
     question: Annotated[Optional[str], typer.Argument(help="Question id (a file models/<id>.yaml).")] = None,
@@ -221,6 +235,10 @@ def update(
         float,
         typer.Option(min=limits.LOCK_TIMEOUT[0], max=limits.LOCK_TIMEOUT[1], help="Seconds to wait for another update to finish before giving up (exit 6; at most a week)."),
     ] = 600.0,
+    keep: Annotated[
+        Optional[int],
+        _int_range(limits.KEEP_RUNS, "After the update, delete the files of the question's runs older than the newest N (as `forecast prune --keep N`)"),
+    ] = None,
     root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder (default: found from the current folder).")] = None,
 ) -> None:
     """Fit QUESTION with the evidence known at --as-of, record the run in the ledger, print the headline.
@@ -245,12 +263,14 @@ def update(
                 outcome = run_update(
                     qid, as_of=as_of, seed=seed, force=force, root=project.root, ledger_path=ledger,
                     alert_threshold=alert_threshold, alert_band=alert_band, alert_diagnostics=strict,
-                    lock_timeout=lock_timeout, progressbar=not json_out and console.is_terminal, **overrides,
+                    lock_timeout=lock_timeout, progressbar=not json_out and console.is_terminal, keep=keep, **overrides,
                 )
-            if output is not None and outcome.result is not None:
-                from forecast.inference.store import save_result
+            if output is not None and outcome.record is not None:
+                # the run's stored files, verified: the same bytes whether it was fitted now or is up
+                # to date; a damaged or missing file is an error naming it and the run
+                from forecast.inference.store import copy_artefacts
 
-                save_result(outcome.result, output)
+                copy_artefacts(outcome.record, output)
         except Exception as exc:
             code = error_exit_code(exc, qid, json_out)
             if code is None:  # a sampling failure: recorded as failed in the ledger; go on with the others
@@ -285,6 +305,8 @@ def print_outcome(outcome) -> None:
 
             console.print(Text(f"  headline P(by {rec['headline_horizon']}) = {percent(rec['headline_mean'])} "
                                f"(90%: {percent_range(rec['headline_lower_90'], rec['headline_upper_90'])}), as of {rec['as_of']}"), highlight=False)
+    if outcome.pruned:
+        console.print(f"pruned the files of {len(outcome.pruned)} older run(s): {_ids(outcome.pruned)}", style="dim", highlight=False)
     for alert in outcome.alerts:
         err.print(Text.assemble(("ALERT", "red"), f" {alert.rule}: {alert.message}"), highlight=False)
 
@@ -393,7 +415,71 @@ def show(
         _error(f"no run {run if run is not None else '(successful update)'} of {question} in {store.path}")
         raise typer.Exit(EXIT_INPUT)
     rec.pop("spec_snapshot", None)
+    from forecast.inference.store import ARTEFACTS, ArtefactError, verify_artefact
+
+    problems = []
+    if rec.get("status") == "succeeded":
+        rec["artefacts"] = {}
+        for kind in ARTEFACTS:
+            if not rec.get(f"{kind}_path"):
+                rec["artefacts"][kind] = "none recorded"
+                continue
+            try:
+                verify_artefact(rec, kind)
+                rec["artefacts"][kind] = "verified" if rec.get(f"{kind}_sha256") else "present (recorded before checksums)"
+            except ArtefactError as exc:
+                rec["artefacts"][kind] = exc.kind
+                if exc.kind != "pruned":
+                    problems.append(str(exc))
     print(json.dumps(rec, indent=2, default=str))
+    for problem in problems:
+        _error(problem)
+    if problems:
+        raise typer.Exit(EXIT_INPUT)
+
+
+@app.command()
+def prune(
+    question: Annotated[Optional[str], typer.Argument(help="Question id.")] = None,
+    keep: Annotated[int, _int_range(limits.KEEP_RUNS, "Keep the files of the newest N runs of each question; the last successful update is always kept", "--keep")] = ...,
+    all_questions: Annotated[bool, typer.Option("--all", help="Every question with runs in the ledger.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be deleted.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON line per question.")] = False,
+    ledger: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Ledger database (default: runs/ledger.sqlite, or $FORECAST_LEDGER).")] = None,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(min=limits.LOCK_TIMEOUT[0], max=limits.LOCK_TIMEOUT[1], help="Seconds to wait for a running update before giving up (exit 6; at most a week)."),
+    ] = 600.0,
+    root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder (default: found from the current folder).")] = None,
+) -> None:
+    """Delete the posterior and summary files of older runs, keeping the newest --keep runs' files.
+
+    The ledger keeps every run's numbers (history, show, trajectories); a pruned run is marked
+    pruned, and reading its files says so. The last successful update of a question, the base of
+    its next change report, is never pruned.
+    """
+    from forecast.runs.retention import prune as run_prune
+
+    if bool(question) == all_questions:
+        _error("give a QUESTION or --all")
+        raise typer.Exit(EXIT_USAGE)
+    with errors_reported():
+        results = run_prune(question, keep=keep, all_questions=all_questions, root=root, ledger_path=ledger, lock_timeout=lock_timeout, dry_run=dry_run)
+    for res in results:
+        if json_out:
+            print(json.dumps(res.to_dict()))
+            continue
+        verb = "would delete" if dry_run else "deleted"
+        if res.pruned:
+            console.print(Text(f"{res.question}: {verb} the files of {len(res.pruned)} run(s) ({_ids(res.pruned)}): "
+                               f"{len(res.deleted)} files, {res.freed_bytes / 1e6:.1f} MB; the newest {res.keep} run(s) and the last successful "
+                               "update keep theirs"), highlight=False)
+        else:
+            console.print(Text(f"{res.question}: nothing to prune (the files of the newest {res.keep} run(s) and of the last "
+                               "successful update are kept)"), highlight=False)
+        if res.left:
+            err.print(Text(f"note {res.question}: left {len(res.left)} file(s) outside this ledger's folder "
+                           "(they belong to the ledger this one was copied from)"), highlight=False)
 
 
 @app.command()

@@ -134,8 +134,10 @@ def test_a_stored_run_reloads_from_its_tree_after_the_files_changed(stored, tmp_
     assert loaded.design.to_dict() == original.design.to_dict()
     assert loaded.diagnostics.to_dict(table=True) == original.diagnostics.to_dict(table=True)
     assert (loaded.seed, loaded.n_paths, loaded.fingerprints, loaded.config) == (original.seed, original.n_paths, original.fingerprints, original.config)
-    # a date between horizons is recomputed from the stored design, seed and paths
-    np.testing.assert_array_equal(loaded.p_by("2025-01-31"), original.p_by("2025-01-31"))
+    # a date between horizons is recomputed from the stored design, seed and paths; the paths are
+    # stored on a grid (forecast.inference.store), so the draws agree to the precision stored
+    np.testing.assert_allclose(loaded.p_by("2025-01-31"), original.p_by("2025-01-31"), rtol=0.05, atol=1e-3)
+    assert loaded.p_by("2025-01-31").mean() == pytest.approx(original.p_by("2025-01-31").mean(), abs=1e-4)
 
 
 def test_arviz_loo_runs_on_a_saved_and_reloaded_result(stored):
@@ -149,7 +151,8 @@ def test_arviz_loo_runs_on_a_saved_and_reloaded_result(stored):
     assert set(loaded.idata["log_likelihood"].data_vars) == {"evidence", "event_count"}
     elpd = arviz_stats.loo(loaded.idata, var_name="evidence", pointwise=True)
     again = arviz_stats.loo(outcome.result.idata, var_name="evidence", pointwise=True)
-    assert elpd.elpd == pytest.approx(again.elpd, abs=1e-12) and np.isfinite(elpd.elpd)
+    # the stored log-likelihood keeps 16 significant bits (forecast.inference.store)
+    assert elpd.elpd == pytest.approx(again.elpd, rel=1e-4) and np.isfinite(elpd.elpd)
     assert list(elpd.pareto_k["item"].values) == list(outcome.result.design.evidence_ids)
     # LOO's elpd is below the in-sample log predictive density of the items (p_loo > 0)
     ll = loaded.idata["log_likelihood"]["evidence"]
@@ -166,4 +169,4 @@ def test_a_tree_without_the_provenance_attrs_is_refused_with_the_fix(stored, tmp
     old = tmp_path / "old.nc"
     tree.to_netcdf(old, engine="netcdf4")
     with pytest.raises(ValueError, match=r"forecast_design.*run `forecast update` again"):
-        load_result({**row, "posterior_path": str(old)})
+        load_result({**row, "posterior_path": str(old), "posterior_sha256": None})  # a file recorded without a checksum

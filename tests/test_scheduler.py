@@ -135,7 +135,7 @@ class Workspace:
 
     @property
     def artefacts(self) -> Path:
-        return self.ledger.parent / QID
+        return Ledger(self.ledger).artefact_dir(QID)
 
     @property
     def evidence(self) -> Path:
@@ -212,10 +212,9 @@ def make_workspace(baseline, tmp_path):
         ledger.parent.mkdir(parents=True)
         with closing(sqlite3.connect(baseline["ledger"])) as src, closing(sqlite3.connect(ledger)) as dst:
             src.backup(dst)
-            old_dir, new_dir = baseline["ledger"].parent / QID, ledger.parent / QID
-            shutil.copytree(old_dir, new_dir)
-            with dst:  # the copy's rows point at the copy's artefacts
-                dst.execute("UPDATE runs SET posterior_path = replace(posterior_path, ?, ?), summary_path = replace(summary_path, ?, ?)", (str(old_dir), str(new_dir)) * 2)
+        # the rows hold paths relative to the ledger's folder: the copy's rows find the copy's files
+        old_dir = Ledger(baseline["ledger"]).artefact_root
+        shutil.copytree(old_dir, ledger.parent / old_dir.name)
         return Workspace(root, ledger, baseline["outcome"].run_id)
 
     return make
@@ -423,6 +422,8 @@ def test_sigkill_while_sampling_and_after_saving_keeps_the_last_good_run(make_wo
     assert_last_good_intact(saved_ws, saved_files)
     assert {k: v for k, v in saved_ws.files().items() if not k.startswith(stem)} == saved_files
     assert_recovered_by_next_update(saved_ws, killed)
+    # the complete files of the killed run are referenced by no succeeded run: the recovery deleted them
+    assert saved_ws.files() == saved_files
 
 
 # --------------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ MAX_PATH_MONTHS = 200 * 600  # future_paths * months from the risk window start 
 # command-line options of scheduled updates, briefs and checks
 ALERT_THRESHOLD = (0.0, 1.0)  # a move of the headline probability
 LOCK_TIMEOUT = (0.0, 7 * 24 * 3600.0)  # seconds
+KEEP_RUNS = (0, 100_000)  # runs whose files `forecast prune --keep` / `forecast update --keep` keep
 INFLUENCE_REFITS = (0, 100)
 SIMS = (1, 10_000)
 WORKERS = (1, 64)

@@ -1,14 +1,34 @@
 """The run ledger: one SQLite row per run, a file any SQLite tool can open.
 
 Default path ``runs/ledger.sqlite`` under the project (``runs/`` is git-ignored); set
-``FORECAST_LEDGER`` or pass ``--ledger`` to put it elsewhere. Artefacts of a run (posterior NetCDF
-and summary JSON) live next to it in ``runs/<question>/``.
+``FORECAST_LEDGER`` or pass ``--ledger`` to put it elsewhere.
+
+Artefacts
+---------
+The artefacts of a run (posterior NetCDF and summary JSON) live in a folder of their own next to
+the ledger, named after the ledger file and its id (a random id the ledger gets when it is
+created): ``runs/ledger.sqlite.artefacts-<id>/<question>/run-NNNNNN.nc`` and ``.json``. Two
+ledgers in one folder therefore never write the same file, a copy of a ledger under another name
+writes its new runs to its own folder, and a new ledger started where a damaged one was moved
+aside never touches the old one's files. The ledger stores each path relative to its own folder
+(``posterior_path``, ``summary_path``) and every read returns it resolved against the ledger's
+folder, so the paths work from any working directory and after the folder is moved or restored
+elsewhere (rows written before this rule hold absolute paths, which are used as they are). With
+each path the ledger records the SHA-256 of the file (``posterior_sha256``, ``summary_sha256``),
+which every reader checks (:func:`forecast.inference.store.verify_artefact`). ``pruned_at`` is set
+when ``forecast prune`` deleted a run's files; the run keeps its numbers and stays ``succeeded``.
+
 
 Crash safety: a run is inserted as ``running`` before sampling and becomes ``succeeded`` only after
 its artefacts are written (atomically, temp file + rename) in the same transaction that records its
 numbers; SQLite's journal makes each transaction all-or-nothing, so a run killed at any point (even
 SIGKILL) leaves at worst a ``running`` row, which the next run marks ``failed`` ("interrupted"),
-and the previous good artefacts untouched.
+and the previous good artefacts untouched; the next run, holding the lock, also deletes the files
+in the ledger's artefact folder that no succeeded run references (a run killed after renaming its
+files into place but before it was recorded).
+
+A ledger written before the artefact columns existed gets them when it is opened for writing
+(``ALTER TABLE ... ADD COLUMN``, :data:`ARTEFACT_COLUMNS`) and an id in the table ``meta``.
 
 A ledger that cannot be used raises :class:`LedgerError` (a ``ValueError``) naming the file and
 the kind of trouble, each with its own advice: damaged (not a usable SQLite database: move it
@@ -23,10 +43,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
+import secrets
 import shutil
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from forecast.core.errors import os_error_message
@@ -65,7 +87,19 @@ CREATE TABLE IF NOT EXISTS runs (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_question ON runs (question, kind, status, id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+# Artefact columns added to the runs table after its first release; a ledger missing any of them
+# gets it when it is opened (see the module docstring).
+ARTEFACT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("posterior_sha256", "TEXT"),  # SHA-256 of the posterior file as written
+    ("summary_sha256", "TEXT"),  # SHA-256 of the summary file as written
+    ("pruned_at", "TEXT"),  # when `forecast prune` deleted the run's files (UTC), else NULL
+)
+ARTEFACT_PATHS = ("posterior_path", "summary_path")
+# the files a run writes in its question's artefact folder, and the temp files of a killed write
+ARTEFACT_NAME = re.compile(r"^(run-\d{6,}\.(nc|json)|\.run-\d{6,}\..*\.tmp)$")
 
 COLUMNS_SHOWN = [
     "id", "kind", "status", "as_of", "started_at", "headline_horizon", "headline_mean",
@@ -119,9 +153,10 @@ class Ledger:
 
     path: Path
     readonly: bool = False
+    ledger_id: str = field(init=False, default="")
 
     def __post_init__(self):
-        self.path = Path(self.path)
+        self.path = Path(self.path).absolute()  # a relative --ledger names the same file from any folder
         if self.path.is_dir():
             raise LedgerError(
                 f"ledger {self.path} is a folder, where the ledger file is expected; give the path of a file, "
@@ -135,6 +170,7 @@ class Ledger:
                 return
             with self._open("read") as con:
                 check = con.execute("PRAGMA quick_check").fetchone()[0]
+                self.ledger_id = self._read_id(con)
         else:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,9 +180,92 @@ class Ledger:
             # "file is not a database" traceback halfway through an update.
             with self._open("write") as con:
                 con.executescript(SCHEMA)
+                self._migrate_artefacts(con)
+                self.ledger_id = self._identify(con)
                 check = con.execute("PRAGMA quick_check").fetchone()[0]
         if check != "ok":
             raise LedgerError(self._damaged(f"integrity check: {check}"))
+
+    @staticmethod
+    def _migrate_artefacts(con: sqlite3.Connection) -> list[str]:
+        """Add the columns of :data:`ARTEFACT_COLUMNS` a ledger lacks, in one transaction; returns their names."""
+        have = {r["name"] for r in con.execute("PRAGMA table_info(runs)").fetchall()}
+        missing = [(name, kind) for name, kind in ARTEFACT_COLUMNS if name not in have]
+        if not missing:
+            return []
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            have = {r["name"] for r in con.execute("PRAGMA table_info(runs)").fetchall()}  # another process may have won
+            for name, kind in missing:
+                if name not in have:
+                    con.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return [name for name, _ in missing]
+
+    @staticmethod
+    def _identify(con: sqlite3.Connection) -> str:
+        """The ledger's id, drawn and stored on first use (the first writer wins a race)."""
+        row = con.execute("SELECT value FROM meta WHERE key = 'ledger_id'").fetchone()
+        if row is None:
+            con.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('ledger_id', ?)", (secrets.token_hex(4),))
+            row = con.execute("SELECT value FROM meta WHERE key = 'ledger_id'").fetchone()
+        return row["value"]
+
+    @staticmethod
+    def _read_id(con: sqlite3.Connection) -> str:
+        """The ledger's id, or "" for a ledger not yet opened for writing by this version (read-only)."""
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key = 'ledger_id'").fetchone()
+        except sqlite3.OperationalError:  # no table meta
+            return ""
+        return row["value"] if row else ""
+
+    # -- artefact paths ---------------------------------------------------------------------------
+    @property
+    def artefact_root(self) -> Path:
+        """This ledger's artefact folder: ``<ledger file>.artefacts-<id>`` next to the ledger."""
+        if not self.ledger_id:
+            raise LedgerError(f"ledger {self.path} was opened read-only before it had an id: open it for writing to write runs", "read-only")
+        return self.path.parent / f"{self.path.name}.artefacts-{self.ledger_id}"
+
+    def artefact_dir(self, question: str) -> Path:
+        """Where the runs of ``question`` recorded in this ledger write their files."""
+        return self.artefact_root / question
+
+    def _stored_path(self, value):
+        """A path as the ledger stores it: relative to the ledger's folder when it lies inside it."""
+        if value is None:
+            return None
+        path = Path(value)
+        if path.is_absolute():
+            try:
+                return path.relative_to(self.path.parent).as_posix()
+            except ValueError:
+                return str(path)
+        return path.as_posix()
+
+    def _resolve(self, row: dict | None) -> dict | None:
+        """A row with its artefact paths resolved against the ledger's folder (absolute)."""
+        if row is None:
+            return None
+        for key in ARTEFACT_PATHS:
+            value = row.get(key)
+            if not value or Path(value).is_absolute():
+                continue
+            path = self.path.parent / value
+            legacy = self.path.parent / row.get("question", "") / Path(value).name
+            if not path.exists() and not row.get(key.replace("_path", "_sha256")) and legacy.exists():
+                # written before paths were stored relative to the ledger: relative to the working
+                # directory of that run, in the ledger's folder under <question>/
+                path = legacy
+            row[key] = str(path)
+        return row
+
+    def _read(self, row) -> dict | None:
+        return self._resolve(_row(row))
 
     def _damaged(self, reason: str) -> str:
         return (
@@ -267,7 +386,52 @@ class Ledger:
                     "UPDATE runs SET status='failed', finished_at=?, error=? WHERE id=? AND status='running'",
                     (now(), "interrupted: the process stopped before the run finished", run_id),
                 )
+        self.remove_unreferenced()
         return dead
+
+    def referenced_files(self) -> set[Path]:
+        """The artefact files the ledger still needs: those of succeeded runs not pruned (resolved)."""
+        if self._missing:
+            return set()
+        with self._open("read") as con:
+            rows = con.execute(
+                "SELECT question, posterior_path, summary_path, posterior_sha256, summary_sha256 FROM runs "
+                "WHERE status = 'succeeded' AND pruned_at IS NULL"
+            ).fetchall()
+        out = set()
+        for row in rows:
+            resolved = self._resolve(dict(row))
+            out |= {Path(resolved[k]) for k in ARTEFACT_PATHS if resolved.get(k)}
+        return out
+
+    def remove_unreferenced(self) -> list[Path]:
+        """Delete the files in this ledger's artefact folder that no succeeded run references.
+
+        What a run leaves that was killed after renaming its files into place but before it was
+        recorded (or a run that failed after writing them), and half-written temp files. Only
+        ``run-NNNNNN.nc``/``.json`` and ``.run-*.tmp`` files inside :attr:`artefact_root` are
+        considered: another ledger's files, and anything else, are left alone. Call with the
+        project lock held (every writer of artefacts holds it).
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files deleted.
+        """
+        root = self.artefact_root
+        if not root.is_dir():
+            return []
+        keep = {p.absolute() for p in self.referenced_files()}
+        removed = []
+        for folder in [root, *(p for p in root.iterdir() if p.is_dir())]:
+            for path in folder.iterdir():
+                if path.is_file() and ARTEFACT_NAME.match(path.name) and path.absolute() not in keep:
+                    try:
+                        path.unlink()
+                        removed.append(path)
+                    except FileNotFoundError:
+                        pass
+        return removed
 
     def start(self, question: str, as_of: dt.date, kind: str, seed: int, fingerprints: dict, fingerprint: str) -> int:
         with self._open("write") as con:
@@ -281,12 +445,148 @@ class Ledger:
             return int(cur.lastrowid)
 
     def succeed(self, run_id: int, record: dict) -> None:
+        """Mark a run ``succeeded`` with its numbers, artefact paths and checksums, in one transaction.
+
+        Parameters
+        ----------
+        run_id : int
+        record : dict
+            Column -> value; ``posterior_path`` and ``summary_path`` are stored relative to the
+            ledger's folder when they lie inside it.
+        """
+        record = {k: (self._stored_path(v) if k in ARTEFACT_PATHS else v) for k, v in record.items()}
         cols = ", ".join(f"{k} = ?" for k in record)
         with self._open("write") as con:
             con.execute(
                 f"UPDATE runs SET status='succeeded', finished_at=?, {cols} WHERE id=?",
                 (now(), *[_sql(v) for v in record.values()], run_id),
             )
+
+    def mark_pruned(self, run_ids: list[int]) -> list[int]:
+        """Record that the files of these succeeded runs are deleted, in one transaction.
+
+        Parameters
+        ----------
+        run_ids : list of int
+
+        Returns
+        -------
+        list of int
+            The runs marked (succeeded and not already pruned).
+        """
+        if not run_ids:
+            return []
+        marks = ",".join("?" * len(run_ids))
+        with self._open("write") as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                rows = con.execute(f"SELECT id FROM runs WHERE id IN ({marks}) AND status = 'succeeded' AND pruned_at IS NULL", run_ids).fetchall()
+                marked = [r["id"] for r in rows]
+                if marked:
+                    con.execute(f"UPDATE runs SET pruned_at = ? WHERE id IN ({','.join('?' * len(marked))})", (now(), *marked))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return marked
+
+    def protected_runs(self, question: str) -> set[int]:
+        """Runs of ``question`` whose files are never pruned.
+
+        The last successful update: the last good forecast, and the previous run whose posterior
+        the next update's change report reweights (its attribution).
+
+        Returns
+        -------
+        set of int
+        """
+        last = self.last_success(question, kind="update")
+        return {last["id"]} if last else set()
+
+    def prunable(self, question: str, keep: int) -> list[dict]:
+        """Succeeded runs of ``question`` whose files ``forecast prune --keep keep`` deletes, oldest first.
+
+        Every succeeded run with files, except the newest ``keep`` of them (by run id, updates and
+        replay points alike) and :meth:`protected_runs`.
+
+        Parameters
+        ----------
+        question : str
+        keep : int
+            0 or more.
+
+        Returns
+        -------
+        list of dict
+            Ledger rows (paths resolved).
+        """
+        if keep < 0:
+            raise ValueError(f"keep must be 0 or more, not {keep}")
+        if self._missing:
+            return []
+        with self._open("read") as con:
+            rows = [self._read(r) for r in con.execute(
+                "SELECT * FROM runs WHERE question = ? AND status = 'succeeded' AND pruned_at IS NULL "
+                "AND (posterior_path IS NOT NULL OR summary_path IS NOT NULL) ORDER BY id DESC",
+                (question,),
+            ).fetchall()]
+        protected = self.protected_runs(question)
+        return [r for r in reversed(rows[keep:]) if r["id"] not in protected]
+
+    def prune(self, question: str, keep: int, dry_run: bool = False) -> "PruneResult":
+        """Delete the files of ``question``'s older runs beyond the newest ``keep``; mark them pruned.
+
+        The runs are those of :meth:`prunable`; they are marked pruned in one transaction first,
+        then their files are deleted, so a run killed in between leaves files no run references,
+        which the next :meth:`recover` deletes, never a run that claims files it lost. A file
+        outside this ledger's artefact folder is deleted only for a run recorded before checksums
+        (a file of the shared ``<question>/`` folder of that time); any other (a file of the ledger
+        this one was copied from) is left in place. Call with the project lock held.
+
+        Parameters
+        ----------
+        question : str
+        keep : int
+            Runs with files to keep, 0 or more (:meth:`protected_runs` are kept on top).
+        dry_run : bool
+            Only say what would be deleted.
+
+        Returns
+        -------
+        PruneResult
+        """
+        rows = self.prunable(question, keep)
+        pruned = [r["id"] for r in rows] if dry_run else self.mark_pruned([r["id"] for r in rows])
+        result = PruneResult(question=question, keep=keep, pruned=pruned, dry_run=dry_run)
+        root = self.artefact_root.absolute()
+        for row in rows:
+            if row["id"] not in pruned:
+                continue
+            for key in ARTEFACT_PATHS:
+                if not row.get(key):
+                    continue
+                path = Path(row[key])
+                ours = path.absolute().is_relative_to(root) or not row.get(key.replace("_path", "_sha256"))
+                if not ours:
+                    result.left.append(path)
+                    continue
+                try:
+                    size = path.stat().st_size
+                    if not dry_run:
+                        path.unlink()
+                except FileNotFoundError:
+                    continue
+                result.deleted.append(path)
+                result.freed_bytes += size
+        return result
+
+    def questions(self) -> list[str]:
+        """Every question with a run in the ledger, sorted."""
+        if self._missing:
+            return []
+        with self._open("read") as con:
+            return [r["question"] for r in con.execute("SELECT DISTINCT question FROM runs ORDER BY question").fetchall()]
+
 
     def fail(self, run_id: int, error: str, wall_seconds: float | None = None) -> None:
         with self._open("write") as con:
@@ -306,7 +606,7 @@ class Ledger:
             return None
         with self._open("read") as con:
             row = con.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
-        return _row(row)
+        return self._read(row)
 
     def find(self, question: str, fingerprint: str) -> dict | None:
         """The latest succeeded run (any kind) with this fingerprint."""
@@ -317,13 +617,13 @@ class Ledger:
                 "SELECT * FROM runs WHERE question=? AND fingerprint=? AND status='succeeded' ORDER BY id DESC LIMIT 1",
                 (question, fingerprint),
             ).fetchone()
-        return _row(row)
+        return self._read(row)
 
     def get(self, run_id: int) -> dict | None:
         if self._missing:
             return None
         with self._open("read") as con:
-            return _row(con.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone())
+            return self._read(con.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone())
 
     def history(self, question: str | None = None, kind: str | None = None):
         """Runs as a pandas DataFrame, oldest first."""
@@ -339,8 +639,40 @@ class Ledger:
         if self._missing:
             return pd.DataFrame([])
         with self._open("read") as con:
-            rows = [_row(r) for r in con.execute(sql + " ORDER BY id", args).fetchall()]
+            rows = [self._read(r) for r in con.execute(sql + " ORDER BY id", args).fetchall()]
         return pd.DataFrame(rows)
+
+
+@dataclass
+class PruneResult:
+    """What :meth:`Ledger.prune` did for one question.
+
+    Attributes
+    ----------
+    question : str
+    keep : int
+    pruned : list of int
+        Runs marked pruned (with ``dry_run``: that would be).
+    deleted : list of pathlib.Path
+        Files deleted (would be).
+    freed_bytes : int
+    left : list of pathlib.Path
+        Files of pruned runs left in place (outside this ledger's artefact folder).
+    dry_run : bool
+    """
+
+    question: str
+    keep: int
+    pruned: list[int] = field(default_factory=list)
+    deleted: list[Path] = field(default_factory=list)
+    freed_bytes: int = 0
+    left: list[Path] = field(default_factory=list)
+    dry_run: bool = False
+
+    def to_dict(self) -> dict:
+        """JSON-ready: paths as strings (one line of ``forecast prune --json``)."""
+        return {"question": self.question, "keep": self.keep, "pruned": self.pruned, "deleted": [str(p) for p in self.deleted],
+                "freed_bytes": self.freed_bytes, "left": [str(p) for p in self.left], "dry_run": self.dry_run}
 
 
 def _sql(value):

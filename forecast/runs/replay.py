@@ -33,7 +33,9 @@ draws (systematic resampling, seeded), so each stored point is an ordinary equal
 Its diagnostics are the anchor's r_hat / ESS / divergences plus :math:`\hat k`, the importance ESS and
 the importance MCSE of the headline (``diagnostics.importance``).
 
-**Stored points are reused**: a point whose fingerprint is already in the ledger is not refitted.
+**Stored points are reused**: a point whose fingerprint is already in the ledger is not refitted
+(unless its files fail their checksum or are missing: it is then recomputed, and its ``why`` says so;
+a point whose files were pruned is reused from its numbers in the ledger).
 Replay points store the scalar parameters, ``log_rate`` and the forecast, not the latent paths
 (``level``, ``innovation``), which keeps a point's NetCDF small; ``forecast update --as-of`` gives the
 full posterior of any date.
@@ -157,7 +159,7 @@ def replay(
     from forecast.inference.sampling import compiled_model, sample_posterior, sample_prior
     from forecast.inference.store import save_result
     from forecast.model.prediction import add_forecast
-    from forecast.runs.update import _record, project_lock
+    from forecast.runs.update import _record, _remove_files, project_lock
 
     if every != "month":
         raise ValueError("replay --every supports 'month'")
@@ -192,6 +194,9 @@ def replay(
             t0 = time.perf_counter()
             fps, fingerprint = fingerprints(question, as_of, fp_config, seed)
             stored = None if force else ledger.find(question_id, fingerprint)
+            unusable = _unusable(stored)
+            if unusable:
+                stored = None  # a damaged or missing file: recompute the point rather than trust it
             if stored is not None:
                 rows.append(ReplayPoint(as_of, stored["id"], True, "stored", "stored with the same fingerprint", stored["headline_horizon"], stored["headline_mean"], stored["headline_lower_90"], stored["headline_upper_90"], bool(stored["diagnostics_passed"]), 0.0))
                 if progress:
@@ -205,6 +210,7 @@ def replay(
             if prior is None:
                 prior = sample_prior(full, draws=config.prior_draws, seed=seed + 1)
             run_id = ledger.start(question_id, as_of, "replay", seed, fps, fingerprint)
+            paths = None
             try:
                 idata = diag = None
                 method, why = "nuts", "first point" if anchor is None else "reweighting disabled"
@@ -258,16 +264,36 @@ def replay(
                          fingerprints={**fps, "combined": fingerprint}, versions=package_versions(), diagnostics=diag, headline=head,
                          seconds=time.perf_counter() - t0)
                 result = FitResult.from_tree(idata)
-                paths = save_result(result, ledger_path.parent / question_id, stem=f"run-{run_id:06d}")
+                if unusable:
+                    why += f"; recomputed: {unusable}"
+                paths = save_result(result, ledger.artefact_dir(question_id), stem=f"run-{run_id:06d}")
                 record = _record(result, paths, item_digests(question, as_of), spec_now, {"replay": True, "method": method, "why": why}, time.perf_counter() - t0)
                 ledger.succeed(run_id, record)
             except BaseException as exc:
                 ledger.fail(run_id, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
+                _remove_files(paths)
                 raise
             rows.append(ReplayPoint(as_of, run_id, False, method, why, record["headline_horizon"], record["headline_mean"], record["headline_lower_90"], record["headline_upper_90"], record["diagnostics_passed"], time.perf_counter() - t0))
             if progress:
                 progress(i + 1, len(points), rows[-1])
     return pd.DataFrame([r.__dict__ for r in rows])
+
+
+def _unusable(row: dict | None) -> str | None:
+    """Why a stored point's files cannot be trusted (damaged or missing), or None.
+
+    A pruned point is reused from its ledger numbers: its files were deleted on purpose.
+    """
+    from forecast.inference.store import ARTEFACTS, ArtefactError, verify_artefact
+
+    if row is None or row.get("pruned_at"):
+        return None
+    try:
+        for kind in ARTEFACTS:
+            verify_artefact(row, kind)
+    except ArtefactError as exc:
+        return str(exc)
+    return None
 
 
 @dataclass(frozen=True)

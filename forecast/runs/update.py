@@ -7,14 +7,17 @@
 3. load and validate the files (bad input -> a ``failed`` run with the problems, nothing else);
 4. fingerprint the inputs (spec + library, evidence in scope, code, sampler settings + seed, as-of);
    if the last successful update has the same fingerprint, stop: "up to date, run <id>";
-5. fit, write the posterior (NetCDF) and summary (JSON) atomically, then record the run and its
-   change report in one transaction;
-6. evaluate the alert rules.
+5. fit, write the posterior (NetCDF) and summary (JSON) atomically into the ledger's artefact
+   folder, then record the run, its change report and the files' SHA-256 in one transaction;
+6. evaluate the alert rules;
+7. with ``keep``, delete the files of older runs of the question (``forecast prune``).
 
-Crash safety rests on three facts: every writer of the ledger (update, replay) holds the lock, so a
-row still ``running`` when the lock is taken belongs to a process that died; artefacts are renamed
-into place before the transaction that marks their run ``succeeded``; and each run writes files
-named after its own run id, so an interrupted run never touches the last good run's files.
+Crash safety rests on three facts: every writer of the ledger (update, replay, prune) holds the
+lock, so a row still ``running`` when the lock is taken belongs to a process that died; artefacts
+are renamed into place before the transaction that marks their run ``succeeded``; and each run
+writes files named after its own run id, so an interrupted run never touches the last good run's
+files. Files an interrupted or failed run left are deleted by the next writer, with the lock held
+(:meth:`Ledger.recover <forecast.runs.ledger.Ledger.recover>`).
 
 Testing hook
 ------------
@@ -153,6 +156,7 @@ class UpdateOutcome:
     previous: dict | None = None
     result: object | None = None
     alerts: list[Alert] = field(default_factory=list)
+    pruned: list[int] = field(default_factory=list)  # runs whose files ``keep`` deleted
 
     @property
     def exit_code(self) -> int:
@@ -216,12 +220,25 @@ def update(
     alert_diagnostics: bool = False,
     lock_timeout: float = 600.0,
     progressbar: bool = False,
+    keep: int | None = None,
     **fit_overrides,
 ) -> UpdateOutcome:
-    """Fit ``question_id`` unless nothing changed since the last successful update; record the run."""
+    """Fit ``question_id`` unless nothing changed since the last successful update; record the run.
+
+    Parameters
+    ----------
+    keep : int, optional
+        After a succeeded or up-to-date update, delete the files of the question's older runs
+        beyond the newest ``keep`` (:meth:`Ledger.prune <forecast.runs.ledger.Ledger.prune>`, as
+        ``forecast prune --keep``); None keeps every file.
+
+    Other parameters are those of ``forecast update`` (see the module docstring).
+    """
     from forecast.core.timegrid import to_date
     from forecast.inputs.settings import SampleConfig
 
+    if keep is not None and keep < 0:
+        raise ValueError(f"keep must be 0 or more, not {keep}")
     project = Project.find(root)
     ledger_path = Path(ledger_path) if ledger_path else default_path(project.root)
     as_of = to_date(as_of) if as_of is not None else dt.date.today()
@@ -244,15 +261,18 @@ def update(
         if not force:
             same = previous if kind == "update" else ledger.find(question_id, fingerprint)
             if same is not None and same["fingerprint"] == fingerprint:
-                return UpdateOutcome(question_id, "up-to-date", same["id"], f"up to date, run {same['id']}", record=same, previous=same)
+                pruned = ledger.prune(question_id, keep).pruned if keep is not None else []
+                return UpdateOutcome(question_id, "up-to-date", same["id"], f"up to date, run {same['id']}", record=same, previous=same,
+                                     pruned=pruned)
         run_id = ledger.start(question_id, as_of, kind, seed, fps, fingerprint)
         _checkpoint("started")
+        paths = None
         try:
             result = question.fit(as_of=as_of, seed=seed, progressbar=progressbar, **fit_overrides)
             _checkpoint("fitted")
             from forecast.inference.store import load_result, save_result
 
-            paths = save_result(result, ledger_path.parent / question_id, stem=f"run-{run_id:06d}")
+            paths = save_result(result, ledger.artefact_dir(question_id), stem=f"run-{run_id:06d}")
             items_now = item_digests(question, as_of)
             spec_now = {**question.spec.to_dict(), "library": question.library.model_dump(mode="json")}
             base = previous if kind == "update" else None
@@ -275,11 +295,20 @@ def update(
             ledger.succeed(run_id, record)
         except BaseException as exc:  # KeyboardInterrupt too: never leave a run 'running' if we can help it
             ledger.fail(run_id, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}", time.perf_counter() - t0)
+            _remove_files(paths)  # a failed run's files: nothing references them
             raise
+        pruned = ledger.prune(question_id, keep).pruned if keep is not None else []
     record = ledger.get(run_id)
     alerts = alerts_for(record, base, alert_threshold, alert_band, alert_diagnostics)
     msg = f"run {run_id}: {result.headline_sentence()}"
-    return UpdateOutcome(question_id, "succeeded", run_id, msg, record=record, previous=base, result=result, alerts=alerts)
+    return UpdateOutcome(question_id, "succeeded", run_id, msg, record=record, previous=base, result=result, alerts=alerts, pruned=pruned)
+
+
+def _remove_files(paths: dict | None) -> None:
+    """Delete the files :func:`~forecast.inference.store.save_result` wrote (best effort)."""
+    for key in ("posterior", "summary"):
+        if paths and paths.get(key):
+            Path(paths[key]).unlink(missing_ok=True)
 
 
 def _record(result, paths: dict, items_now: dict, spec_now: dict, changes: dict, seconds: float) -> dict:
@@ -302,6 +331,8 @@ def _record(result, paths: dict, items_now: dict, spec_now: dict, changes: dict,
         "changes": changes,
         "posterior_path": str(paths["posterior"]),
         "summary_path": str(paths["summary"]),
+        "posterior_sha256": paths.get("posterior_sha256"),
+        "summary_sha256": paths.get("summary_sha256"),
         "wall_seconds": seconds,
     }
 
