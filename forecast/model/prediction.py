@@ -24,7 +24,15 @@ spread of :math:`P` across draws is the *epistemic* uncertainty about the probab
 
 * ``p_event_by`` (chain, draw, horizon): P(event by horizon | no event by as-of);
 * ``p_event_curve`` (chain, draw, forecast_month): the same at each month boundary up to the last
-  horizon (the cumulative curve), which also passes through every horizon.
+  horizon (the cumulative curve), which also passes through every horizon;
+* ``p_event_within`` (chain, draw), given a lead of :math:`L \ge 1` months: the **rolling
+  headline**, P(event within :math:`L` months of the as-of date | no event by as-of), i.e. by the
+  date :math:`L` calendar months after the as-of date (:func:`rolling_until`; attrs ``months`` and
+  ``until``). A fixed horizon comes closer with every month, so P(by a fixed date) answers a
+  different question on every as-of date; the rolling headline answers the same one, and is what
+  replays, trajectories, change reports and alerts compare. It is computed alone, with the same
+  seed (it leaves the horizons' numbers untouched), unless ``until`` is a horizon, whose draws it
+  then takes: either way it equals ``FitResult.p_by(until)`` bit for bit.
 """
 
 from __future__ import annotations
@@ -224,8 +232,59 @@ def forecast_draws(group: xr.Dataset, design: Design, targets: np.ndarray, n_pat
     return p.reshape(chains, draws, targets.size)
 
 
-def add_forecast(idata, design: Design, horizons: list[dt.date], n_paths: int, seed: int) -> list[dt.date]:
-    """Attach ``p_event_by`` and ``p_event_curve`` to the ``posterior`` and ``prior`` groups (in place).
+def rolling_until(as_of: dt.date, months: int) -> dt.date:
+    """The end of the rolling headline's window: ``months`` calendar months after ``as_of``.
+
+    Parameters
+    ----------
+    as_of : datetime.date
+    months : int
+        The lead :math:`L` (the spec's ``headline_lead_months``), at least 1.
+
+    Returns
+    -------
+    datetime.date
+        The same day of the month ``months`` later, clipped to the month's end (2024-02-29 + 12
+        -> 2025-02-28).
+
+    Raises
+    ------
+    ValueError
+        ``months`` is below 1: "within 0 months" is no forecast.
+    """
+    if months < 1:
+        raise ValueError(f"the rolling headline needs a lead of at least 1 month, not {months}")
+    return timegrid.month_start(as_of, months)
+
+
+def rolling_draws(group: xr.Dataset, design: Design, months: int, n_paths: int, seed: int) -> xr.DataArray:
+    """P(event within ``months`` of the as-of date | no event by as-of) for every draw of a group.
+
+    Parameters
+    ----------
+    group : xarray.Dataset
+        Draws (chain, draw), as for :func:`forecast_draws`.
+    design : Design
+    months : int
+        The lead :math:`L` (at least 1).
+    n_paths, seed : int
+        Future paths per draw and their seed (the same as the horizons').
+
+    Returns
+    -------
+    xarray.DataArray
+        ``p_event_within`` (chain, draw), probabilities; attrs ``months`` (int) and ``until`` (ISO
+        date, :func:`rolling_until`).
+    """
+    until = rolling_until(design.as_of, months)
+    p = forecast_draws(group, design, np.array([design.u(until)]), n_paths, seed)[..., 0]
+    coords = {c: group[c].values for c in ("chain", "draw") if c in group.coords}
+    return xr.DataArray(p, dims=("chain", "draw"), coords=coords, name="p_event_within",
+                        attrs={"months": int(months), "until": until.isoformat()})
+
+
+def add_forecast(idata, design: Design, horizons: list[dt.date], n_paths: int, seed: int, lead_months: int | None = None) -> list[dt.date]:
+    """Attach ``p_event_by``, ``p_event_curve`` and ``p_event_within`` to the ``posterior`` and ``prior`` groups (in place).
 
     Parameters
     ----------
@@ -236,6 +295,9 @@ def add_forecast(idata, design: Design, horizons: list[dt.date], n_paths: int, s
         The spec's horizons; those after the as-of date get a ``horizon`` coordinate.
     n_paths, seed : int
         Future paths per draw and their seed.
+    lead_months : int, optional
+        The rolling headline's lead :math:`L` (the spec's ``headline_lead_months``); with None or 0
+        no ``p_event_within`` is added (a window of 0 months holds no forecast).
 
     Returns
     -------
@@ -255,5 +317,12 @@ def add_forecast(idata, design: Design, horizons: list[dt.date], n_paths: int, s
         ds["p_event_curve"] = xr.DataArray(
             p[..., len(future):], dims=("chain", "draw", "forecast_month"), coords={"forecast_month": labels}
         )
+        if lead_months:
+            until = rolling_until(design.as_of, lead_months)
+            if until in future:  # the window ends on a horizon: the same number as the table's row
+                ds["p_event_within"] = xr.DataArray(p[..., future.index(until)], dims=("chain", "draw"), name="p_event_within",
+                                                    attrs={"months": int(lead_months), "until": until.isoformat()})
+            else:
+                ds["p_event_within"] = rolling_draws(ds, design, lead_months, n_paths, seed)
         idata[group] = xr.DataTree(ds)
     return future

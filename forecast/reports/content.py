@@ -117,11 +117,13 @@ def changes_paragraph(run: dict | None, ledger=None) -> str:
         return "First recorded update of this question: no earlier forecast to compare with."
     text = ""
     previous = ledger.get(changes["previous_run"]) if ledger is not None and changes.get("previous_run") else None
-    if previous and previous.get("headline_mean") is not None:
+    # the rolling headline asks the same question on both dates; P(by a fixed horizon) does not
+    if previous and previous.get("rolling_mean") is not None and previous.get("rolling_months"):
+        text = (f"Previous update: run {previous['id']} as of {previous['as_of']}, {percent(previous['rolling_mean'])} within "
+                f"{previous['rolling_months']} months (\"{previous['rolling_term']}\"). ")
+    elif previous and previous.get("headline_mean") is not None:
         text = (f"Previous update: run {previous['id']} as of {previous['as_of']}, {percent(previous['headline_mean'])} by "
                 f"{previous['headline_horizon']} (\"{previous['headline_term']}\"). ")
-        if previous.get("headline_term") and run.get("headline_term") and previous["headline_term"] != run["headline_term"]:
-            text += f"The ICD 203 term moved from \"{previous['headline_term']}\" to \"{run['headline_term']}\". "
     text += describe_changes(changes)[0].upper() + describe_changes(changes)[1:] + "."
     return text
 
@@ -174,9 +176,10 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
     elif not influence:
         notes["influence"].append("Not computed for this brief.")
     else:
-        from forecast.analysis.influence import evidence_influence
+        from forecast.analysis.influence import evidence_influence, pareto_k_note
 
         influence_table = evidence_influence(result, question, refit=influence_refits > 0, max_refits=max(influence_refits, 0))
+        notes["influence"].append(pareto_k_note(influence_table))
 
     curves = None
     if blocked:
@@ -221,7 +224,8 @@ EVIDENCE_HEADER = ["item", "grade", "influence", "method", "quote"]
 
 
 def evidence_rows(content: BriefContent) -> list[list[str]]:
-    return [[r.id, r.grade, f"{100 * r.influence:+.2f} pts", r.method + (f" (k={r.pareto_k:.2f})" if r.method == "psis" and r.pareto_k > 0.7 else ""),
+    limit = content.influence.attrs.get("k_limit", 0.7) if content.influence is not None else 0.7
+    return [[r.id, r.grade, f"{100 * r.influence:+.2f} pts", r.method + (f" (k={r.pareto_k:.2f})" if r.method == "psis" and r.pareto_k > limit else ""),
              r.quote] for r in content.top_evidence().itertuples()]
 
 

@@ -100,7 +100,7 @@ def render_html(content, images: dict[str, bytes], paper: str = "a4") -> str:
     parts.append("<h2>Most influential evidence</h2>")
     if content.influence is not None:
         parts.append('<p class="sub">Headline probability with the item minus without it, in percentage points '
-                     "(PSIS leave-one-out; exact refit where the Pareto k diagnostic is above 0.7).</p>")
+                     "(PSIS leave-one-out; exact refit where the Pareto k diagnostic says PSIS is unreliable).</p>")
         parts.append(_table(EVIDENCE_HEADER, evidence_rows(content), numeric={2}))
     parts += [f'<p class="sub">{esc(n)}</p>' for n in content.notes["influence"]]
 

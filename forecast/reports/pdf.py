@@ -127,6 +127,8 @@ def page_figure(content: BriefContent, paper: str = "a4"):
         if content.influence is not None:
             _table(cur, "Most influential evidence (headline with the item minus without it)", EVIDENCE_HEADER, evidence_rows(content),
                    [1.7, 0.5, 0.65, 0.8, usable - 3.65])
+            for note in content.notes["influence"]:  # what Pareto k says, one line under the table
+                cur.text(note, size=6.3, color=DARK, wrap=usable, gap=0.06)
         else:
             cur.text("Evidence influence: " + " ".join(content.notes["influence"] or ["not computed."]), size=7.5, color=DARK, gap=0.1)
 
@@ -157,8 +159,8 @@ def _draw_trajectory_into(ax, content: BriefContent) -> None:
     from forecast.reports.style import GRADE_MARKERS, grade_marker
     from forecast.reports.trajectory import draw_trajectory, evidence_marks, trajectory_frame
 
-    frame = trajectory_frame(content.runs, content.headline["horizon"], until_as_of=content.result.as_of)
-    ax.set_title(f"P(event by {content.headline['horizon']}) over time", loc="left", fontsize=8)
+    frame = trajectory_frame(content.runs, until_as_of=content.result.as_of)  # the rolling headline: comparable across dates
+    ax.set_title(f"{frame.attrs.get('quantity') or 'The forecast'} over time", loc="left", fontsize=8)
     # the band names are printed once, by the neighbouring panel
     start, last, _ = draw_trajectory(ax, frame, content.result.as_of, band_labels=False)
     if not len(frame):

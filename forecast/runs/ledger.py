@@ -10,6 +10,32 @@ numbers; SQLite's journal makes each transaction all-or-nothing, so a run killed
 SIGKILL) leaves at worst a ``running`` row, which the next run marks ``failed`` ("interrupted"),
 and the previous good artefacts untouched. A ledger file that is not a usable SQLite database
 raises :class:`LedgerError` (a ``ValueError``) naming the file.
+
+The headline columns
+--------------------
+``headline_*`` hold P(event by the headline horizon), a fixed date that comes closer with every
+month and jumps to the next horizon every so often: two runs' ``headline_mean`` are comparable only
+when their ``headline_horizon`` is the same. ``rolling_*`` hold the **rolling headline**,
+P(event within ``rolling_months`` months of the run's as-of date | no event by then), which asks
+the same question on every date; trajectories, replays, the change report and alerts compare it:
+
+==================  =====================================================================
+``rolling_months``  L, the spec's ``headline_lead_months`` (NULL when it is 0)
+``rolling_until``   the window's end, L calendar months after the as-of date (ISO date)
+``rolling_mean``    posterior mean (probability)
+``rolling_lower_50``, ``rolling_upper_50``, ``rolling_lower_90``, ``rolling_upper_90``
+                    equal-tailed 50% and 90% intervals
+``rolling_mcse``    Monte Carlo SE of the mean
+``rolling_term``    ICD 203 term of the mean as printed
+==================  =====================================================================
+
+``backdated`` is 1 for an ad-hoc update whose as-of date is before the day it ran (``forecast
+update --as-of 2024-09-30`` run today): such a run is not part of the scheduled series, so it is
+never the previous run of a later one (:meth:`Ledger.previous_in_series`).
+
+A ledger written before these columns existed is migrated in place when it is opened (``ALTER
+TABLE ... ADD COLUMN``; old rows keep NULL rolling numbers, and their ``backdated`` is inferred
+from their as-of and start dates).
 """
 
 from __future__ import annotations
@@ -57,10 +83,32 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_question ON runs (question, kind, status, id);
 """
 
+# Columns added after the first release of the ledger: a ledger missing any of them gets it on open
+# (in this order). See the module docstring.
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("backdated", "INTEGER"),
+    ("rolling_months", "INTEGER"),
+    ("rolling_until", "TEXT"),
+    ("rolling_mean", "REAL"),
+    ("rolling_lower_50", "REAL"),
+    ("rolling_upper_50", "REAL"),
+    ("rolling_lower_90", "REAL"),
+    ("rolling_upper_90", "REAL"),
+    ("rolling_mcse", "REAL"),
+    ("rolling_term", "TEXT"),
+)
+
+# what `ADD COLUMN backdated` fills in for old update rows: as-of more than a day before the start
+# (a day of slack: `started_at` is UTC, the default as-of the local date)
+INFER_BACKDATED = (
+    "UPDATE runs SET backdated = CASE WHEN as_of < date(started_at, '-1 day') THEN 1 ELSE 0 END "
+    "WHERE backdated IS NULL AND kind = 'update'"
+)
+
 COLUMNS_SHOWN = [
-    "id", "kind", "status", "as_of", "started_at", "headline_horizon", "headline_mean",
-    "headline_lower_90", "headline_upper_90", "headline_term", "diagnostics_passed", "wall_seconds",
-    "fingerprint",
+    "id", "kind", "status", "as_of", "started_at", "rolling_months", "rolling_mean", "rolling_lower_90",
+    "rolling_upper_90", "rolling_term", "headline_horizon", "headline_mean", "headline_lower_90",
+    "headline_upper_90", "headline_term", "diagnostics_passed", "wall_seconds", "fingerprint",
 ]
 
 
@@ -91,11 +139,32 @@ class Ledger:
         try:
             with self.connect() as con:
                 con.executescript(SCHEMA)
+                self._migrate(con)
                 check = con.execute("PRAGMA quick_check").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise LedgerError(self._damaged(str(exc))) from exc
         if check != "ok":
             raise LedgerError(self._damaged(f"integrity check: {check}"))
+
+    @staticmethod
+    def _migrate(con: sqlite3.Connection) -> list[str]:
+        """Add the columns of :data:`ADDED_COLUMNS` a ledger lacks, in one transaction; returns their names."""
+        have = {r["name"] for r in con.execute("PRAGMA table_info(runs)").fetchall()}
+        missing = [(name, kind) for name, kind in ADDED_COLUMNS if name not in have]
+        if not missing:
+            return []
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            have = {r["name"] for r in con.execute("PRAGMA table_info(runs)").fetchall()}  # another process may have won
+            for name, kind in missing:
+                if name not in have:
+                    con.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+            con.execute(INFER_BACKDATED)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return [name for name, _ in missing]
 
     def _damaged(self, reason: str) -> str:
         return (
@@ -130,14 +199,35 @@ class Ledger:
                 )
         return dead
 
-    def start(self, question: str, as_of: dt.date, kind: str, seed: int, fingerprints: dict, fingerprint: str) -> int:
+    def start(self, question: str, as_of: dt.date, kind: str, seed: int, fingerprints: dict, fingerprint: str,
+              backdated: bool = False) -> int:
+        """Insert a ``running`` row; returns its id.
+
+        Parameters
+        ----------
+        question : str
+        as_of : datetime.date
+        kind : {"update", "replay"}
+        seed : int
+        fingerprints : dict
+            ``spec``, ``evidence``, ``code`` and ``sampler``.
+        fingerprint : str
+            The combined fingerprint (with the as-of date).
+        backdated : bool
+            An ad-hoc update with an as-of date before the day it runs (see the module docstring).
+
+        Returns
+        -------
+        int
+        """
         with self.connect() as con:
             cur = con.execute(
                 """INSERT INTO runs (question, as_of, kind, status, started_at, pid, seed, fingerprint,
-                   spec_fingerprint, evidence_fingerprint, code_fingerprint, sampler_fingerprint)
-                   VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   spec_fingerprint, evidence_fingerprint, code_fingerprint, sampler_fingerprint, backdated)
+                   VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (question, as_of.isoformat(), kind, now(), os.getpid(), seed, fingerprint,
-                 fingerprints.get("spec"), fingerprints.get("evidence"), fingerprints.get("code"), fingerprints.get("sampler")),
+                 fingerprints.get("spec"), fingerprints.get("evidence"), fingerprints.get("code"), fingerprints.get("sampler"),
+                 int(bool(backdated))),
             )
             return int(cur.lastrowid)
 
@@ -167,8 +257,41 @@ class Ledger:
             row = con.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
         return _row(row)
 
+    def previous_in_series(self, question: str, as_of: dt.date, backdated: bool = False, before: int | None = None) -> dict | None:
+        """The run a new update of ``question`` as of ``as_of`` is compared with.
+
+        The last succeeded ``update`` whose as-of date is not later than ``as_of`` (the latest
+        as-of, then the latest run) and that was not an ad-hoc backdated run. A backdated run may
+        also be compared with an earlier backdated run of the *same* as-of date (a rerun of that
+        date with edited evidence).
+
+        Parameters
+        ----------
+        question : str
+        as_of : datetime.date
+            The new run's as-of date.
+        backdated : bool
+            The new run is itself backdated.
+        before : int, optional
+            Only runs with a smaller id (the previous run of a recorded run).
+
+        Returns
+        -------
+        dict or None
+            The ledger row; None for the first run of the series.
+        """
+        sql = ("SELECT * FROM runs WHERE question=? AND kind='update' AND status='succeeded' AND as_of <= ? "
+               "AND (COALESCE(backdated, 0) = 0 OR (? AND as_of = ?))")
+        args: list = [question, as_of.isoformat(), int(bool(backdated)), as_of.isoformat()]
+        if before is not None:
+            sql += " AND id < ?"
+            args.append(int(before))
+        with self.connect() as con:
+            row = con.execute(sql + " ORDER BY as_of DESC, id DESC LIMIT 1", args).fetchone()
+        return _row(row)
+
     def find(self, question: str, fingerprint: str) -> dict | None:
-        """The latest succeeded run (any kind) with this fingerprint."""
+        """The latest succeeded run (any kind) with this fingerprint: any stored run, not only the last."""
         with self.connect() as con:
             row = con.execute(
                 "SELECT * FROM runs WHERE question=? AND fingerprint=? AND status='succeeded' ORDER BY id DESC LIMIT 1",
