@@ -253,16 +253,18 @@ def draw_trajectory(ax, frame: pd.DataFrame, as_of: dt.date, band_labels: bool =
             labelled.add(name)
             return name
 
-        for _, seg in frame.groupby("segment", sort=True):
+        size = frame.groupby("segment")["segment"].transform("size")
+        for _, seg in frame[size >= 2].groupby("segment", sort=True):
             x = seg["as_of"].to_numpy()
-            if len(seg) >= 2:
-                ax.fill_between(x, seg["lower_90"], seg["upper_90"], color=BAND_90, lw=0, label=once("90% interval"), zorder=1)
-                ax.fill_between(x, seg["lower_50"], seg["upper_50"], color=BAND_50, lw=0, label=once("50% interval"), zorder=2)
-                ax.plot(x, seg["mean"], color=INK, ls="-", marker="o", ms=3.0, label=once("mean"), zorder=3, gid="segment")
-            else:
-                ax.vlines(x, seg["lower_90"], seg["upper_90"], color=BAND_90, lw=6, label=once("90% interval (a run)"), zorder=1)
-                ax.vlines(x, seg["lower_50"], seg["upper_50"], color=BAND_50, lw=6, label=once("50% interval (a run)"), zorder=2)
-                ax.plot(x, seg["mean"], ls="none", color=INK, marker="D", ms=4.0, label=once("run"), zorder=3)
+            ax.fill_between(x, seg["lower_90"], seg["upper_90"], color=BAND_90, lw=0, label=once("90% interval"), zorder=1)
+            ax.fill_between(x, seg["lower_50"], seg["upper_50"], color=BAND_50, lw=0, label=once("50% interval"), zorder=2)
+            ax.plot(x, seg["mean"], color=INK, ls="-", marker="o", ms=3.0, label=once("mean"), zorder=3)
+        single = frame[size < 2]
+        if len(single):  # every other run: a point with its intervals, joined to nothing
+            x = single["as_of"].to_numpy()
+            ax.vlines(x, single["lower_90"], single["upper_90"], color=BAND_90, lw=6, label=once("90% interval"), zorder=1)
+            ax.vlines(x, single["lower_50"], single["upper_50"], color=BAND_50, lw=6, label=once("50% interval"), zorder=2)
+            ax.plot(x, single["mean"], ls="none", color=INK, marker="D", ms=4.0, label="run", zorder=3)
         flagged = frame[~frame["diagnostics_passed"].astype(bool)]
         if len(flagged):
             ax.plot(flagged["as_of"].to_numpy(), flagged["mean"], ls="none", marker="o", ms=7, mfc="none", mec=INK, mew=1.0,
