@@ -51,6 +51,16 @@ def test_the_window_has_the_same_length_on_every_date():
     assert rolling_until(dt.date(2024, 9, 30), 12) == dt.date(2025, 9, 30)
     assert rolling_until(dt.date(2024, 2, 29), 12) == dt.date(2025, 2, 28)  # clipped to the month's end
     assert rolling_until(dt.date(2024, 1, 31), 1) == dt.date(2024, 2, 29)
+    # a month's last day goes to a month's last day: the window is L months of the grid long
+    assert rolling_until(dt.date(2024, 2, 29), 6) == dt.date(2024, 8, 31)
+    assert rolling_until(dt.date(2024, 4, 30), 1) == dt.date(2024, 5, 31)
+    assert rolling_until(dt.date(2024, 5, 30), 1) == dt.date(2024, 6, 30)
+    from forecast.core.timegrid import month_coordinate
+
+    start = dt.date(2020, 1, 1)
+    for as_of in (dt.date(2024, 1, 31), dt.date(2024, 2, 29), dt.date(2024, 4, 30), dt.date(2024, 9, 30)):
+        length = month_coordinate(start, rolling_until(as_of, 6)) - month_coordinate(start, as_of)
+        assert length == pytest.approx(6, abs=0.01), as_of
     with pytest.raises(ValueError, match="at least 1 month"):
         rolling_until(dt.date(2024, 1, 31), 0)
 

@@ -244,8 +244,10 @@ def rolling_until(as_of: dt.date, months: int) -> dt.date:
     Returns
     -------
     datetime.date
-        The same day of the month ``months`` later, clipped to the month's end (2024-02-29 + 12
-        -> 2025-02-28).
+        The same day of the month ``months`` later, clipped to that month's end; a month's last
+        day goes to the last day of the month ``months`` later (2024-02-29 + 6 -> 2024-08-31, not
+        the 29th), so that month-end as-of dates (every replay point) get windows of the same
+        length on the month grid.
 
     Raises
     ------
@@ -254,6 +256,8 @@ def rolling_until(as_of: dt.date, months: int) -> dt.date:
     """
     if months < 1:
         raise ValueError(f"the rolling headline needs a lead of at least 1 month, not {months}")
+    if (as_of + dt.timedelta(days=1)).day == 1:  # a month's last day: the last day L months later
+        return timegrid.month_start(as_of.replace(day=1), months + 1) - dt.timedelta(days=1)
     return timegrid.month_start(as_of, months)
 
 
