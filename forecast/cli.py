@@ -224,12 +224,16 @@ def history(
             print(json.dumps({k: rec.get(k) for k in HISTORY_JSON_KEYS}, default=str))
         return
     table = Table(title=f"runs of {question}")
-    for col in ("run", "kind", "status", "started (UTC)", "as-of", "fingerprint", "P(within L months)", "90%", "diag", "s", "what changed"):
+    for col in ("run", "kind", "status", "started (UTC)", "as-of", "fingerprint", "forecast", "90%", "diag", "s", "what changed"):
         table.add_column(col)
     for rec in df.to_dict(orient="records") if len(df) else []:
-        present = rec.get("rolling_mean") is not None and rec["rolling_mean"] == rec["rolling_mean"]
-        head = f"{rec['rolling_mean']:.1%} within {int(rec['rolling_months'])} mo" if present else ""
-        interval = "" if not head else f"{rec['rolling_lower_90']:.1%}-{rec['rolling_upper_90']:.1%}"
+        head = interval = ""
+        if rec.get("rolling_mean") is not None and rec["rolling_mean"] == rec["rolling_mean"]:
+            head = f"{rec['rolling_mean']:.1%} within {int(rec['rolling_months'])} months"
+            interval = f"{rec['rolling_lower_90']:.1%}-{rec['rolling_upper_90']:.1%}"
+        elif rec.get("headline_mean") is not None and rec["headline_mean"] == rec["headline_mean"]:  # recorded before the rolling headline
+            head = f"{rec['headline_mean']:.1%} by {rec['headline_horizon']}"
+            interval = f"{rec['headline_lower_90']:.1%}-{rec['headline_upper_90']:.1%}"
         diag = "" if rec.get("diagnostics_passed") is None or rec["diagnostics_passed"] != rec["diagnostics_passed"] else ("ok" if rec["diagnostics_passed"] else "FLAGGED")
         changes = rec.get("changes") if isinstance(rec.get("changes"), dict) else None
         what = (rec.get("error") or "").splitlines()[0][:60] if rec["status"] == "failed" else ("first run" if changes and changes.get("first_run") else (describe_changes(changes) if changes else ""))

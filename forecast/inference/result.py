@@ -160,6 +160,8 @@ class FitResult:
     versions: dict = field(default_factory=dict)
     sampling_seconds: float = float("nan")
     config: dict = field(default_factory=dict)
+    # summary() and rolling() of this tree, computed once (a run's record, JSON and sentences all read them)
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_tree(cls, tree) -> "FitResult":
@@ -309,6 +311,8 @@ class FitResult:
 
         if self.rolling_months is None:
             return None
+        if "rolling" in self._cache:
+            return dict(self._cache["rolling"])
         post = self.idata["posterior"]
         chains, draws = post.sizes["chain"], post.sizes["draw"]
         p = self.p_within()
@@ -323,7 +327,7 @@ class FitResult:
         if importance.get("rolling_mcse") is not None:
             mcse = float(importance["rolling_mcse"])
         mean = float(p.mean())
-        return {
+        self._cache["rolling"] = {
             "months": self.rolling_months,
             "until": self.rolling_until,
             "mean": mean,
@@ -335,6 +339,7 @@ class FitResult:
             "mcse": mcse,
             "icd203": icd203.term(round(mean, 2)),
         }
+        return dict(self._cache["rolling"])
 
     def rolling_sentence(self) -> str:
         """The rolling headline as a sentence.
@@ -370,6 +375,8 @@ class FitResult:
         """
         import arviz_stats
 
+        if "summary" in self._cache:
+            return self._cache["summary"].copy()
         rows = []
         if self.horizons:
             p = self.idata["posterior"]["p_event_by"]
@@ -394,7 +401,9 @@ class FitResult:
                     "headline": h == self.headline,
                 }
             )
-        return pd.DataFrame(rows, columns=["horizon", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90", "mcse", "icd203", "headline"])
+        table = pd.DataFrame(rows, columns=["horizon", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90", "mcse", "icd203", "headline"])
+        self._cache["summary"] = table
+        return table.copy()
 
     def curve(self) -> pd.DataFrame:
         """The cumulative curve from the as-of date.

@@ -35,10 +35,11 @@ ordinary equal-weight posterior. Its diagnostics are the anchor's r_hat / ESS / 
 headline (``diagnostics.importance``); the ledger's ``rolling_mcse`` of such a point is the
 importance MCSE.
 
-**Every point a clean fit.** Anchors run 4 chains (r_hat from 2 chains is too noisy to hold 1.01
-over hundreds of latent steps) with the update's target acceptance, on the same cores as an
-update, and a point's diagnostics apply the update's thresholds to the same quantities an update
-of that date has: the random-walk steps of the months up to the point's as-of date. The steps of
+**Every point a clean fit.** Anchors run 4 chains x 1000 draws after 500 tuning steps (measured
+on ``belarus-entry``: with 2 chains x 1000 draws no point of a 44-point replay passed, and with 4
+x 500 neither anchor of the 24-point benchmark did, each on an r_hat above 1.01) with the update's
+target acceptance, on the same cores as an update, and a point's diagnostics apply the
+update's thresholds to the same quantities an update of that date has: the random-walk steps of the months up to the point's as-of date. The steps of
 the months after it exist only because every point shares the last point's grid; nothing observes
 them, so their posterior is their N(0, 1) prior, and they are not part of the point's fit
 (:func:`point_view`).
