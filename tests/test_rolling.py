@@ -308,3 +308,34 @@ def test_refits_go_to_the_largest_unreliable_influence(fitted, monkeypatch):
     note = pareto_k_note(full)
     assert note.count("\n") == 0 and "Pareto k" in note and f"up to {full.attrs['k_limit']:.2f}" in note
     assert "2 estimates above it, beyond the refits allowed, shown with k and not reliable" in note
+
+
+# --------------------------------------------------------------------------------------------------
+# the forecast's arithmetic
+
+
+@pytest.mark.parametrize(
+    "u_as_of, current, targets",
+    [
+        (33.97, 33, [35.0, 40.5, 95.99, *range(34, 97)]),  # five years of monthly curve points, horizons inside months
+        (57.2, 57, [57.5, 58.3, 60.0, 60.7]),  # targets inside the as-of month and later months
+        (57.0, 57, [57.0001, 58.0]),  # as-of on a month boundary; a target on the last boundary
+        (3.3, 3, [3.9, 4.0, 7.25]),
+    ],
+)
+def test_running_sum_hazard_equals_the_exposure_matrix_product(u_as_of, current, targets):
+    """P(event by target) from the running sum of monthly hazards is the definition's
+    1 - E[exp(-sum_j e_j(u) rate_j)] with the exposure matrix, to rounding."""
+    from forecast.model.prediction import exposure_matrix, prob_by
+
+    rng = np.random.default_rng(4)
+    eta, sd = rng.normal(-4.0, 1.5, 300), np.abs(rng.normal(0.2, 0.1, 300))
+    targets = np.asarray(targets, dtype=float)
+    n_future = int(np.ceil(targets.max())) - current
+    z = np.random.default_rng(9).standard_normal((40, n_future))
+    z[:, 0] = 0.0
+    rate = np.exp(eta[:, None, None] + sd[:, None, None] * np.cumsum(z, axis=1)[None])
+    expected = 1.0 - np.exp(-(rate @ exposure_matrix(u_as_of, current, n_future, targets).T)).mean(axis=1)
+    got = prob_by(eta, sd, u_as_of, current, targets, n_paths=40, seed=9, chunk=7)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    assert np.all(np.diff(got[:, np.argsort(targets)], axis=1) >= -1e-15)  # later targets, more probability
