@@ -14,7 +14,7 @@ from forecast.inputs.evidence_set import Evidence
 from forecast.inputs.project import Project, validate
 from forecast.inputs.scaffold import new
 
-__all__ = ["InputError", "Problem", "Project", "Question", "Evidence", "FitResult", "load", "validate", "new", "update", "history", "history_view", "replay", "brief", "plots", "check", "intake"]
+__all__ = ["InputError", "Problem", "Project", "Question", "Evidence", "FitResult", "load", "validate", "new", "update", "history", "history_view", "replay", "brief", "plots", "check", "intake", "site"]
 __version__ = "0.1.0"
 
 
@@ -26,6 +26,7 @@ _LAZY = {
     "replay": ("runs.replay", "replay"),  # forecast replay
     "brief": ("reports.brief", "brief"),  # forecast brief: PDF + HTML + figures of a recorded run
     "plots": ("reports.plots", None),  # forecast.plots.by_date(result), ...: the briefing figures
+    "site": ("reports.site", "build_site"),  # forecast site: static dashboard of every question from the ledger
     "check": ("checks", "check"),  # forecast check: prior predictive, SBC, sensitivity, PPC, scoring, what to watch
     "intake": ("inputs.intake", "intake"),  # forecast intake: draft evidence items from a report
 }

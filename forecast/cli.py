@@ -7,11 +7,19 @@
 ``forecast brief ID [--run N] [--out DIR]``  ``forecast.brief(ID, run=N, out=DIR)``
 ``forecast check ID [--only C] [--quick]``   ``forecast.check(ID, only=[C], quick=True)``
 ``forecast intake REPORT -q ID --published``  ``forecast.intake(REPORT, question=ID, ...)``
+``forecast site [--out DIR]``                ``forecast.site(out=DIR)``
 ==========================================  ==========================================
 
-Exit codes: 0 ok; 1 bad input (every problem printed, nothing written); 2 usage error;
-4 the fit was flagged by its sampling diagnostics and ``--strict`` was given; 7 ``forecast check``
-found a failing check.
+Exit codes: 0 ok; 1 bad input (every problem printed, nothing written) or a store that cannot be
+used (a damaged or read-only ledger, a full disk, a folder where a file is expected: one message
+saying which and where); 2 usage error (an option value out of range or a date not written
+``YYYY-MM-DD``, an as-of date after today); 4 the fit was flagged by its sampling diagnostics and
+``--strict`` was given; 6 another update holds the lock; 7 ``forecast check`` found a failing check.
+
+Every command reports errors through one path, :func:`errors_reported`. Text that comes from files
+(quotes, ids, column names, messages quoting them) is printed as text: rich markup such as
+``[red]`` or ``[link=...]`` and emoji codes such as ``:smile:`` are shown as written, never
+interpreted.
 """
 
 from __future__ import annotations
@@ -19,22 +27,71 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import typer.core
+import typer.rich_utils
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from forecast.core import limits
 from forecast.runs.changes import describe_changes
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Bayesian forecasts from question specs and graded evidence.")
+
+def _untyped(params: list) -> list:
+    for param in params:
+        if type(param) in _UNTYPED:
+            param.__class__ = _UNTYPED[type(param)]
+    return params
+
+
+class _Option(typer.core.TyperOption):
+    def display_type_rich(self, ctx):
+        return None
+
+
+class _Argument(typer.core.TyperArgument):
+    def display_type_rich(self, ctx):
+        return None
+
+
+class _Command(typer.core.TyperCommand):
+    def get_params(self, ctx):
+        return _untyped(super().get_params(ctx))
+
+
+class _HelpGroup(typer.core.TyperGroup):
+    """Help without type tags: a flag is a switch and the help text says what a value is, so the
+    ``<bool>`` / ``<str>`` / ``<int>`` column Typer adds is left out (the help text gets the width)."""
+
+    def get_params(self, ctx):
+        return _untyped(super().get_params(ctx))
+
+    def get_command(self, ctx, cmd_name):
+        command = super().get_command(ctx, cmd_name)
+        if type(command) is typer.core.TyperCommand:
+            command.__class__ = _Command
+        return command
+
+
+_UNTYPED = {typer.core.TyperOption: _Option, typer.core.TyperArgument: _Argument}
+# help lines no wider than 100 columns (long lines are hard to read on a wide terminal); narrower
+# terminals wrap at their own width
+typer.rich_utils.MAX_WIDTH = min(typer.rich_utils.MAX_WIDTH or 100, 100)
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=_HelpGroup, help="Bayesian forecasts from question specs and graded evidence.")
 # Wide enough for the horizon table when output goes to a file or a pipe (cron, CI logs).
-console = Console(width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+# emoji=False: an evidence quote or id holding ":smile:" is printed as written.
+console = Console(width=None if sys.stdout.isatty() else 120, emoji=False)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160, emoji=False)
 
 EXIT_INPUT = 1
+EXIT_USAGE = 2
 
 
 def _print_problems(problems) -> None:
@@ -44,93 +101,165 @@ def _print_problems(problems) -> None:
         err.print(f"[{style}]{p.severity}[/{style}] {escape(str(p))}", markup=True, highlight=False, soft_wrap=True)
 
 
-def _parse_date(value: str | None, name: str) -> dt.date | None:
-    if value is None:
+def _error(message: str) -> None:
+    """Print ``error <message>``; the message is text (it may quote a file), never markup."""
+    err.print(Text.assemble(("error", "red"), " ", str(message)), highlight=False, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# the one error path
+
+
+def error_exit_code(exc: BaseException, question: str | None = None, json_out: bool = False) -> int | None:
+    """Report a known kind of error (message on stderr, a JSON line with ``--json``); return its exit code.
+
+    ===========================================  ====  ==========================================
+    error                                        exit  printed
+    ===========================================  ====  ==========================================
+    ``InputError`` (bad files)                   1     every problem: file, line, field
+    ``LockTimeout`` (another update runs)        6     who holds the lock, how long we waited
+    ``LedgerError`` (damaged, read-only, full)   1     the ledger, the kind of trouble, the fix
+    ``OSError`` (disk full, read-only, a         1     the file and the kind, never its content
+    folder where a file is expected, ...)
+    other ``ValueError`` (as-of outside the      1     the message
+    risk window, a run of another question)
+    ===========================================  ====  ==========================================
+
+    Returns None for any other exception (a bug or a sampling failure: the caller decides).
+    """
+    from forecast.core.errors import InputError, os_error_message
+    from forecast.runs.ledger import LedgerError
+    from forecast.runs.update import EXIT_LOCKED, LockTimeout
+
+    prefix = f"{question}: " if question else ""
+    if isinstance(exc, InputError):
+        _print_problems(exc.problems)
+        code, status, message = EXIT_INPUT, "failed", "bad input"
+        extra = {"problems": [p.to_dict() for p in exc.problems]}
+    elif isinstance(exc, LockTimeout):
+        code, status, message, extra = EXIT_LOCKED, "locked", str(exc), {}
+        _error(message)
+    elif isinstance(exc, LedgerError):
+        code, status, message, extra = EXIT_INPUT, "failed", str(exc), {"kind": exc.kind}
+        _error(prefix + message)
+    elif isinstance(exc, OSError):
+        message = os_error_message(exc, action="read" if isinstance(exc, FileNotFoundError) else "write") if exc.errno is not None else str(exc)
+        code, status, extra = EXIT_INPUT, "failed", {}
+        _error(prefix + message)
+    elif isinstance(exc, ValueError):
+        code, status, message, extra = EXIT_INPUT, "failed", str(exc), {}
+        _error(prefix + message)
+    else:
         return None
+    if json_out and question is not None:
+        print(json.dumps({"question": question, "status": status, "message": message, **extra, "exit_code": code}))
+    return code
+
+
+@contextmanager
+def errors_reported(question: str | None = None, json_out: bool = False):
+    """Run a command's body; a known kind of error (:func:`error_exit_code`) becomes its message and exit code."""
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        err.print(f"[red]error[/red] {name}: not a valid date (YYYY-MM-DD): {value!r}")
-        raise typer.Exit(EXIT_INPUT)
+        yield
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        code = error_exit_code(exc, question, json_out)
+        if code is None:
+            raise
+        raise typer.Exit(code) from None
+
+
+# --------------------------------------------------------------------------------------------------
+# option values
+
+
+def _date_option(month: bool = False, end: bool = False, future: bool = False):
+    """A typer parser: a date written ``YYYY-MM-DD`` (or ``YYYY-MM`` with ``month``), not after today unless ``future``."""
+
+    def parse(value: str) -> dt.date:
+        from forecast.core.timegrid import DateFormatError, check_not_future, parse_date
+
+        try:
+            date = parse_date(value, month=month, end=end)
+            if not future:
+                check_not_future(date)
+        except DateFormatError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        return date
+
+    return parse
+
+
+def _int_range(bounds, help: str, *names, default_help: str = ""):
+    return typer.Option(*names, min=bounds[0], max=bounds[1], help=f"{help} ({bounds[0]}-{bounds[1]}){default_help}")
+
+
+AS_OF_HELP = "Use only evidence known by this date, YYYY-MM-DD, not after today (default: today)."
 
 
 @app.command()
 def update(
     question: Annotated[Optional[str], typer.Argument(help="Question id (a file models/<id>.yaml).")] = None,
     all_questions: Annotated[bool, typer.Option("--all", help="Update every question in models/.")] = False,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Use only evidence known by this date (default: today).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed: same files + same seed = same numbers.")] = 1,
+    as_of: Annotated[Optional[dt.date], typer.Option("--as-of", parser=_date_option(), metavar="YYYY-MM-DD", help=AS_OF_HELP)] = None,
+    seed: Annotated[int, _int_range(limits.SEED, "Random seed: same files + same seed = same numbers")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Fit even when nothing changed since the last run.")] = False,
-    draws: Annotated[Optional[int], typer.Option(help="Posterior draws per chain (default: the spec's sampler settings).")] = None,
-    tune: Annotated[Optional[int], typer.Option(help="Tuning steps per chain.")] = None,
-    chains: Annotated[Optional[int], typer.Option(help="Number of chains.")] = None,
-    alert_threshold: Annotated[Optional[float], typer.Option(help="Exit 3 when the headline moved more than this (0.05 = 5 points).")] = None,
+    draws: Annotated[Optional[int], _int_range(limits.DRAWS, "Posterior draws per chain", default_help="; default: the spec's sampler settings")] = None,
+    tune: Annotated[Optional[int], _int_range(limits.TUNE, "Tuning steps per chain")] = None,
+    chains: Annotated[Optional[int], _int_range(limits.CHAINS, "Number of chains")] = None,
+    alert_threshold: Annotated[
+        Optional[float],
+        typer.Option(min=limits.ALERT_THRESHOLD[0], max=limits.ALERT_THRESHOLD[1], help="Exit 3 when the headline moved more than this (0.05 = 5 points; 0-1)."),
+    ] = None,
     alert_band: Annotated[bool, typer.Option("--alert-band", help="Exit 5 when the headline crossed an ICD 203 band.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 4 when the sampling diagnostics flag the fit.")] = False,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the posterior (NetCDF) and summary (JSON) to this folder.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", file_okay=False, help="Also write the posterior (NetCDF) and summary (JSON) to this folder.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON line per question instead of tables.")] = False,
-    ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite, or $FORECAST_LEDGER).")] = None,
-    lock_timeout: Annotated[float, typer.Option(help="Seconds to wait for another update to finish before giving up (exit 6).")] = 600.0,
-    root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
+    ledger: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Ledger database (default: runs/ledger.sqlite, or $FORECAST_LEDGER).")] = None,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(min=limits.LOCK_TIMEOUT[0], max=limits.LOCK_TIMEOUT[1], help="Seconds to wait for another update to finish before giving up (exit 6; at most a week)."),
+    ] = 600.0,
+    root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder (default: found from the current folder).")] = None,
 ) -> None:
     """Fit QUESTION with the evidence known at --as-of, record the run in the ledger, print the headline.
 
     An update whose inputs (spec, evidence in scope, code, sampler settings, seed, as-of) match the
     last successful update does not sample again ("up to date, run N"); --force re-runs.
     """
-    from forecast.core.errors import InputError
     from forecast.inputs.project import Project
-    from forecast.runs.update import EXIT_LOCKED, LockTimeout
     from forecast.runs.update import update as run_update
 
     if bool(question) == all_questions:
-        err.print("[red]error[/red] give a QUESTION or --all")
-        raise typer.Exit(2)
-    as_of_date = _parse_date(as_of, "--as-of")
-    try:
+        _error("give a QUESTION or --all")
+        raise typer.Exit(EXIT_USAGE)
+    with errors_reported():
         project = Project.find(root)
-    except InputError as exc:
-        _print_problems(exc.problems)
-        raise typer.Exit(EXIT_INPUT)
     ids = project.question_ids() if all_questions else [question]
     overrides = {k: v for k, v in dict(draws=draws, tune=tune, chains=chains).items() if v is not None}
     codes = []
     for qid in ids:
         try:
-            with console.status(f"updating {qid}...", spinner="dots") if not json_out and console.is_terminal else _nullcontext():
+            with console.status(f"updating {escape(qid)}...", spinner="dots") if not json_out and console.is_terminal else _nullcontext():
                 outcome = run_update(
-                    qid, as_of=as_of_date, seed=seed, force=force, root=project.root, ledger_path=ledger,
+                    qid, as_of=as_of, seed=seed, force=force, root=project.root, ledger_path=ledger,
                     alert_threshold=alert_threshold, alert_band=alert_band, alert_diagnostics=strict,
                     lock_timeout=lock_timeout, progressbar=not json_out and console.is_terminal, **overrides,
                 )
-        except InputError as exc:
-            _print_problems(exc.problems)
-            if json_out:
-                print(json.dumps({"question": qid, "status": "failed", "message": "bad input", "problems": [p.to_dict() for p in exc.problems], "exit_code": EXIT_INPUT}))
-            codes.append(EXIT_INPUT)
-            continue
-        except LockTimeout as exc:
-            err.print(f"[red]error[/red] {exc}")
-            if json_out:
-                print(json.dumps({"question": qid, "status": "locked", "message": str(exc), "exit_code": EXIT_LOCKED}))
-            codes.append(EXIT_LOCKED)
-            continue
-        except ValueError as exc:
-            err.print(f"[red]error[/red] {qid}: {exc}")
-            if json_out:
-                print(json.dumps({"question": qid, "status": "failed", "message": str(exc), "exit_code": EXIT_INPUT}))
-            codes.append(EXIT_INPUT)
-            continue
-        except Exception as exc:  # a sampling failure: recorded as failed in the ledger; go on with the others
-            err.print(f"[red]error[/red] {qid}: {type(exc).__name__}: {exc}")
-            if json_out:
-                print(json.dumps({"question": qid, "status": "failed", "message": f"{type(exc).__name__}: {exc}", "exit_code": 1}))
-            codes.append(1)
-            continue
-        if output is not None and outcome.result is not None:
-            from forecast.inference.store import save_result
+            if output is not None and outcome.result is not None:
+                from forecast.inference.store import save_result
 
-            save_result(outcome.result, output)
+                save_result(outcome.result, output)
+        except Exception as exc:
+            code = error_exit_code(exc, qid, json_out)
+            if code is None:  # a sampling failure: recorded as failed in the ledger; go on with the others
+                _error(f"{qid}: {type(exc).__name__}: {exc}")
+                if json_out:
+                    print(json.dumps({"question": qid, "status": "failed", "message": f"{type(exc).__name__}: {exc}", "exit_code": EXIT_INPUT}))
+                code = EXIT_INPUT
+            codes.append(code)
+            continue
         if json_out:
             print(json.dumps(outcome.to_dict(), default=str))
         else:
@@ -146,18 +275,23 @@ def print_outcome(outcome) -> None:
         print_result(outcome.result)
         changes = (outcome.record or {}).get("changes") or {}
         if changes and not changes.get("first_run"):
-            console.print(describe_changes(changes), highlight=False)
+            console.print(Text(describe_changes(changes)), highlight=False)
         console.print(f"recorded as run {outcome.run_id}", style="dim")
     else:
         rec = outcome.record or {}
-        console.print(f"{outcome.question}: {outcome.message}", highlight=False)
+        console.print(Text(f"{outcome.question}: {outcome.message}"), highlight=False)
         if rec.get("rolling_mean") is not None:
-            console.print(f"  P(within {rec['rolling_months']} months, by {rec['rolling_until']}) = {rec['rolling_mean']:.1%} "
-                          f"(90%: {rec['rolling_lower_90']:.1%}-{rec['rolling_upper_90']:.1%}), as of {rec['as_of']}", highlight=False)
+            from forecast.core.fmt import percent, percent_range
+
+            console.print(Text(f"  P(within {rec['rolling_months']} months, by {rec['rolling_until']}) = {percent(rec['rolling_mean'])} "
+                               f"(90%: {percent_range(rec['rolling_lower_90'], rec['rolling_upper_90'])}), as of {rec['as_of']}"), highlight=False)
         if rec.get("headline_mean") is not None:
-            console.print(f"  headline P(by {rec['headline_horizon']}) = {rec['headline_mean']:.1%} (90%: {rec['headline_lower_90']:.1%}-{rec['headline_upper_90']:.1%}), as of {rec['as_of']}", highlight=False)
+            from forecast.core.fmt import percent, percent_range
+
+            console.print(Text(f"  headline P(by {rec['headline_horizon']}) = {percent(rec['headline_mean'])} "
+                               f"(90%: {percent_range(rec['headline_lower_90'], rec['headline_upper_90'])}), as of {rec['as_of']}"), highlight=False)
     for alert in outcome.alerts:
-        err.print(f"[red]ALERT[/red] {alert.rule}: {alert.message}", highlight=False)
+        err.print(Text.assemble(("ALERT", "red"), f" {alert.rule}: {alert.message}"), highlight=False)
 
 
 class _nullcontext:
@@ -174,7 +308,7 @@ def print_result(result) -> None:
     console.print(escape(result.headline_sentence()), style="bold" if result.passed else "bold red", highlight=False, soft_wrap=True)
     if result.rolling_months:
         console.print(escape(result.rolling_sentence()), style="bold" if result.passed else "bold red", highlight=False, soft_wrap=True)
-    table = Table(title=f"{result.spec.id} as of {result.as_of} (seed {result.seed})")
+    table = Table(title=Text(f"{result.spec.id} as of {result.as_of} (seed {result.seed})"))
     for col in ("horizon", "mean", "median", "50% interval", "90% interval", "MCSE", "ICD 203"):
         table.add_column(col, justify="right" if col not in ("horizon", "ICD 203") else "left")
     for row in result.summary().itertuples():
@@ -190,16 +324,18 @@ def print_result(result) -> None:
     console.print(table)
     d = result.design
     console.print(
-        f"evidence: {len(d.evidence_ids)} items used"
-        + (f" ({len(d.generated)} of them the source's picture)" if d.generated else "")
-        + f", {len(d.excluded)} excluded"
-        + "".join(f"\n  excluded {e.id}: {e.reason}" for e in d.excluded),
+        Text(
+            f"evidence: {len(d.evidence_ids)} items used"
+            + (f" ({len(d.generated)} of them the source's picture)" if d.generated else "")
+            + f", {len(d.excluded)} excluded"
+            + "".join(f"\n  excluded {e.id}: {e.reason}" for e in d.excluded)
+        ),
         highlight=False,
     )
     diag = result.diagnostics
-    console.print(diag.line(), style="green" if diag.passed else "red", highlight=False)
+    console.print(Text(diag.line()), style="green" if diag.passed else "red", highlight=False)
     for problem in diag.problems:
-        console.print(f"  - {problem}", style="red", highlight=False)
+        console.print(Text(f"  - {problem}"), style="red", highlight=False)
 
 
 HISTORY_JSON_KEYS = ("id", "kind", "status", "as_of", "started_at", "fingerprint", "backdated", "rolling_months", "rolling_until", "rolling_mean",
@@ -212,51 +348,66 @@ def history(
     question: Annotated[str, typer.Argument(help="Question id.")],
     kind: Annotated[Optional[str], typer.Option(help="Only 'update' or 'replay' runs.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the runs as JSON lines.")] = False,
-    ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite).")] = None,
-    root: Annotated[Optional[Path], typer.Option(help="Project folder.")] = None,
+    ledger: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Ledger database (default: runs/ledger.sqlite).")] = None,
+    root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder.")] = None,
 ) -> None:
-    """Table of past runs: time, as-of, fingerprint, P(event within L months of the as-of date), interval, diagnostics, what changed."""
+    """Table of past runs: time, as-of, fingerprint, P(event within L months of the as-of date), interval, diagnostics, what changed.
+
+    The ledger is opened read-only: a ledger in a read-only folder can be listed.
+    """
+    from forecast.core.fmt import percent, percent_range
     from forecast.runs.update import history as get_history
 
-    df = get_history(question, root=root, ledger_path=ledger, kind=kind)
+    if kind not in (None, "update", "replay"):
+        _error(f"--kind must be 'update' or 'replay', not {kind!r}")
+        raise typer.Exit(EXIT_USAGE)
+    with errors_reported():
+        df = get_history(question, root=root, ledger_path=ledger, kind=kind)
     if json_out:
         for rec in df.to_dict(orient="records"):
             print(json.dumps({k: rec.get(k) for k in HISTORY_JSON_KEYS}, default=str))
         return
-    table = Table(title=f"runs of {question}")
+    table = Table(title=Text(f"runs of {question}"))
     for col in ("run", "kind", "status", "started (UTC)", "as-of", "fingerprint", "forecast", "90%", "diag", "s", "what changed"):
         table.add_column(col)
     for rec in df.to_dict(orient="records") if len(df) else []:
         head = interval = ""
         if rec.get("rolling_mean") is not None and rec["rolling_mean"] == rec["rolling_mean"]:
-            head = f"{rec['rolling_mean']:.1%} within {int(rec['rolling_months'])} months"
-            interval = f"{rec['rolling_lower_90']:.1%}-{rec['rolling_upper_90']:.1%}"
+            head = f"{percent(rec['rolling_mean'])} within {int(rec['rolling_months'])} months"
+            interval = percent_range(rec["rolling_lower_90"], rec["rolling_upper_90"])
         elif rec.get("headline_mean") is not None and rec["headline_mean"] == rec["headline_mean"]:  # recorded before the rolling headline
-            head = f"{rec['headline_mean']:.1%} by {rec['headline_horizon']}"
-            interval = f"{rec['headline_lower_90']:.1%}-{rec['headline_upper_90']:.1%}"
+            head = f"{percent(rec['headline_mean'])} by {rec['headline_horizon']}"
+            interval = percent_range(rec["headline_lower_90"], rec["headline_upper_90"])
         diag = "" if rec.get("diagnostics_passed") is None or rec["diagnostics_passed"] != rec["diagnostics_passed"] else ("ok" if rec["diagnostics_passed"] else "FLAGGED")
         changes = rec.get("changes") if isinstance(rec.get("changes"), dict) else None
         what = (rec.get("error") or "").splitlines()[0][:60] if rec["status"] == "failed" else ("first run" if changes and changes.get("first_run") else (describe_changes(changes) if changes else ""))
-        table.add_row(str(rec["id"]), rec["kind"], rec["status"], str(rec["started_at"]), str(rec["as_of"]), str(rec.get("fingerprint") or "")[:8], head, interval, diag, f"{rec['wall_seconds']:.0f}" if rec.get("wall_seconds") == rec.get("wall_seconds") and rec.get("wall_seconds") is not None else "", what)
+        seconds = f"{rec['wall_seconds']:.0f}" if rec.get("wall_seconds") == rec.get("wall_seconds") and rec.get("wall_seconds") is not None else ""
+        # every cell as Text: an error or a change report quotes file-borne text
+        cells = (str(rec["id"]), str(rec["kind"]), str(rec["status"]), str(rec["started_at"]), str(rec["as_of"]), str(rec.get("fingerprint") or "")[:8], head, interval, diag, seconds, what)
+        table.add_row(*(Text(c) for c in cells))
     console.print(table)
 
 
 @app.command()
 def show(
     question: Annotated[str, typer.Argument(help="Question id.")],
-    run: Annotated[Optional[int], typer.Option("--run", help="Run id (default: the last successful update).")] = None,
-    ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite).")] = None,
-    root: Annotated[Optional[Path], typer.Option(help="Project folder.")] = None,
+    run: Annotated[Optional[int], typer.Option("--run", min=1, help="Run id (default: the last successful update).")] = None,
+    ledger: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Ledger database (default: runs/ledger.sqlite).")] = None,
+    root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder.")] = None,
 ) -> None:
-    """One run in full (JSON): fingerprints, versions, headline, horizons, diagnostics, changes."""
+    """One run in full (JSON): fingerprints, versions, headline, horizons, diagnostics, changes.
+
+    The ledger is opened read-only: a ledger in a read-only folder can be shown.
+    """
     from forecast.inputs.project import Project
     from forecast.runs.ledger import Ledger, default_path
 
-    project = Project.find(root)
-    store = Ledger(ledger or default_path(project.root))
-    rec = store.get(run) if run is not None else store.last_success(question)
+    with errors_reported():
+        project = Project.find(root)
+        store = Ledger(ledger or default_path(project.root), readonly=True)
+        rec = store.get(run) if run is not None else store.last_success(question)
     if rec is None or rec["question"] != question:
-        err.print(f"[red]error[/red] no run {run if run is not None else '(successful update)'} of {question} in {store.path}")
+        _error(f"no run {run if run is not None else '(successful update)'} of {question} in {store.path}")
         raise typer.Exit(EXIT_INPUT)
     rec.pop("spec_snapshot", None)
     print(json.dumps(rec, indent=2, default=str))
@@ -265,25 +416,34 @@ def show(
 @app.command()
 def replay(
     question: Annotated[str, typer.Argument(help="Question id.")],
-    from_: Annotated[str, typer.Option("--from", help="First month (YYYY-MM) or date.")],
-    to: Annotated[str, typer.Option("--to", help="Last month (YYYY-MM) or date.")],
+    from_: Annotated[dt.date, typer.Option("--from", parser=_date_option(month=True), metavar="YYYY-MM[-DD]", help="First month (YYYY-MM) or date (YYYY-MM-DD), not after today.")],
+    to: Annotated[
+        dt.date,
+        typer.Option("--to", parser=_date_option(month=True, end=True, future=True), metavar="YYYY-MM[-DD]", help="Last month (YYYY-MM) or date; the replay stops at the last month end on or before today."),
+    ],
     every: Annotated[str, typer.Option(help="Spacing of the points (month).")] = "month",
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    seed: Annotated[int, _int_range(limits.SEED, "Random seed")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Refit points already stored with the same fingerprint.")] = False,
-    draws: Annotated[Optional[int], typer.Option(help="Draws per chain of each NUTS fit (default 1000).")] = None,
+    draws: Annotated[Optional[int], _int_range(limits.DRAWS, "Draws per chain of each NUTS fit", default_help="; default 1000")] = None,
     reweight: Annotated[bool, typer.Option("--reweight/--no-reweight", help="Reweight an earlier fit where PSIS allows (default) or run NUTS at every point.")] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print the trajectory as JSON lines.")] = False,
-    ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite).")] = None,
-    root: Annotated[Optional[Path], typer.Option(help="Project folder.")] = None,
+    ledger: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Ledger database (default: runs/ledger.sqlite).")] = None,
+    root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder.")] = None,
 ) -> None:
     """The forecast as it would have been made at the end of each past month (stored as replay runs)."""
     from rich.progress import Progress
 
-    from forecast.core.errors import InputError
+    from forecast.core.fmt import percent, percent_range
     from forecast.runs.replay import replay as run_replay
 
+    if every != "month":
+        _error(f"--every supports 'month', not {every!r}")
+        raise typer.Exit(EXIT_USAGE)
+    if to < from_:
+        _error(f"--to {to} is before --from {from_}")
+        raise typer.Exit(EXIT_USAGE)
     extra = {"draws": draws} if draws else {}
-    try:
+    with errors_reported():
         with Progress(console=err, transient=True, disable=json_out) as bar:
             task = bar.add_task(f"replaying {question}", total=None)
 
@@ -291,25 +451,20 @@ def replay(
                 bar.update(task, completed=i, total=n, description=f"replaying {question}: {point.as_of}")
 
             df = run_replay(question, from_, to, every=every, seed=seed, root=root, ledger_path=ledger, force=force, progress=tick, reweight=reweight, **extra)
-    except InputError as exc:
-        _print_problems(exc.problems)
-        raise typer.Exit(EXIT_INPUT)
-    except ValueError as exc:
-        err.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(EXIT_INPUT)
     if json_out:
         for rec in df.to_dict(orient="records"):
             print(json.dumps(rec, default=str))
         return
     months = next((int(m) for m in df["rolling_months"] if m is not None and m == m), None)
-    table = Table(title=f"replay of {question}" + (f": P(event within {months} months of each as-of date)" if months else ""))
-    for col in ("as-of", "run", "P(within L months)" if not months else f"P(within {months} months)", "90%", "MCSE", "ICD 203", "how", "diag", "s"):
+    table = Table(title=Text(f"replay of {question}" + (f": P(event within {months} months of each as-of date)" if months else "")))
+    for col in ("as-of", "run", f"P(within {months} months)" if months else "P(within L months)", "90%", "MCSE", "ICD 203", "how", "diag", "s"):
         table.add_column(col)
     for r in df.itertuples():
         how = {"nuts": "NUTS (anchor)", "reweighted": "reweighted", "stored": "stored"}[r.method]
         shown = r.rolling_mean is not None and r.rolling_mean == r.rolling_mean
-        table.add_row(str(r.as_of), str(r.run_id), f"{r.rolling_mean:.1%}" if shown else "", f"{r.rolling_lower_90:.1%}-{r.rolling_upper_90:.1%}" if shown else "",
-                      f"{r.rolling_mcse:.4f}" if shown else "", r.rolling_term or "", how, "ok" if r.diagnostics_passed else "FLAGGED", f"{r.seconds:.1f}")
+        table.add_row(str(r.as_of), str(r.run_id), percent(r.rolling_mean) if shown else "",
+                      percent_range(r.rolling_lower_90, r.rolling_upper_90) if shown else "", f"{r.rolling_mcse:.4f}" if shown else "",
+                      r.rolling_term or "", how, "ok" if r.diagnostics_passed else "FLAGGED", f"{r.seconds:.1f}")
     console.print(table)
     anchors = int((df["method"] == "nuts").sum())
     console.print(f"{len(df)} points: {anchors} NUTS fits (anchors), {int((df['method'] == 'reweighted').sum())} reweighted, {int(df['reused'].sum())} stored; "
@@ -318,10 +473,10 @@ def replay(
 
 @app.command()
 def validate(
-    root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
+    root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder (default: found from the current folder).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print problems as JSON.")] = False,
 ) -> None:
-    """Check every file in models/ and evidence/; report all problems at once."""
+    """Check every file in models/ and evidence/; report all problems at once (nothing is written)."""
     from forecast.core.errors import InputError
     from forecast.inputs.project import Project
 
@@ -353,8 +508,8 @@ def schema(
 
     if name not in SCHEMAS:
         hint = nearest(name, SCHEMAS)
-        err.print(f"[red]error[/red] unknown schema {name!r}" + (f" (did you mean '{hint}'?)" if hint else "") + f"; choose from {', '.join(SCHEMAS)}")
-        raise typer.Exit(2)
+        _error(f"unknown schema {name!r}" + (f" (did you mean '{hint}'?)" if hint else "") + f"; choose from {', '.join(SCHEMAS)}")
+        raise typer.Exit(EXIT_USAGE)
     print(json.dumps(get_schema(name), indent=2))
 
 
@@ -363,53 +518,38 @@ def new(
     question: Annotated[str, typer.Argument(help="Id of the new question (kebab-case, e.g. border-closure).")],
     indicator: Annotated[Optional[list[str]], typer.Option("--indicator", "-i", help="A library indicator the question uses (repeat for several).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
-    root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
+    root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder (default: found from the current folder).")] = None,
 ) -> None:
     """Start a question: a commented models/QUESTION.yaml and an empty evidence/QUESTION.yaml, both valid."""
-    from forecast.core.errors import InputError
     from forecast.inputs.scaffold import new as scaffold
 
-    try:
+    with errors_reported():
         paths = scaffold(question, root=root, indicators=indicator, force=force)
-    except InputError as exc:
-        _print_problems(exc.problems)
-        raise typer.Exit(EXIT_INPUT)
-    except FileExistsError as exc:
-        err.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(EXIT_INPUT)
     console.print(f"wrote {escape(str(paths['spec']))} and {escape(str(paths['evidence']))}", highlight=False)
-    console.print(f"next: replace the TODO placeholders, then `forecast validate` and `forecast update {question}`", highlight=False)
+    console.print(f"next: replace the TODO placeholders, then `forecast validate` and `forecast update {escape(question)}`", highlight=False)
 
 
 @app.command()
 def brief(
     question: Annotated[str, typer.Argument(help="Question id.")],
     run: Annotated[Optional[int], typer.Option("--run", help="Ledger run to brief (default: the last successful update; fits one if there is none).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Output folder (default: briefs/<question>-<as-of> in the project).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", file_okay=False, help="Output folder (default: briefs/<question>-<as-of> in the project).")] = None,
     paper: Annotated[str, typer.Option("--paper", help="Page size of the PDF: a4 or letter.")] = "a4",
-    influence_refits: Annotated[int, typer.Option(help="At most this many exact refits where PSIS influence is unreliable (0: none).")] = 3,
-    seed: Annotated[int, typer.Option(help="Seed of the update run when the ledger has none.")] = 1,
-    ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite, or $FORECAST_LEDGER).")] = None,
-    root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
+    influence_refits: Annotated[int, _int_range(limits.INFLUENCE_REFITS, "At most this many exact refits where PSIS influence is unreliable; 0: none")] = 3,
+    seed: Annotated[int, _int_range(limits.SEED, "Seed of the update run when the ledger has none")] = 1,
+    ledger: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Ledger database (default: runs/ledger.sqlite, or $FORECAST_LEDGER).")] = None,
+    root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder (default: found from the current folder).")] = None,
 ) -> None:
     """Write the briefing pack of a run: one-page PDF, self-contained HTML, figures as PNG and SVG."""
-    from forecast.core.errors import InputError
     from forecast.reports.brief import PAPER_INCHES
     from forecast.reports.brief import brief as write_pack
-    from forecast.runs.update import LockTimeout
 
     if paper not in PAPER_INCHES:
-        err.print(f"[red]error[/red] --paper must be one of {', '.join(PAPER_INCHES)}, not {escape(paper)!r}")
-        raise typer.Exit(2)
-    try:
-        with console.status(f"writing the brief of {question}...", spinner="dots") if console.is_terminal else _nullcontext():
+        _error(f"--paper must be one of {', '.join(PAPER_INCHES)}, not {paper!r}")
+        raise typer.Exit(EXIT_USAGE)
+    with errors_reported():
+        with console.status(f"writing the brief of {escape(question)}...", spinner="dots") if console.is_terminal else _nullcontext():
             pack = write_pack(question, run=run, out=out, paper=paper, ledger_path=ledger, root=root, seed=seed, influence_refits=influence_refits)
-    except InputError as exc:
-        _print_problems(exc.problems)
-        raise typer.Exit(EXIT_INPUT)
-    except (ValueError, LockTimeout) as exc:
-        err.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(EXIT_INPUT)
     content = pack.content
     console.print(escape(content.headline["sentence"]), style="bold" if content.passed else "bold red", highlight=False, soft_wrap=True)
     if not content.passed:
@@ -418,17 +558,47 @@ def brief(
 
 
 @app.command()
+def site(
+    out: Annotated[Path, typer.Option("--out", help="Folder of the site (replaced as a whole when the new one is complete).")] = Path("site"),
+    briefs: Annotated[Optional[Path], typer.Option(help="Folder of briefs to link (default: briefs/ in the project).")] = None,
+    ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite, or $FORECAST_LEDGER).")] = None,
+    root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
+) -> None:
+    """Write a static dashboard of every question: an index page and one page per question, from the ledger (no refits).
+
+    Self-contained HTML (no script, nothing loaded from elsewhere): open OUT/index.html from disk or
+    serve the folder with any web server.
+    """
+    from forecast.core.errors import InputError
+    from forecast.reports.site import build_site
+
+    try:
+        with console.status("writing the site...", spinner="dots") if console.is_terminal else _nullcontext():
+            built = build_site(out, root=root, ledger_path=ledger, briefs=briefs)
+    except InputError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(EXIT_INPUT)
+    except ValueError as exc:
+        err.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_INPUT)
+    for q in built.questions:
+        if q.get("error"):
+            err.print(f"[yellow]warning[/yellow] {escape(q['error'])}", highlight=False)
+    console.print(f"wrote {escape(str(out / 'index.html'))} and {len(built.pages)} question pages in {built.seconds:.1f} s", highlight=False)
+
+
+@app.command()
 def check(
     question: Annotated[str, typer.Argument(help="Question id.")],
     only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only this check (repeat for several): prior-predictive, sbc, sensitivity, posterior-predictive, scoring, value-of-information.")] = None,
-    sims: Annotated[Optional[int], typer.Option(help="Simulations for SBC and histories for scoring (default 100 / 40; --quick 20 / 20).")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes for SBC and scoring.")] = 1,
+    sims: Annotated[Optional[int], _int_range(limits.SIMS, "Simulations for SBC and histories for scoring", default_help="; default 100 / 40; --quick 20 / 20")] = None,
+    workers: Annotated[int, _int_range(limits.WORKERS, "Worker processes for SBC and scoring")] = 1,
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes: a first look in a few minutes.")] = False,
-    seed: Annotated[int, typer.Option(help="Random seed: same files + same seed = same results, whatever --workers.")] = 1,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Use only evidence known by this date (default: today).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Folder for figures and stored simulations (default: runs/checks/<question>/).")] = None,
+    seed: Annotated[int, _int_range(limits.SEED, "Random seed: same files + same seed = same results, whatever --workers")] = 1,
+    as_of: Annotated[Optional[dt.date], typer.Option("--as-of", parser=_date_option(), metavar="YYYY-MM-DD", help=AS_OF_HELP)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", file_okay=False, help="Folder for figures and stored simulations (default: runs/checks/<question>/).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
-    root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
+    root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder (default: found from the current folder).")] = None,
 ) -> None:
     """Check the model of QUESTION: priors, calibration (SBC), sensitivity, evidence fit, scoring, what to watch.
 
@@ -440,15 +610,13 @@ def check(
 
     from forecast.checks import EXIT_FAILED, normalize_names
     from forecast.checks import check as run_checks
-    from forecast.core.errors import InputError
 
     try:
         normalize_names(only)
     except ValueError as exc:
-        err.print(f"[red]error[/red] --only: {escape(str(exc))}", highlight=False)
-        raise typer.Exit(2)
-    when = _parse_date(as_of, "--as-of")
-    try:
+        _error(f"--only: {exc}")
+        raise typer.Exit(EXIT_USAGE)
+    with errors_reported():
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, transient=True, disable=json_out) as bar:
             tasks: dict[str, int] = {}
@@ -458,13 +626,7 @@ def check(
                     tasks[name] = bar.add_task(name, total=total)
                 bar.update(tasks[name], completed=done, total=total, description=f"{name}: {escape(message)}")
 
-            results = run_checks(question, only=only, quick=quick, workers=workers, sims=sims, seed=seed, out=out, progress=tick, as_of=when, root=root)
-    except InputError as exc:
-        _print_problems(exc.problems)
-        raise typer.Exit(EXIT_INPUT)
-    except ValueError as exc:
-        err.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(EXIT_INPUT)
+            results = run_checks(question, only=only, quick=quick, workers=workers, sims=sims, seed=seed, out=out, progress=tick, as_of=as_of, root=root)
     failed = [r.name for r in results if r.status == "fail"]
     code = EXIT_FAILED if failed else 0
     if json_out:
@@ -472,7 +634,7 @@ def check(
         print(json.dumps({"question": question, "status": status, "exit_code": code, "checks": [r.to_dict() for r in results]}, default=str))
         raise typer.Exit(code)
     colours = {"pass": "green", "warn": "yellow", "fail": "bold red"}
-    table = Table(title=f"model checks of {escape(question)}", show_lines=True)
+    table = Table(title=Text(f"model checks of {question}"), show_lines=True)
     for col in ("check", "status", "summary", "s"):
         table.add_column(col, overflow="fold")
     for r in results:
@@ -490,20 +652,22 @@ def check(
 def intake(
     report: Annotated[Optional[Path], typer.Argument(help="The report: a plain-text file, or HTML (.html/.htm).")] = None,
     question: Annotated[Optional[str], typer.Option("--question", "-q", help="Question id: the report is read for its indicators.")] = None,
-    published: Annotated[Optional[str], typer.Option("--published", help="When the report was published (YYYY-MM-DD): the base of relative dates such as 'last June'.")] = None,
+    published: Annotated[
+        Optional[dt.date],
+        typer.Option("--published", parser=_date_option(future=True), metavar="YYYY-MM-DD", help="When the report was published (YYYY-MM-DD): the base of relative dates such as 'last June'."),
+    ] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Who published the report (each draft's `source`).")] = None,
     url: Annotated[Optional[str], typer.Option("--url", help="The report's address (each draft's `url`).")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Drafts file to write (default: evidence/drafts/<published>-<report name>.yaml).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the drafts file if it exists.")] = False,
     review: Annotated[Optional[Path], typer.Option("--review", help="Show the items of a drafts file as a table (instead of drafting).")] = None,
-    root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
+    root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder (default: found from the current folder).")] = None,
 ) -> None:
     """Draft evidence from a report: one draft item per sentence that bears on an indicator of the question.
 
     Drafts have no grade and are marked `draft: true`; `forecast validate` and `forecast update`
     refuse them until each is graded and confirmed (set `grade:`, remove `draft: true`).
     """
-    from forecast.core.errors import InputError
     from forecast.inputs.project import DRAFTS_DIR, Project
 
     if review is not None:
@@ -516,26 +680,19 @@ def intake(
     if missing:
         err.print(f"[red]error[/red] missing {', '.join(missing)}: forecast intake REPORT --question ID --published YYYY-MM-DD --source NAME")
         raise typer.Exit(2)
-    published_on = _parse_date(published, "--published")
     from forecast.inputs.intake import intake as draft_from
 
-    try:
+    with errors_reported():
         project = Project.find(root)
-        drafts = draft_from(report, question=question, published=published_on, source=source, url=url, root=project.root)
-    except InputError as exc:
-        _print_problems(exc.problems)
-        raise typer.Exit(EXIT_INPUT)
+        drafts = draft_from(report, question=question, published=published, source=source, url=url, root=project.root)
     for warning in drafts.warnings:
         err.print(f"[yellow]warning[/yellow] {escape(warning)}", highlight=False)
     if not len(drafts):
         console.print(f"no sentence of {escape(drafts.report)} ({len(drafts.passages)} read) bears on an indicator of {escape(drafts.question)}; nothing written", highlight=False)
         return
     out = output if output is not None else project.evidence_dir / DRAFTS_DIR / f"{drafts.id_prefix}.yaml"
-    try:
+    with errors_reported():
         written = drafts.to_yaml(out, overwrite=force)
-    except FileExistsError as exc:
-        err.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(EXIT_INPUT)
     counts: dict[str, int] = {}
     for item in drafts.items:
         counts[item.indicator] = counts.get(item.indicator, 0) + 1

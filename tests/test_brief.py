@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import datetime as dt
 import html
+import json
 import re
 import warnings
 
@@ -345,10 +346,13 @@ def test_evidence_text_is_escaped_in_the_html_and_drawn_literally_on_the_page(co
     path, outcomes = ledger_runs
     # hostile quotes change the evidence fingerprint, so this content is not tied to the ledger run
     bad = collect(c.result, hostile(c.question), runs=c.runs, influence_refits=0, scenarios=False)
-    assert (bad.influence["quote"] == HOSTILE).all()
+    files = {li.item.id for li in bad.question.evidence}  # the generated source-picture items keep the library's wording
+    from_files = bad.influence[bad.influence["id"].isin(files)]
+    assert len(from_files) and (from_files["quote"] == HOSTILE).all()
     page = render_html(bad, images={})
     assert "<script" not in page.lower() and "<b>bold" not in page and "<img src=x" not in page
-    assert page.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt; &amp; &lt;img src=x") == len(bad.top_evidence())
+    shown = bad.top_evidence()
+    assert page.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt; &amp; &lt;img src=x") == shown["id"].isin(files).sum() > 0
     fig = page_figure(bad)
     fig.canvas.draw()  # a "$" would start mathtext and this unbalanced formula would raise
     assert any(t.get_text().startswith('<script>alert("x")') for t in fig.texts)
@@ -428,4 +432,187 @@ def test_influence_bars_mark_refits_by_hatching_and_unreliable_psis_by_k(content
         ax.patches, sorted(zip(ax.get_yticks(), ax.get_yticklabels()), key=lambda p: -p[0]))}
     assert hatches == {"strong (A1)": "////", "shaky (B2)": None, "plain (C3)": None}
     notes = [t.get_text() for t in ax.texts]
-    assert notes == ["-4.00", "+2.00  (k=0.80)", "+0.10"]  # k shown only where PSIS was kept above 0.7
+    assert notes == ["-4.0 pts", "+2.0 pts  (k=0.80)", "+0.1 pts"]  # k shown only where PSIS was kept above 0.7
+
+
+# --------------------------------------------------------------------------------------------------
+# briefings read at a glance: axis labels, meanings, nothing cut, one number format, prior sensitivity
+
+
+def pdf_text(path) -> str:
+    """The text of a one-page PDF, every run of whitespace one space (wrapped lines joined)."""
+    from pypdf import PdfReader
+
+    return " ".join(PdfReader(path).pages[0].extract_text().split())
+
+
+def squash(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+@pytest.mark.parametrize("qid", SHIPPED)
+def test_every_percent_axis_of_every_figure_and_of_the_page_labels_each_tick_with_its_value(figures, contents, qid):
+    from .test_figures import assert_labels_are_tick_values, percent_ticks
+
+    c = contents[qid]
+    pages = {paper: page_figure(c, paper) for paper in ("a4", "letter")}
+    checked = set()
+    for name, fig in [*figures[qid].items(), *pages.items()]:
+        assert_labels_are_tick_values(fig)
+        checked |= {(name, gid) for gid, *_ in percent_ticks(fig)}
+    wanted = {("trajectory", "trajectory"), ("by_date", "by_date"), ("a4", "page:trajectory"), ("a4", "page:by_date"),
+              ("letter", "page:by_date")} | ({("scenarios", "scenarios"), ("a4", "page:scenarios")} if c.scenarios is not None else set())
+    assert wanted <= checked, wanted - checked
+
+
+def test_the_page_and_the_web_page_say_what_every_number_means(written, ledger_runs):
+    out, _ = written
+    text = pdf_text(out / "brief.pdf")
+    page = (out / "brief.html").read_text()
+    web = squash(html.unescape(re.sub(r"<[^>]+>", " ", page)))
+    from forecast.reports.content import GLOSSARY, SECTION_TERMS
+
+    for section, terms in SECTION_TERMS.items():
+        for term in terms:
+            meaning = f"{term}: {GLOSSARY[term]}."
+            assert squash(meaning) in web, (section, term)
+            # the page may hyphen-free wrap the sentence anywhere; its words are all there, in order
+            assert squash(meaning) in text, (section, term)
+    # the headline's numbers, the diagnostics line and the fingerprints are explained too
+    for words in ("How to read it:", "is the average of the model's plausible values", "(the 90% interval: how unsure we are about the probability itself)",
+                  "Diagnostics are checks of the sampling: r_hat (chains agree", "Fingerprints identify the exact files, code and settings of the run"):
+        assert words in text and words in web, words
+    # every table header carries its meaning as a tooltip in the web page
+    assert 'title="the probability that the push now is above 0, i.e. toward the event">P(toward)</th>' in page
+
+
+def test_a_skewed_headline_is_explained_in_plain_words(contents):
+    from forecast.reports.content import skew_note
+
+    skewed = {"mean": 0.046, "median": 0.011, "lower_50": 0.003, "upper_50": 0.039, "lower_90": 0.0002, "upper_90": 0.214, "term": "almost no chance"}
+    note = skew_note(skewed)
+    assert note.startswith("Why the average is above most plausible values: half of them lie between <1% and 4% (median 1%)")
+    assert "up to 21%, pull the average up to 5%" in note and '"almost no chance" describes the average' in note
+    assert skew_note({**skewed, "mean": 0.02}) is None  # inside the 50% interval: nothing to explain
+    c = contents["belarus-entry"]
+    forced = dataclasses.replace(c, headline={**c.headline, **skewed})
+    fig = page_figure(forced)
+    assert any(t.get_text().replace("\n", " ").startswith("Why the average is above most plausible values") for t in fig.texts)
+    assert "Why the average is above most plausible values" in render_html(forced, images={})
+    # the real headline gets the note exactly when its mean lies above its 50% interval
+    head = c.headline
+    assert ("Why the average" in render_html(c, images={})) == (head["mean"] > head["upper_50"])
+
+
+@pytest.mark.parametrize("qid", SHIPPED)
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_the_pdf_cuts_no_text(contents, qid, paper, tmp_path):
+    c = contents[qid]
+    path = write_pdf(c, tmp_path / "brief.pdf", paper)
+    text = pdf_text(path)
+    assert "..." not in text and "\u2026" not in text
+    rows = getattr(page_figure(c, paper), "brief_rows", {"drivers": 5, "evidence": 5})
+    assert rows["drivers"] >= 3 and rows["evidence"] >= 3
+    for name in c.top_drivers(rows["drivers"])["name"]:
+        assert squash(name) in text, name
+    for quote in c.top_evidence(rows["evidence"])["quote"]:
+        assert squash(quote) in text, quote
+    assert squash(c.title) in text and squash(c.changes) in text
+
+
+@pytest.mark.parametrize("passed", [True, False])
+def test_the_diagnostics_figure_says_its_verdict_once(contents, passed):
+    from forecast.reports import plot_diagnostics
+
+    c = contents["russia-strikes-from-belarus"]
+    diagnostics = dataclasses.replace(c.result.diagnostics, passed=passed, problems=[] if passed else ["r_hat 1.200 > 1.01 (innovation)"])
+    fig = plot_diagnostics(dataclasses.replace(c.result, diagnostics=diagnostics))
+    (verdict,) = [t.get_text().lower() for t in fig.texts if t.get_gid() in ("verdict", "warning")]
+    said = verdict.count("diagnostics ok") + verdict.count("diagnostics flagged") + verdict.count("diagnostics flag this fit")
+    assert said == 1, verdict
+    assert f"r_hat max {diagnostics.r_hat_max:.3f}" in verdict
+
+
+def test_history_prints_percentages_as_update_does(ledger_runs):
+    path, outcomes = ledger_runs
+    for qid in SHIPPED:
+        res = CliRunner().invoke(app, ["history", qid, "--ledger", str(path), "--root", str(ROOT)])
+        assert res.exit_code == 0, res.output
+        assert not re.search(r"\d\.\d%", res.output), res.output  # no "4.6%", "0.0%-21.4%"
+        squashed = re.sub(r"[\s│┃|]+", "", res.output)
+        runs = Ledger(path).history(qid)
+        for rec in runs[runs["headline_mean"].notna()].to_dict(orient="records"):
+            assert re.sub(r"\s+", "", percent(rec["headline_mean"])) in squashed
+        row = outcomes[qid][1]
+        interval = f"{percent(row['headline_lower_90'])}-{percent(row['headline_upper_90'])}"
+        assert interval in squashed, (interval, res.output)
+
+
+def test_the_reports_use_the_one_html_kit():
+    import inspect
+
+    import forecast.core.html as kit
+    import forecast.reports.html as brief_html
+    import forecast.reports.site as site_html
+
+    for module in (brief_html, site_html):
+        source = inspect.getsource(module)
+        assert "html.escape(" not in source and "def esc(" not in source and "def _table(" not in source, module.__name__
+    assert brief_html.esc is kit.esc and brief_html.table is kit.table
+
+
+@pytest.mark.parametrize("qid", SHIPPED)
+def test_every_brief_carries_the_prior_sensitivity_of_its_headline(contents, qid, tmp_path):
+    c = contents[qid]
+    s = c.sensitivity
+    assert s is not None, c.notes["sensitivity"]
+    assert 0 <= s["prior"] and 0 <= s["likelihood"] and s["threshold"] == 0.05
+    dominated = s["prior"] >= s["threshold"] and s["likelihood"] < s["threshold"]
+    conflict = s["prior"] >= s["threshold"] and s["likelihood"] >= s["threshold"]
+    assert s["flag"] == ("prior-dominated" if dominated else "prior-data conflict" if conflict else None)
+    assert f"prior sensitivity {s['prior']:.3f}, data sensitivity {s['likelihood']:.3f}" in s["text"]
+    assert squash(s["text"]) in pdf_text(write_pdf(c, tmp_path / "b.pdf"))
+    page = render_html(c, images={})
+    assert 'id="sensitivity"' in page and html.escape(s["text"], quote=True) in page
+    # the flag shows: boxed and bold on the page, a bordered paragraph on the web page; absent, a plain line
+    for flag in ("prior-dominated", "prior-data conflict", None):
+        variant = dataclasses.replace(c, sensitivity={**s, "flag": flag, "text": f"Prior sensitivity: {flag or 'fine'}."})
+        (line,) = [t for t in page_figure(variant).texts if t.get_gid() == "sensitivity"]
+        assert (line.get_bbox_patch() is not None) == (flag is not None)
+        assert ('class="flag" id="sensitivity"' in render_html(variant, images={})) == (flag is not None)
+
+
+# --------------------------------------------------------------------------------------------------
+# the terminal and the notebook
+
+
+def test_cli_help_has_no_type_tags_and_keeps_every_word_whole():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    names = [None, *group.commands]
+    for name in names:
+        res = CliRunner().invoke(app, ([name] if name else []) + ["--help"], terminal_width=100)
+        assert res.exit_code == 0, res.output
+        out = res.output
+        assert not re.search(r"<(bool|str|int|float|path|list\[\w+\])>", out), (name, out)
+        assert max(len(line) for line in out.splitlines()) <= 100, name
+        tokens = set(re.split(r"[\s│╭╮╰╯─]+", out))
+        command = group.commands[name] if name else group
+        for param in command.params:
+            for word in (param.help or "").split():
+                assert word in tokens, (name, param.name, word)
+
+
+def test_progress_bars_render_as_widgets_in_jupyter():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    code = ("import warnings\nwarnings.simplefilter('always')\nfrom rich.progress import Progress\n"
+            "with Progress() as bar:\n    task = bar.add_task('sampling', total=3)\n    for _ in range(3):\n        bar.advance(task)\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    outputs = nb.cells[0].outputs
+    shown = json.dumps(outputs)  # warnings reach the notebook on stderr or as displayed text
+    assert "ipywidgets" not in shown and "IProgress" not in shown, shown
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs), outputs

@@ -143,9 +143,12 @@ def test_evidence_updates_grades_order_the_moves(execute):
     import ast
 
     nb = execute(_notebook("03-evidence-updates.ipynb"))
-    moves = ast.literal_eval(_text(_cell(nb, "moves_by_grade")).strip().splitlines()[-1])
+    printed = _text(_cell(nb, "moves_by_grade")).strip().splitlines()
+    mc_error, moves = ast.literal_eval(printed[-2]), ast.literal_eval(printed[-1])
     assert moves["A1"] > moves["C3"] > moves["F6"], moves
-    assert moves["A1"] > 2 and abs(moves["F6"]) < 1, moves  # points
+    # points; an F6 report (weight 0.0025) moves nothing beyond Monte Carlo error: under a point,
+    # or within 3 Monte Carlo SEs of the two small fits where those are larger
+    assert moves["A1"] > 2 and abs(moves["F6"]) < max(1.0, 3 * mc_error["F6"]), (moves, mc_error)
     replayed = _text(_cell(nb, "trajectory[["))
     assert "2024-09-30" in replayed and "nuts" in replayed
 

@@ -27,11 +27,11 @@ from forecast.analysis.picture import picture_conflicts, picture_levels
 from forecast.checks.value_of_information import item_move
 from forecast.core import timegrid
 from forecast.inference.question import Question
-from forecast.inputs.evidence import EvidenceItem, LocatedItem
+from forecast.inputs.evidence import CHANGE_WINDOW_MONTHS, EvidenceItem, LocatedItem
 from forecast.model.design import PICTURE_PREFIX, make_design
 from forecast.model.simulate import Draws
 
-from .conftest import item, library, question
+from .conftest import item, question
 
 SHIPPED = ("belarus-entry", "russia-strikes-from-belarus")
 AS_OF = "2025-10-31"
@@ -180,11 +180,10 @@ def test_a_change_report_is_graded_on_the_random_walk_scale():
     ids=["A2-level", "B2-moderate-change"],
 )
 def test_value_of_information_agrees_with_the_refit(shipped, report):
-    """VOI's reweighting predicts what a refit with the item finds, within 0.3 points + 20% of the move.
-
-    The tolerance covers Monte Carlo error: each posterior mean of the headline has an MCSE near
-    0.1 points at this size, and an importance-sampling estimate of a shifted mean a few times that.
-    """
+    """VOI's reweighting predicts what a refit with the item finds, within 0.3 points + 20% of the
+    move, or within 4 Monte Carlo standard errors of the difference where those are larger (the
+    importance-sampling mean loses effective draws: measured, its error is several times the base
+    fit's MCSE for a strongly informative item, and two valid fits can differ by a point)."""
     q = reduced(shipped["belarus-entry"], ["military-integration", "unrest-risk", "russian-pressure"])
     fit = dict(SMALL, draws=1000)
     base = q.fit(**fit)
@@ -199,7 +198,20 @@ def test_value_of_information_agrees_with_the_refit(shipped, report):
     assert refit.design.evidence_ids[-1] == "hypothetical" or "hypothetical" in refit.design.evidence_ids
     observed = float(refit.p_by(base.headline).mean() - p.mean())
     assert abs(observed) > 0.005, observed  # the item matters: a test of agreement, not of two zeros
-    assert abs(predicted - observed) <= 0.003 + 0.2 * abs(observed), (predicted, observed)
+    # Monte Carlo error of the two means compared: the refit's posterior mean, and the importance-
+    # sampling mean of the base draws (the base fit's MCSE inflated by the loss of effective draws)
+    mcse_refit = float(refit.summary().set_index("horizon").loc[base.headline, "mcse"])
+    mcse_base = float(base.summary().set_index("horizon").loc[base.headline, "mcse"])
+    k = list(base.design.indicator_ids).index("military-integration")
+    now = draws.level[:, k, base.design.n_months - 1]
+    seen = now - draws.level[:, k, base.design.n_months - 1 - CHANGE_WINDOW_MONTHS] if change else now
+    log_w = -0.5 * ((report.get("value", 0.5) - seen) / q.spec.grading.sd(report["grade"], change=change)) ** 2
+    w = np.exp(log_w - log_w.max())
+    w /= w.sum()
+    ess_is = 1.0 / float(np.sum(w**2))
+    mc_error = float(np.hypot(mcse_refit, mcse_base * np.sqrt(w.size / ess_is)))
+    # agreement within 0.3 points + 20% of the move, or within 4 Monte Carlo SEs where those are larger
+    assert abs(predicted - observed) <= max(0.003 + 0.2 * abs(observed), 4 * mc_error), (predicted, observed, mc_error)
 
 
 # -------------------------------------------------------------------------------------------------

@@ -110,12 +110,11 @@ class CheckResult:
 
 
 def figure_of(plot_collection, title: str | None = None):
-    """The matplotlib Figure of an ``arviz_plots`` PlotCollection (optionally with a title)."""
-    fig = plot_collection.viz["figure"].item()
-    if title:
-        # above the panels' own titles; saved with bbox_inches="tight", so nothing is cut off
-        fig.suptitle(title, y=1.04)
-    return fig
+    """The matplotlib Figure of an ``arviz_plots`` PlotCollection (optionally with a title), laid out
+    so that no title or label overlaps another (:func:`forecast.checks.figures.tidy`)."""
+    from forecast.checks.figures import figure_of as tidied
+
+    return tidied(plot_collection, title)
 
 
 def pct(p: float) -> str:

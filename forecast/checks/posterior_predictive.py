@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from forecast.checks.base import CheckResult, add_figure, figure_of, worst
+from forecast.checks.base import CheckResult, add_figure, worst
 
 NAME = "posterior-predictive"
 STREAM = 404
@@ -104,13 +104,12 @@ def run(ctx) -> CheckResult:
         text = (f"All {len(table)} evidence items are within what the model predicts (smallest LOO-PIT tail "
                 f"{table['loo_tail'].min():.2g}, largest Pareto k {khat.max():.2f}).")
 
-    import arviz_plots as azp
+    from forecast.checks.figures import evidence_figure, khat_figure
 
     figures, figure_errors = {}, []
-    add_figure(figures, figure_errors, "evidence_intervals", lambda: figure_of(
-        azp.plot_ppc_interval(tree, backend="matplotlib"), f"{ctx.spec.id}: evidence items, predicted (intervals) and reported (points)"))
-    add_figure(figures, figure_errors, "pareto_k", lambda: figure_of(
-        azp.plot_khat(elpd, threshold=K_WARN, backend="matplotlib"), f"{ctx.spec.id}: Pareto k per evidence item"))
+    add_figure(figures, figure_errors, "evidence_intervals", lambda: evidence_figure(
+        tree, d.evidence_ids, f"{ctx.spec.id}: evidence items, predicted (intervals) and reported (points)"))
+    add_figure(figures, figure_errors, "pareto_k", lambda: khat_figure(elpd, d.evidence_ids, K_WARN, f"{ctx.spec.id}: Pareto k per evidence item"))
     ctx.progress(NAME, 1, 1, "done")
     metrics = {"items": len(table), "flagged": list(flagged["id"]), "max_pareto_k": float(khat.max()),
                "elpd_loo": float(elpd.elpd), "figure_errors": figure_errors}

@@ -113,9 +113,11 @@ def run(ctx) -> CheckResult:
             "prior_predictive": xr.Dataset({"evidence": (("chain", "draw", "item"), evidence[None])}, coords={"item": list(d.evidence_ids)}),
             "observed_data": xr.Dataset({"evidence": (("item",), np.asarray(d.evidence_value))}, coords={"item": list(d.evidence_ids)}),
         })
-        add_figure(figures, figure_errors, "prior_evidence", lambda: figure_of(
-            azp.plot_ppc_interval(dt_items, group="prior_predictive", backend="matplotlib"),
-            f"{ctx.spec.id}: evidence values under the priors (points: as reported)"))
+        from forecast.checks.figures import evidence_figure
+
+        add_figure(figures, figure_errors, "prior_evidence", lambda: evidence_figure(
+            dt_items, d.evidence_ids, f"{ctx.spec.id}: evidence values under the priors (points: as reported)", group="prior_predictive",
+            what="the priors alone"))
     ctx.progress(NAME, 1, 1, "done")
     return CheckResult(NAME, status, table, text, figures=figures, tables={"items": items},
                        metrics={"p_event_before_as_of": p_past, "notes": notes, "draws": s.prior_draws, "figure_errors": figure_errors})

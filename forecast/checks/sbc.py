@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecast.checks.base import CheckResult, add_figure, figure_of, worst
+from forecast.checks.base import CheckResult, add_figure, worst
 from forecast.checks.parallel import JsonlStore, run_plan
 from forecast.model.design import Design
 from forecast.model.simulate import Draws, draw_parameters, headline_probability, history_data, simulate_event_time, simulate_evidence
@@ -201,13 +201,11 @@ def run(ctx, simulate_from=None, sims: int | None = None) -> CheckResult:
         text += f" {divergent:.0%} of the fits had divergent transitions."
     seconds = [r["seconds"] for r in ordered]
 
-    import arviz_plots as azp
-    import xarray as xr
+    from forecast.checks.figures import sbc_figure
 
     figures, figure_errors = {}, []
-    dt_sbc = xr.DataTree.from_dict({"prior_sbc": xr.Dataset({q: (("chain", "draw"), pit[q].to_numpy()[None]) for q in pit.columns})})
-    add_figure(figures, figure_errors, "sbc_ecdf", lambda: figure_of(
-        azp.plot_ecdf_pit(dt_sbc, group="prior_sbc", backend="matplotlib"), f"{ctx.spec.id}: SBC rank Δ-ECDF ({n} simulations)"))
+    add_figure(figures, figure_errors, "sbc_ecdf", lambda: sbc_figure(
+        pit, table, status, FAIL_ALPHA, WARN_ALPHA, f"{ctx.spec.id}: SBC rank Δ-ECDF ({n} simulations)"))
     metrics = {
         "sims": n, "quantities": m, "min_p_value": float(table["p_value"].min()), "failed": list(bad.loc[bad["status"] == "fail", "quantity"]),
         "divergent_share": divergent, "seconds_per_sim": float(np.mean(seconds)), "wall_seconds": time.perf_counter() - t0,

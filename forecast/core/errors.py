@@ -8,6 +8,7 @@ suggestion (the near-miss for a typo). Loaders collect *all* problems of a file 
 from __future__ import annotations
 
 import difflib
+import errno
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -74,3 +75,51 @@ def nearest(name: str, candidates: Iterable[str]) -> str | None:
     """The closest valid name to a misspelt one, or None when nothing is close."""
     matches = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)
     return matches[0] if matches else None
+
+
+# --------------------------------------------------------------------------------------------------
+# file-system errors in words
+
+
+DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def os_error_message(exc: OSError, path: str | Path | None = None, action: str = "write") -> str:
+    """What went wrong with a file, in words, for each kind of ``OSError``.
+
+    Parameters
+    ----------
+    exc : OSError
+        The error; its ``errno`` picks the kind (disk full, read-only, a folder where a file is
+        expected, a file where a folder is expected, missing).
+    path : path, optional
+        The file concerned (default: ``exc.filename``).
+    action : str
+        ``"read"`` or ``"write"``: what was being done.
+
+    Returns
+    -------
+    str
+        One sentence naming the file (never its content) and what to do.
+    """
+    where = str(path if path is not None else (exc.filename or "the file"))
+    code = exc.errno
+    if code in DISK_FULL:
+        folder = Path(where).parent if path is not None or exc.filename else Path(".")
+        return f"the disk is full: no space left on the device holding {folder} while writing {where}; free some space or write elsewhere"
+    if code == errno.EROFS:
+        return f"{where} is on a read-only file system: cannot {action} it; give a writable location"
+    if code in (errno.EACCES, errno.EPERM):
+        return f"permission denied: cannot {action} {where} (read-only for this user); change its permissions or give another location"
+    if code == errno.EISDIR:
+        return f"{where} is a folder, where a file is expected; give the path of a file"
+    if code == errno.ENOTDIR:
+        return f"{where}: a part of this path is a file, where a folder is expected"
+    if code == errno.ENOENT:
+        return f"{where} does not exist"
+    if code == errno.ELOOP:
+        return f"{where}: too many levels of symbolic links"
+    if code == errno.ENAMETOOLONG:
+        return f"{where}: the file name is too long"
+    return f"cannot {action} {where}: {exc.strerror or exc}"

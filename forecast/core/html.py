@@ -1,4 +1,5 @@
-"""The one HTML kit: escaping, tables and pages for notebook displays (``_repr_html_``) and reports.
+"""The one HTML kit: escaping, tables and pages for notebook displays (``_repr_html_``), the
+brief's web page and the dashboard (:mod:`forecast.reports.html`, :mod:`forecast.reports.site`).
 
 Evidence and spec text is untrusted input (a quote may contain ``<script>`` or markup), so every
 text that reaches the page goes through :func:`esc` (``html.escape`` with quotes). The only HTML
@@ -31,6 +32,18 @@ STYLE = (
     ".forecast-flagged{color:#b00020}</style>"
 )
 
+# A table with class "stack" (built with cell_labels=True) becomes one block per row on a narrow
+# screen, each cell after its column's name: nothing scrolls sideways at phone width.
+STACK_CSS = """
+td.date { white-space: nowrap; }
+@media (max-width: 40rem) {
+  table.stack thead { display: none; }
+  table.stack tr { display: block; border-bottom: 2px solid #000; padding: 0.3rem 0; }
+  table.stack td { display: block; border: 0; padding: 0.1rem 0; text-align: left; white-space: normal; overflow-wrap: anywhere; }
+  table.stack td::before { content: attr(data-label) ": "; font-weight: bold; }
+}
+"""
+
 # Sort the table by the clicked header's column; click again to reverse. One handler per table, on
 # its <thead>, kept in an attribute (not a <script> element): a display holds no script tag at all.
 _SORT_JS = (
@@ -47,17 +60,27 @@ _SORT_JS = (
 
 
 class Markup(str):
-    """HTML that is already safe (built here from escaped parts); :func:`esc` leaves it alone."""
+    """HTML that is already safe (built here from escaped parts); :func:`esc` leaves it alone.
+
+    Joining with ``+`` keeps it safe: the other operand is escaped unless it is Markup too.
+    """
+
+    def __add__(self, other):
+        return Markup(str.__add__(self, esc(other)))
+
+    def __radd__(self, other):
+        return Markup(str.__add__(esc(other), self))
 
 
 @dataclass(frozen=True)
 class Cell:
-    """A table cell: its shown text, an optional sort key, tooltip and CSS class."""
+    """A table cell: its shown text, an optional sort key, tooltip, CSS class and ``data-*`` attributes."""
 
     value: Any
     sort: Any = None
     title: str | None = None
     css: str | None = None
+    data: dict | None = None
 
 
 def text(value: Any) -> str:
@@ -102,6 +125,11 @@ def table(
     caption: Any = None,
     row_css: Sequence[str | None] | None = None,
     sortable: bool = True,
+    numeric: Iterable[int] = (),
+    column_titles: Sequence[str | None] | None = None,
+    css_class: str = CSS_CLASS,
+    id: str | None = None,
+    cell_labels: bool = False,
 ) -> Markup:
     """An HTML table with escaped cells; a cell is a value, a :class:`Cell` or :class:`Markup`.
 
@@ -116,22 +144,42 @@ def table(
     row_css : sequence of str or None, optional
         A CSS class per row (e.g. ``"headline"``).
     sortable : bool
-        Headers sort the table when clicked.
+        Headers sort the table when clicked (an ``onclick`` attribute; pages that must hold no
+        script at all, the brief and the dashboard, pass False).
+    numeric : iterable of int
+        Column indices whose cells get the CSS class ``num`` (right-aligned numbers) unless the
+        cell names its own class.
+    column_titles : sequence of str or None, optional
+        A tooltip per header (what the column means).
+    css_class : str
+        The table's CSS class.
+    id : str, optional
+        The table's ``id`` attribute.
+    cell_labels : bool
+        Give every cell a ``data-label`` with its column's header, so a stylesheet can stack a row's
+        cells with their labels on a narrow screen (``td::before { content: attr(data-label) }``).
     """
     onclick = f' onclick="{html.escape(_SORT_JS, quote=True)}" title="click a header to sort"' if sortable else ""
-    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    titles = list(column_titles) if column_titles is not None else [None] * len(columns)
+    head = "".join(f"<th{attr('title', t)}>{esc(c)}</th>" for c, t in zip(columns, titles))
+    numeric = set(numeric)
     body = []
     for n, row in enumerate(rows):
         css = row_css[n] if row_css is not None else None
         cells = []
-        for cell in row:
+        for i, cell in enumerate(row):
             if not isinstance(cell, Cell):
                 cell = Cell(cell)
-            attrs = attr("data-sort", cell.sort) + attr("title", cell.title) + attr("class", cell.css)
+            klass = cell.css if cell.css is not None else ("num" if i in numeric else None)
+            attrs = attr("data-sort", cell.sort) + attr("title", cell.title) + attr("class", klass)
+            attrs += "".join(attr(f"data-{k}", v) for k, v in (cell.data or {}).items())
+            if cell_labels and i < len(columns):
+                attrs += attr("data-label", columns[i])
             cells.append(f"<td{attrs}>{esc(cell.value)}</td>")
         body.append(f"<tr{attr('class', css)}>{''.join(cells)}</tr>")
     cap = f"<caption style=\"text-align:left\">{esc(caption)}</caption>" if caption is not None else ""
-    return Markup(f'<table class="{CSS_CLASS}">{cap}<thead{onclick}><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
+    return Markup(f'<table class="{esc(css_class)}"{attr("id", id)}>{cap}<thead{onclick}><tr>{head}</tr></thead>'
+                  f'<tbody>{"".join(body)}</tbody></table>')
 
 
 def details(summary: Any, content: Any, open_: bool = False) -> Markup:
@@ -142,6 +190,36 @@ def details(summary: Any, content: Any, open_: bool = False) -> Markup:
 def page(*parts: Any) -> str:
     """The final display: the shared style and the parts, in one ``<div>``."""
     return f'<div class="forecast">{STYLE}{join(parts)}</div>'
+
+
+def tag(name: str, content: Any = "", **attrs: Any) -> Markup:
+    """``<name attr="value">content</name>`` with every attribute value and the content escaped
+    (``class_`` for ``class``; ``None`` attributes are left out)."""
+    attributes = "".join(attr(k.rstrip("_").replace("_", "-"), v) for k, v in attrs.items())
+    return Markup(f"<{name}{attributes}>{esc(content)}</{name}>")
+
+
+def data_uri(data: bytes, mime: str = "image/png") -> str:
+    """``data:<mime>;base64,...``: an image embedded in the page (no file, no request)."""
+    import base64
+
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def figure(src: str, alt: str, caption: Any = None, id: str | None = None) -> Markup:
+    """``<figure>`` with an image (``src`` a relative path or a data URI) and an optional caption."""
+    cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
+    return Markup(f"<figure{attr('id', id)}><img src=\"{esc(src)}\" alt=\"{esc(alt)}\">{cap}</figure>")
+
+
+def document(title: str, *parts: Any, css: str = "", lang: str = "en") -> str:
+    """A complete, self-contained HTML page: UTF-8, phone-width viewport, the page's own CSS inline,
+    no script, no external font, stylesheet or image (``parts`` are escaped unless ``Markup``)."""
+    return (
+        f'<!DOCTYPE html>\n<html lang="{esc(lang)}"><head><meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(title)}</title>\n<style>{css}</style>\n</head><body>\n{join(parts, chr(10))}\n</body></html>\n"
+    )
 
 
 def pct(p: float | None) -> str:

@@ -85,6 +85,12 @@ def item_digests(question, as_of) -> dict[str, str]:
     }
 
 
+def spec_digest(question) -> str:
+    """The spec fingerprint: the question spec and its indicator library."""
+    # cues only guide `forecast intake`: editing them does not change a fit
+    return digest({"spec": question.spec.to_dict(), "library": question.library.model_dump(mode="json", exclude={"indicators": {"__all__": {"cues"}}})})
+
+
 def fingerprints(question, as_of, config, seed: int) -> tuple[dict, str]:
     """The fingerprints of a fit; cheap: nothing is sampled.
 
@@ -103,8 +109,7 @@ def fingerprints(question, as_of, config, seed: int) -> tuple[dict, str]:
         (settings + seed); and the combined fingerprint, which adds the as-of date.
     """
     fps = {
-        # cues only guide `forecast intake`: editing them does not change a fit
-        "spec": digest({"spec": question.spec.to_dict(), "library": question.library.model_dump(mode="json", exclude={"indicators": {"__all__": {"cues"}}})}),
+        "spec": spec_digest(question),
         "evidence": digest(sorted(item_digests(question, as_of).items())),
         "code": code_fingerprint(),
         "sampler": digest({**config.to_dict(), "seed": seed}),

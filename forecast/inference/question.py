@@ -9,7 +9,6 @@ The common case::
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import fields
 from pathlib import Path
 
@@ -49,12 +48,11 @@ class Question(QuestionInputs):
         ------
         ValueError
             ``as_of`` is before the risk window start (or the risk window before the library's
-            reference date).
+            reference date); ``as_of`` is after today (see :meth:`check_as_of`).
         """
-        from forecast.core.timegrid import to_date
         from forecast.model.design import make_design
 
-        as_of = to_date(as_of) if as_of is not None else dt.date.today()
+        as_of = self.check_as_of(as_of, horizons=False)
         return make_design(self.spec, self.library, self.evidence, as_of)
 
     def fit(
@@ -108,7 +106,7 @@ class Question(QuestionInputs):
         from forecast.inference.sampling import fit_design
         from forecast.inputs.settings import SampleConfig
 
-        design = self.design(as_of)
+        design = self.design(self.check_as_of(as_of))  # a horizon after as-of, or the fix to make
         config = SampleConfig.from_settings(self.spec.sampler, draws=draws, tune=tune, chains=chains, cores=cores, future_paths=future_paths)
         if progressbar is None:  # a progress bar in a notebook, quiet in scripts and scheduled jobs
             from forecast.core.progress import interactive

@@ -112,10 +112,10 @@ def inputs_changed_since(run_row: dict, question) -> list[str]:
         ``"spec"`` and/or ``"evidence"``.
     """
     from forecast.core.timegrid import to_date
-    from forecast.inference.fingerprint import digest, item_digests
+    from forecast.inference.fingerprint import digest, item_digests, spec_digest
 
     changed = []
-    spec_now = digest({"spec": question.spec.to_dict(), "library": question.library.model_dump(mode="json")})
+    spec_now = spec_digest(question)  # exactly as the run's fingerprint was computed
     if run_row.get("spec_fingerprint") and run_row["spec_fingerprint"] != spec_now:
         changed.append("spec")
     evidence_now = digest(sorted(item_digests(question, to_date(run_row["as_of"])).items()))

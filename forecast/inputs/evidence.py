@@ -26,9 +26,10 @@ every string is length-limited and rendered escaped by the HTML views.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import math
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -36,6 +37,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from forecast.core.errors import Problem, nearest
+from forecast.core.timegrid import parse_date
+from forecast.inputs.fields import Date, Number
 from forecast.inputs.grading import GRADE_PATTERN
 from forecast.inputs.yamlio import MAX_FILE_BYTES, load_yaml, read_text_bounded
 
@@ -50,11 +53,11 @@ class EvidenceItem(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True, str_max_length=MAX_TEXT)
 
     id: str = Field(..., pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$", description="Unique across all evidence files.")
-    event_date: dt.date = Field(..., description="When the observed thing happened.")
-    published: dt.date = Field(..., description="When it became known (first public or reported date).")
+    event_date: Date = Field(..., description="When the observed thing happened (YYYY-MM-DD).")
+    published: Date = Field(..., description="When it became known (first public or reported date, YYYY-MM-DD).")
     indicator: str | None = Field(None, description="Indicator id this item observes.")
     question: str | None = Field(None, description="Question id this item bears on (required when `resolves`).")
-    value: float | None = Field(None, ge=-5, le=5, description="Observed level on the indicator's standardized scale.")
+    value: Number | None = Field(None, ge=-5, le=5, description="Observed level on the indicator's standardized scale (-5..5).")
     direction: Literal["up", "down"] | None = Field(None, description="Observed change over the preceding 3 months.")
     strength: Literal["weak", "moderate", "strong"] | None = Field(None, description="Size of the change: 0.25, 0.5 or 1.0 units.")
     resolves: bool = Field(False, description="True when this item reports that the question's event happened.")
@@ -68,7 +71,7 @@ class EvidenceItem(BaseModel):
     assumption: bool = Field(False, description="True when the item is the analyst's addition beyond the cited source.")
     notes: str | None = None
     matched: list[str] | None = Field(None, description="Draft only: the indicator cues that matched the quote (`forecast intake`).")
-    confidence: float | None = Field(None, ge=0, le=1, description="Draft only: how strongly the cues point to the indicator (`forecast intake`).")
+    confidence: Number | None = Field(None, ge=0, le=1, description="Draft only: how strongly the cues point to the indicator (`forecast intake`).")
 
     @model_validator(mode="before")
     @classmethod
@@ -90,25 +93,9 @@ class EvidenceItem(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "EvidenceItem":
-        if self.published < self.event_date:
-            raise ValueError(
-                f"published {self.published} is before the event_date {self.event_date}: "
-                "an item cannot be known before it happened"
-            )
-        if self.resolves:
-            if not self.question:
-                raise ValueError("a resolving item must name the `question` it resolves")
-            if self.indicator or self.value is not None or self.direction:
-                raise ValueError("a resolving item reports the event itself: drop indicator/value/direction")
-        else:
-            if not self.indicator:
-                raise ValueError("give the `indicator` this item observes (or `resolves: true` with a `question`)")
-            if self.draft and self.value is None and self.direction is None:
-                pass  # the analyst chooses the observation when confirming the draft
-            elif (self.value is None) == (self.direction is None):
-                raise ValueError("give exactly one of `value` or `direction` (with `strength`)")
-            if self.direction is None and self.strength is not None:
-                raise ValueError("`strength` goes with `direction`, not with `value`")
+        broken = item_rules(self.model_dump())
+        if broken:
+            raise ValueError(broken[0][1])
         return self
 
     @property
@@ -124,6 +111,45 @@ class EvidenceItem(BaseModel):
             return None
         size = STRENGTH_VALUE[self.strength or "moderate"]
         return size if self.direction == "up" else -size
+
+
+def item_rules(data: dict, unknown: set[str] = frozenset()) -> list[tuple[str | None, str]]:
+    """The rules an item must follow across its fields, as ``(field, message)`` for each one broken.
+
+    Used by :class:`EvidenceItem` once every field is valid, and on an item whose other fields are
+    invalid so that ``forecast validate`` reports every problem of the item at once; a rule is then
+    checked only when none of its fields is in ``unknown`` (the fields that failed validation).
+    ``field`` is the field to change, or None when the rule ties several together.
+    """
+    out: list[tuple[str | None, str]] = []
+
+    def known(*names):
+        return not (set(names) & set(unknown))
+
+    if known("published", "event_date"):
+        try:
+            published, happened = parse_date(data.get("published")), parse_date(data.get("event_date"))
+        except ValueError:
+            published = happened = None
+        if published is not None and published < happened:
+            out.append((None, f"published {published} is before the event_date {happened}: an item cannot be known before it happened"))
+    if not known("resolves"):
+        return out
+    if data.get("resolves") is True:
+        if known("question") and not data.get("question"):
+            out.append((None, "a resolving item must name the `question` it resolves"))
+        if known("indicator", "value", "direction") and (data.get("indicator") or data.get("value") is not None or data.get("direction")):
+            out.append((None, "a resolving item reports the event itself: drop indicator/value/direction"))
+    else:
+        if known("indicator") and not data.get("indicator"):
+            out.append((None, "give the `indicator` this item observes (or `resolves: true` with a `question`)"))
+        undecided_draft = data.get("draft") is True and data.get("value") is None and data.get("direction") is None
+        if known("value", "direction", "draft") and not undecided_draft and (data.get("value") is None) == (data.get("direction") is None):
+            # a draft may leave the observation open: the analyst chooses it when confirming the draft
+            out.append((None, "give exactly one of `value` or `direction` (with `strength`)"))
+        if known("direction", "strength") and data.get("direction") is None and data.get("strength") is not None:
+            out.append((None, "`strength` goes with `direction`, not with `value`"))
+    return out
 
 
 class EvidenceFile(BaseModel):
@@ -147,6 +173,9 @@ class LocatedItem(BaseModel):
 # --------------------------------------------------------------------------------------------------
 # problems from pydantic errors
 
+# A file of 100,000 broken items would print 100,000 problems; past this many, one line says how many more.
+MAX_PROBLEMS_PER_FILE = 50
+
 
 def _problems_from_validation(
     exc: ValidationError, file: Path, line_of, model_fields: list[str], loc_prefix: tuple = ()
@@ -154,7 +183,7 @@ def _problems_from_validation(
     problems = []
     for err in exc.errors():
         loc = tuple(loc_prefix) + tuple(err["loc"])
-        field_name = ".".join(str(x) for x in err["loc"]) or None
+        field_name = ".".join(str(x) for x in loc) or None
         message = err["msg"]
         suggestion = None
         if err["type"] == "extra_forbidden":
@@ -173,111 +202,283 @@ def _problems_from_validation(
     return problems
 
 
+def cap_problems(problems: list[Problem], file: str | Path, limit: int = MAX_PROBLEMS_PER_FILE) -> list[Problem]:
+    """The first ``limit`` problems of a file, then one problem saying how many were left out."""
+    if len(problems) <= limit:
+        return problems
+    return problems[:limit] + [Problem(str(file), f"... and {len(problems) - limit} more problems in this file (fix these first)")]
+
+
+_FIELD_ADAPTERS: dict = {}
+
+
+def _valid_fields(data: dict, bad: set[str]) -> dict:
+    """The fields of ``data`` that validate on their own (as their field types read them), by name."""
+    from typing import Annotated
+
+    from pydantic import TypeAdapter
+
+    out = {}
+    for name, info in EvidenceItem.model_fields.items():
+        if name in bad or name not in data:
+            continue
+        if name not in _FIELD_ADAPTERS:
+            _FIELD_ADAPTERS[name] = TypeAdapter(Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation)
+        try:
+            out[name] = _FIELD_ADAPTERS[name].validate_python(data[name])
+        except (ValidationError, ValueError, TypeError):
+            bad.add(name)
+    return out
+
+
+def validate_item(data, file: str | Path, line_of, loc_prefix: tuple = ()) -> tuple[EvidenceItem | None, list[Problem]]:
+    """Validate one raw item (a mapping from a file or a row); report *every* problem it has.
+
+    Field errors come from pydantic; when some fields are invalid, the rules across fields
+    (:func:`item_rules`) are still checked on the valid ones, so a bad date does not hide a
+    resolving item that also gives a value.
+
+    Parameters
+    ----------
+    data : any
+        The item as read (a dict; anything else is one problem).
+    file : str or Path
+        Named in the problems.
+    line_of : callable
+        ``line_of(loc) -> int | None``: the line of a location such as ``("items", 3, "grade")``.
+    loc_prefix : tuple
+        Prepended to pydantic's locations (``("items", 3)`` for the 4th item of a YAML file).
+    """
+    fields = list(EvidenceItem.model_fields)
+    if not isinstance(data, dict):
+        what = "a list" if isinstance(data, list) else f"the {type(data).__name__} {str(data)[:40]!r}"
+        return None, [Problem(str(file), f"an evidence item is a mapping of fields (id, event_date, ...), not {what}", line_of(loc_prefix), ".".join(map(str, loc_prefix)) or None)]
+    try:
+        return EvidenceItem.model_validate(data), []
+    except ValidationError as exc:
+        problems = _problems_from_validation(exc, file, line_of, fields, loc_prefix)
+        bad = {str(err["loc"][0]) for err in exc.errors() if err["loc"]}
+        if any(not err["loc"] for err in exc.errors()):  # a rule across fields already broke: nothing hidden
+            return None, problems
+        partial = _valid_fields(data, bad)
+        prefix = ".".join(map(str, loc_prefix))
+        for _, message in item_rules(partial, bad):
+            problems.append(Problem(str(file), message, line_of(loc_prefix), prefix or None))
+        return None, problems
+
+
 # --------------------------------------------------------------------------------------------------
 # readers
 
 
+@dataclass
+class RawItem:
+    """An item as read from a file, valid or not, with where it is (for checks across files)."""
+
+    data: object
+    file: str
+    line: int | None
+
+
 def read_yaml_evidence(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[list[LocatedItem], list[Problem]]:
-    """Read one YAML evidence file; returns (items, problems). Items are returned only if valid."""
+    """Read one YAML evidence file; returns (items, problems). Items are returned only if all are valid."""
+    items, _, problems = _read_yaml(Path(path), max_bytes)
+    return items, problems
+
+
+def _read_yaml(path: Path, max_bytes: int) -> tuple[list[LocatedItem], list[RawItem], list[Problem]]:
     parsed, problems = load_yaml(path, max_bytes)
     if parsed is None:
-        return [], problems
+        return [], [], problems
     data = parsed.data
     if isinstance(data, list):  # a bare list of items is accepted too
         data = {"items": data}
-        prefix: tuple = ()
         line_of = lambda loc: parsed.line_of(loc[1:] if loc and loc[0] == "items" else loc)  # noqa: E731
     else:
         line_of = parsed.line_of
-        prefix = ()
     if not isinstance(data, dict):
-        return [], problems + [Problem(str(path), "expected a mapping with `items:` (a list of evidence items)", 1)]
-    items: list[LocatedItem] = []
+        return [], [], problems + [Problem(str(path), "expected a mapping with `items:` (a list of evidence items)", 1)]
+    file_fields = list(EvidenceFile.model_fields)
+    for key in data:
+        if key not in file_fields:
+            hint = nearest(str(key), file_fields)
+            problems.append(Problem(str(path), f"unknown field '{key}'", line_of((key,)), str(key), hint))
+    if "items" not in data:
+        problems.append(Problem(str(path), "missing required field 'items' (the list of evidence items)", 1, "items"))
     raw_items = data.get("items")
-    try:
-        EvidenceFile.model_validate(data)
-    except ValidationError as exc:
-        fields = list(EvidenceItem.model_fields) + list(EvidenceFile.model_fields)
-        problems += _problems_from_validation(exc, path, line_of, fields, prefix)
-        return [], problems
-    for i, raw in enumerate(raw_items):
-        item = EvidenceItem.model_validate(raw)
-        items.append(LocatedItem(item=item, file=str(path), line=line_of(("items", i))))
-    return items, problems
+    if raw_items is None and "items" in data:
+        raw_items = []  # `items:` with nothing under it: an empty file, as `forecast new` starts one
+    if "items" in data and not isinstance(raw_items, list):
+        problems.append(Problem(str(path), "`items` must be a list of evidence items (each starting with '- ')", line_of(("items",)), "items"))
+        raw_items = []
+    description = data.get("description")
+    if description is not None and not isinstance(description, str):
+        problems.append(Problem(str(path), "`description` must be text", line_of(("description",)), "description"))
+    items: list[LocatedItem] = []
+    raws: list[RawItem] = []
+    item_problems: list[Problem] = []
+    for i, raw in enumerate(raw_items or []):
+        line = line_of(("items", i))
+        raws.append(RawItem(raw, str(path), line))
+        item, more = validate_item(raw, path, line_of, ("items", i))
+        item_problems += more
+        if item is not None:
+            items.append(LocatedItem(item=item, file=str(path), line=line))
+    problems += cap_problems(item_problems, path)
+    if any(p.severity == "error" for p in problems):
+        return [], raws, problems
+    return items, raws, problems
 
 
 CSV_LIST_FIELDS: tuple[str, ...] = ()
 TRUE_TEXT = ("true", "yes", "1")
+REQUIRED_COLUMNS = tuple(name for name, f in EvidenceItem.model_fields.items() if f.is_required())
+DELIMITERS = (",", ";", "\t")
+DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
 
 
-def validate_row(data: dict, file: str | Path, line: int | None) -> tuple[EvidenceItem | None, list[Problem]]:
+def validate_row(data: dict, file: str | Path, line: int | None, decimal_comma: bool = False) -> tuple[EvidenceItem | None, list[Problem]]:
     """Validate one table row (a CSV row or a DataFrame row) as an evidence item.
 
     Cells given as text follow the CSV rules: ``resolves``/``assumption`` are true for
-    ``true``/``yes``/``1`` (any case), ``value`` is parsed as a number. Every problem names
-    ``file``, ``line`` and the field. Returns ``(item, [])`` or ``(None, problems)``.
+    ``true``/``yes``/``1`` (any case), ``value`` is parsed as a number (with ``decimal_comma``,
+    ``0,5`` as 0.5, as European spreadsheets write it). Every problem names ``file``, ``line`` and
+    the field. Returns ``(item, [])`` or ``(None, problems)``.
     """
     data = dict(data)
     for flag in ("resolves", "assumption"):
         if isinstance(data.get(flag), str):
             data[flag] = data[flag].strip().lower() in TRUE_TEXT
+    value_problem = None
     if isinstance(data.get("value"), str):
+        text = data["value"].strip()
+        if decimal_comma and DECIMAL_COMMA.match(text):
+            text = text.replace(",", ".")
         try:
-            data["value"] = float(data["value"])
-        except ValueError:
-            pass  # pydantic reports it
-    try:
-        return EvidenceItem.model_validate(data), []
-    except ValidationError as exc:
-        return None, _problems_from_validation(exc, file, lambda loc: line, list(EvidenceItem.model_fields))
+            data["value"] = float(text)
+        except ValueError:  # left as text: pydantic reports the field, with the message below
+            if DECIMAL_COMMA.match(text):
+                value_problem = f"value {text!r} has a decimal comma: write {text.replace(',', '.')}"
+            else:
+                value_problem = f"value {text[:40]!r} is not a number: write a level between -5 and 5 on the standardized scale, e.g. 0.5"
+    item, problems = validate_item(data, file, lambda loc: line)
+    if value_problem:
+        problems = [Problem(p.file, value_problem, p.line, p.field) if p.field == "value" else p for p in problems]
+    return item, problems
+
+
+def _delimiter(header: str) -> str:
+    """The separator of a CSV file, chosen from its header: the one that splits it into known field names.
+
+    Excel writes ``,`` or, with a European locale, ``;``; a tab-separated export is read too.
+    """
+    fields = set(EvidenceItem.model_fields)
+
+    def score(d):
+        cells = [c.strip().strip('"').strip() for c in header.split(d)]
+        return (sum(c in fields for c in cells), len(cells))
+
+    return max(DELIMITERS, key=score)
 
 
 def read_csv_evidence(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[list[LocatedItem], list[Problem]]:
-    """Read one CSV evidence file (header row = field names; one item per row)."""
-    text, problems = read_text_bounded(path, max_bytes)
-    if text is None:
-        return [], problems
-    reader = csv.DictReader(io.StringIO(text))
-    fields = list(EvidenceItem.model_fields)
-    header = reader.fieldnames or []
-    for col in header:
-        if col not in fields:
-            problems.append(Problem(str(path), f"unknown column '{col}'", 1, col, nearest(col, fields)))
-    if problems:
-        return [], problems
-    items: list[LocatedItem] = []
-    n_rows = 0
-    for row in reader:
-        n_rows += 1
-        line = reader.line_num
-        if None in row:  # more cells than header columns
-            problems.append(Problem(str(path), f"row has {len(header) + len(row[None])} cells, header has {len(header)}", line))
-            continue
-        data = {k: v for k, v in row.items() if v is not None and v.strip() != ""}
-        item, more = validate_row(data, path, line)
-        problems += more
-        if item is not None:
-            items.append(LocatedItem(item=item, file=str(path), line=line))
-    if n_rows == 0:
-        problems.append(Problem(str(path), "no evidence rows under the header", 1))
-    if any(p.severity == "error" for p in problems):
-        return [], problems
+    """Read one CSV evidence file (header row = field names; one item per row).
+
+    Files as spreadsheets save them are read: a UTF-8 byte-order mark (Excel), ``;`` or tab as the
+    separator (the separator is the one that splits the header into field names), spaces after the
+    separators, and with ``;`` a decimal comma in ``value``. Missing required columns are named.
+    """
+    items, _, problems = _read_csv(Path(path), max_bytes)
     return items, problems
 
 
+def _read_csv(path: Path, max_bytes: int) -> tuple[list[LocatedItem], list[RawItem], list[Problem]]:
+    text, problems = read_text_bounded(path, max_bytes)
+    if text is None:
+        return [], [], problems
+    header_line = text.splitlines()[0] if text.splitlines() else ""
+    delimiter = _delimiter(header_line)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
+    fields = list(EvidenceItem.model_fields)
+    try:
+        header = [(c or "").strip() for c in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        return [], [], [Problem(str(path), f"not a readable CSV file: {exc}", 1)]
+    reader.fieldnames = header
+    for col in header:
+        if col == "":
+            problems.append(Problem(str(path), "a column of the header row has no name", 1))
+        elif col not in fields:
+            problems.append(Problem(str(path), f"unknown column '{col}'", 1, col, nearest(col, fields)))
+    dupes = sorted({c for c in header if c and header.count(c) > 1})
+    for col in dupes:
+        problems.append(Problem(str(path), f"column '{col}' appears more than once in the header row", 1, col))
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing and not problems:
+        sep = {",": "commas", ";": "semicolons", "\t": "tabs"}[delimiter]
+        problems.append(
+            Problem(
+                str(path),
+                f"missing required column{'s' if len(missing) > 1 else ''} {', '.join(repr(c) for c in missing)} "
+                f"(the header row, separated by {sep}, names the fields: {', '.join(REQUIRED_COLUMNS)}, ...)",
+                1,
+                missing[0],
+            )
+        )
+    if problems:
+        return [], [], problems
+    items: list[LocatedItem] = []
+    raws: list[RawItem] = []
+    row_problems: list[Problem] = []
+    n_rows = 0
+    try:
+        for row in reader:
+            n_rows += 1
+            line = reader.line_num
+            if None in row:  # more cells than header columns
+                row_problems.append(Problem(str(path), f"row has {len(header) + len(row[None])} cells, header has {len(header)}", line))
+                continue
+            data = {k: v for k, v in row.items() if v is not None and v.strip() != ""}
+            raws.append(RawItem(data, str(path), line))
+            item, more = validate_row(data, path, line, decimal_comma=delimiter == ";")
+            row_problems += more
+            if item is not None:
+                items.append(LocatedItem(item=item, file=str(path), line=line))
+    except csv.Error as exc:
+        row_problems.append(Problem(str(path), f"not a readable CSV row: {exc}", reader.line_num + 1))
+    problems += cap_problems(row_problems, path)
+    if n_rows == 0 and not problems:
+        problems.append(Problem(str(path), "no evidence rows under the header", 1))
+    if any(p.severity == "error" for p in problems):
+        return [], raws, problems
+    return items, raws, problems
+
+
+EVIDENCE_SUFFIXES = (".yaml", ".yml", ".csv")
+
+
 def read_evidence_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[list[LocatedItem], list[Problem]]:
+    """Read one YAML or CSV evidence file; returns (items, problems), items only when the file is valid."""
+    items, _, problems = read_evidence(path, max_bytes)
+    return items, problems
+
+
+def read_evidence(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[list[LocatedItem], list[RawItem], list[Problem]]:
+    """Like :func:`read_evidence_file`, plus every item as read (valid or not) for checks across files."""
+    path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
-        return read_yaml_evidence(path, max_bytes)
+        return _read_yaml(path, max_bytes)
     if suffix == ".csv":
-        return read_csv_evidence(path, max_bytes)
-    return [], [Problem(str(path), f"unsupported evidence file type '{suffix}' (use .yaml, .yml or .csv)")]
+        return _read_csv(path, max_bytes)
+    return [], [], [Problem(str(path), f"unsupported evidence file type '{suffix}' (use .yaml, .yml or .csv)")]
 
 
 def evidence_files(directory: Path) -> list[Path]:
+    """The evidence files of a folder: its ``.yaml``, ``.yml`` and ``.csv`` files, by name."""
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.iterdir() if p.suffix.lower() in (".yaml", ".yml", ".csv") and p.is_file())
+    return sorted(p for p in directory.iterdir() if p.suffix.lower() in EVIDENCE_SUFFIXES and p.is_file())
 
 
 def check_duplicates(items: list[LocatedItem]) -> list[Problem]:

@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 from forecast.core.atomic import atomic_write
 from forecast.core.errors import InputError, Problem, nearest
-from forecast.inputs.evidence import EvidenceItem, LocatedItem, check_duplicates, read_evidence_file, validate_row
+from forecast.inputs.evidence import REQUIRED_COLUMNS, EvidenceItem, LocatedItem, check_duplicates, read_evidence_file, validate_row
 from forecast.inputs.yamlio import load_yaml
 
 FIELDS: tuple[str, ...] = tuple(EvidenceItem.model_fields)
@@ -56,8 +56,9 @@ def _python_value(value):
     import pandas as pd
 
     if isinstance(value, pd.Timestamp):
-        # a midnight timestamp is a date; any other time is left for pydantic to reject as a date
-        return value.date() if value == value.normalize() else value.to_pydatetime()
+        # a midnight timestamp without a time zone is a date; a time or a time zone is left for the
+        # date reader to refuse ("has a time of day or a time zone")
+        return value.date() if value.tzinfo is None and value == value.normalize() else value.to_pydatetime()
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -120,13 +121,17 @@ class Evidence(list):
         Raises
         ------
         InputError
-            Listing every problem: unknown columns (with the nearest field name), each bad row
+            Listing every problem: unknown columns (with the nearest field name), missing required
+            columns, each bad row
             (``<name>:<row> [<field>]: <the message a file would give>``) and duplicate ids.
         """
         problems: list[Problem] = []
         for column in df.columns:
             if column not in FIELDS and column not in PROVENANCE_COLUMNS:
                 problems.append(Problem(name, f"unknown column '{column}'", None, str(column), nearest(str(column), FIELDS)))
+        missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+        if missing and not problems:  # as for a CSV header: a misspelt column is the one problem to fix
+            problems.append(Problem(name, f"missing required column{'s' if len(missing) > 1 else ''} {', '.join(repr(c) for c in missing)}", None, missing[0]))
         if problems:
             raise InputError(problems)
         columns = [c for c in df.columns if c in FIELDS]

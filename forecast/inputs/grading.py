@@ -47,6 +47,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from forecast.inputs.fields import Number
+
 GRADE_PATTERN = re.compile(r"^[A-F][1-6]$")
 
 RELIABILITY_MEANING = {
@@ -74,22 +76,24 @@ class Grading(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    reliability: dict[str, float] = Field(
+    reliability: dict[str, Number] = Field(
         default_factory=lambda: dict(zip("ABCDEF", _DEFAULT)),
         description="Weight of each source-reliability letter A-F, in (0, 1], non-increasing.",
     )
-    credibility: dict[str, float] = Field(
+    credibility: dict[str, Number] = Field(
         default_factory=lambda: dict(zip("123456", _DEFAULT)),
         description="Weight of each information-credibility digit 1-6, in (0, 1], non-increasing.",
     )
-    observation_sd: float = Field(
+    observation_sd: Number = Field(
         0.5,
         gt=0,
+        le=10,
         description="SD of an A1 observation of an indicator's level, on the indicator's standardized scale.",
     )
-    change_sd: float = Field(
+    change_sd: Number = Field(
         0.1,
         gt=0,
+        le=10,
         description="SD of an A1 observation of an indicator's 3-month change (direction + strength), standardized scale.",
     )
 

@@ -723,14 +723,12 @@ def _question(question, root) -> tuple[QuestionSpec, IndicatorLibrary]:
 
 
 def _published(value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
+    from forecast.core.timegrid import to_date  # YYYY-MM-DD only, as every date of every format
+
     try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InputError([Problem("<arguments>", f"published: not a valid date (YYYY-MM-DD): {value!r}", None, "published")]) from None
+        return to_date(value)
+    except ValueError as exc:
+        raise InputError([Problem("<arguments>", f"published: {exc}", None, "published")]) from None
 
 
 def intake(

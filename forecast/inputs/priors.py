@@ -27,8 +27,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from forecast.inputs.fields import Number
+
 Family = Literal["normal", "halfnormal", "lognormal", "beta", "gamma", "exponential"]
 
+# no parameter of a prior on a standardized scale, a log hazard ratio or a probability comes near this
+MAX_PARAM = 1e4
 
 @dataclass(frozen=True)
 class FamilyInfo:
@@ -70,9 +74,9 @@ class Prior(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     dist: Family = Field(..., description="Distribution family.")
-    params: dict[str, float] | None = Field(None, description="Distribution parameters (PyMC names).")
-    interval: tuple[float, float] | None = Field(None, description="Analyst's interval [lower, upper].")
-    mass: float = Field(0.9, gt=0, lt=1, description="Probability the analyst puts inside `interval`.")
+    params: dict[str, Number] | None = Field(None, description="Distribution parameters (PyMC names).")
+    interval: tuple[Number, Number] | None = Field(None, description="Analyst's interval [lower, upper].")
+    mass: Number = Field(0.9, gt=0, lt=1, description="Probability the analyst puts inside `interval`.")
     source: Provenance
 
     @model_validator(mode="after")
@@ -86,6 +90,8 @@ class Prior(BaseModel):
             for name, value in self.params.items():
                 if name in ("sigma", "alpha", "beta", "lam") and value <= 0:
                     raise ValueError(f"parameter {name} must be positive, got {value}")
+                if abs(value) > MAX_PARAM:
+                    raise ValueError(f"parameter {name} = {value:g} is beyond +-{MAX_PARAM:g}; no prior of this model needs it")
         if self.interval is not None:
             lo, hi = self.interval
             s_lo, s_hi = FAMILIES[self.dist].support
@@ -93,6 +99,8 @@ class Prior(BaseModel):
                 raise ValueError(f"interval lower bound {lo} must be below upper bound {hi}")
             if lo < s_lo or hi > s_hi:
                 raise ValueError(f"interval [{lo}, {hi}] lies outside the support of {self.dist} [{s_lo}, {s_hi}]")
+            if max(abs(lo), abs(hi)) > MAX_PARAM:
+                raise ValueError(f"interval [{lo:g}, {hi:g}] reaches beyond +-{MAX_PARAM:g}; no prior of this model needs it")
         return self
 
     # -- config-object protocol (pymc-marketing style) -------------------------------------------

@@ -14,11 +14,12 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from forecast.core.errors import InputError, Problem, ProblemList, nearest
-from forecast.inputs.evidence import LocatedItem, check_duplicates, evidence_files, read_evidence_file
+from forecast.core.timegrid import check_not_future, to_date
+from forecast.inputs.evidence import EVIDENCE_SUFFIXES, LocatedItem, RawItem, read_evidence
 from forecast.inputs.evidence_set import Evidence
 from forecast.inputs.priors import ElicitationError, Prior
 from forecast.inputs.spec import IndicatorLibrary, QuestionSpec, normalize_text
-from forecast.inputs.yamlio import load_yaml
+from forecast.inputs.yamlio import load_yaml, read_text_bounded
 
 LIBRARY_FILE = "indicators.yaml"
 # `forecast intake` writes its drafts here; validate reads evidence/ and this folder
@@ -124,9 +125,29 @@ class Project:
     def question_ids(self) -> list[str]:
         return sorted(p.stem for p in self.models_dir.glob("*.yaml") if p.name != LIBRARY_FILE)
 
+    def outside(self, path: Path) -> Problem | None:
+        """A problem when ``path`` (after following symbolic links) is not inside the project folder.
+
+        Files are read the way the user means them: a spec, an evidence file or the source text
+        that leads out of the project (``../../etc/passwd``, a link to another folder) is refused,
+        so that no file outside the project is read, fitted on, or quoted back in an error.
+        """
+        root = Path(self.root).resolve()
+        try:
+            target = Path(path).resolve()
+        except (OSError, RuntimeError) as exc:  # a link loop
+            return Problem(str(path), f"cannot follow this path: {exc}")
+        if target != root and root not in target.parents:
+            via = " (through a symbolic link)" if Path(path).is_symlink() or any(p.is_symlink() for p in Path(path).parents) else ""
+            return Problem(str(path), f"leads outside the project folder {root}{via}; copy the file into the project instead")
+        return None
+
     # -- loading with problem collection -----------------------------------------------------------
     def _library(self) -> tuple[IndicatorLibrary | None, list[Problem]]:
         path = self.models_dir / LIBRARY_FILE
+        away = self.outside(path)
+        if away is not None:
+            return None, [away]
         parsed, problems = load_yaml(path)
         if parsed is None:
             return None, problems
@@ -139,18 +160,27 @@ class Project:
         return lib, problems
 
     def _source_text(self, lib: IndicatorLibrary) -> str | None:
-        path = (self.models_dir / lib.source).resolve()
-        try:
-            return path.read_text(encoding="utf-8")
-        except OSError:
-            return None
+        """The source text, or None when it cannot be read (see :meth:`_source`)."""
+        return self._source(lib)[0]
+
+    def _source(self, lib: IndicatorLibrary) -> tuple[str | None, str | None]:
+        """The source text, or None and why it cannot be read (outside the project, missing, ...)."""
+        path = self.models_dir / lib.source
+        away = self.outside(path)
+        if away is not None:
+            return None, f"source text {lib.source} {away.message}"
+        text, problems = read_text_bounded(path)
+        if text is None:
+            reason = problems[0].message if problems else "unreadable"
+            return None, f"source text {lib.source} (relative to models/) cannot be read: {reason}"
+        return text, None
 
     def _check_priors(self, path: Path, parsed, lib: IndicatorLibrary, priors: list[tuple[tuple, Prior]]) -> list[Problem]:
         """Quotes found in the source text; intervals that can be elicited."""
         problems: list[Problem] = []
-        text = self._source_text(lib)
+        text, why = self._source(lib)
         if text is None:
-            return [Problem(str(path), f"source text {lib.source} not found next to models/", None, "source")]
+            return [Problem(str(path), why, parsed.line_of(("source",)) if path.name == LIBRARY_FILE else None, "source")]
         norm = normalize_text(text)
         sentences = [s.strip() for s in text.replace("\n", " ").split(". ") if s.strip()]
         for loc, prior in priors:
@@ -184,6 +214,9 @@ class Project:
 
     def _spec(self, question_id: str, lib: IndicatorLibrary | None) -> tuple[QuestionSpec | None, list[Problem]]:
         path = self.models_dir / f"{question_id}.yaml"
+        away = self.outside(path)
+        if away is not None:
+            return None, [away]
         parsed, problems = load_yaml(path)
         if parsed is None:
             return None, problems
@@ -214,23 +247,87 @@ class Project:
             problems += self._check_priors(path, parsed, lib, priors)
         return spec, problems
 
+    def evidence_paths(self) -> tuple[list[Path], list[Problem]]:
+        """The evidence files to read, and what ``forecast validate`` should say about the folder.
+
+        Read: the ``.yaml``, ``.yml`` and ``.csv`` files directly in ``evidence/`` and in
+        ``evidence/drafts/`` (where ``forecast intake`` writes). Reported: a missing ``evidence/``
+        folder (a warning: every question rests on its priors alone), files with another extension
+        and other sub-folders (warnings: they are not read), and files that lead outside the project
+        or are not regular files (errors). Hidden files (``.name``) are skipped silently.
+        """
+        folder = self.evidence_dir
+        if not folder.exists():
+            return [], [Problem(str(folder), "no evidence/ folder: every question is fitted on its priors alone (create it, or run `forecast new`)", severity="warning")]
+        if not folder.is_dir():
+            return [], [Problem(str(folder), "evidence is a file, where the evidence/ folder is expected")]
+        files, problems = self._scan(folder, read_folders=(DRAFTS_DIR,))
+        drafts = folder / DRAFTS_DIR
+        if drafts.is_dir() and self.outside(drafts) is None:
+            more_files, more = self._scan(drafts, read_folders=())
+            files += more_files
+            problems += more
+        return files, problems
+
+    def _scan(self, folder: Path, read_folders: tuple[str, ...]) -> tuple[list[Path], list[Problem]]:
+        """The evidence files directly in ``folder`` and the problems of everything else there."""
+        away = self.outside(folder)
+        if away is not None:
+            return [], [away]
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as exc:
+            from forecast.core.errors import os_error_message
+
+            return [], [Problem(str(folder), os_error_message(exc, folder, "read"))]
+        files, problems = [], []
+        where = folder.relative_to(self.root).as_posix() + "/" if folder.is_relative_to(self.root) else f"{folder}/"
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            away = self.outside(entry)
+            if away is not None:
+                problems.append(away)
+                continue
+            if entry.is_symlink() and not entry.exists():
+                problems.append(Problem(str(entry), "a symbolic link to nothing (its target does not exist)"))
+            elif entry.is_dir():
+                if entry.name not in read_folders:
+                    problems.append(Problem(str(entry), f"a folder inside {where} is not read: evidence files go directly in evidence/", severity="warning"))
+            elif not entry.is_file():
+                problems.append(Problem(str(entry), "not a regular file (a pipe or a device): not read"))
+            elif entry.suffix.lower() not in EVIDENCE_SUFFIXES:
+                hint = " (save a spreadsheet as CSV)" if entry.suffix.lower() in (".xlsx", ".xls", ".ods", ".numbers") else ""
+                problems.append(Problem(str(entry), f"not read: only .yaml, .yml and .csv files in {where} are evidence{hint}", severity="warning"))
+            else:
+                files.append(entry)
+        return files, problems
+
     def _evidence(self, lib: IndicatorLibrary | None, question_ids: list[str]) -> tuple[list[LocatedItem], list[Problem]]:
         items: list[LocatedItem] = []
-        problems: list[Problem] = []
-        files = evidence_files(self.evidence_dir) + evidence_files(self.evidence_dir / DRAFTS_DIR)
+        raws: list[RawItem] = []
+        files, problems = self.evidence_paths()
         for path in files:
-            got, more = read_evidence_file(path)
+            got, raw, more = read_evidence(path)
             items += got
+            raws += raw
             problems += more
-        problems += check_duplicates(items)
+        # checks across files run on every item as read, valid or not, so that one problem of an
+        # item (an impossible date) does not hide another (an unknown indicator)
+        problems += _duplicate_ids(raws)
+        for raw in raws:
+            data = raw.data if isinstance(raw.data, dict) else {}
+            item_id = data.get("id")
+            named = f" in item '{item_id}'" if isinstance(item_id, str) else ""
+            indicator, question = data.get("indicator"), data.get("question")
+            if lib is not None and isinstance(indicator, str) and indicator.strip() and indicator.strip() not in lib.ids:
+                problems.append(Problem(raw.file, f"unknown indicator '{indicator}'{named}", raw.line, "indicator", nearest(indicator.strip(), lib.ids)))
+            if isinstance(question, str) and question.strip() and question.strip() not in question_ids:
+                problems.append(Problem(raw.file, f"unknown question '{question}'{named}", raw.line, "question", nearest(question.strip(), question_ids)))
         problems += draft_problems(items, self.root)
         today = dt.date.today()
         for li in items:
             it = li.item
-            if lib is not None and it.indicator and it.indicator not in lib.ids:
-                problems.append(Problem(li.file, f"unknown indicator '{it.indicator}' in item '{it.id}'", li.line, "indicator", nearest(it.indicator, lib.ids)))
-            if it.question and it.question not in question_ids:
-                problems.append(Problem(li.file, f"unknown question '{it.question}' in item '{it.id}'", li.line, "question", nearest(it.question, question_ids)))
             if it.published > today:
                 problems.append(Problem(li.file, f"item '{it.id}' is published in the future ({it.published}); kept, but excluded from every fit until then", li.line, "published", severity="warning"))
             if lib is not None and it.event_date < lib.reference_date:
@@ -297,6 +394,23 @@ class Project:
         return QuestionInputs(spec=spec, library=lib, evidence=items, project=self, warnings=[p for p in problems.items if p.severity == "warning"])
 
 
+def _duplicate_ids(raws: list[RawItem]) -> list[Problem]:
+    """Duplicate evidence ids across every item read (valid or not), each after its first definition."""
+    seen: dict[str, RawItem] = {}
+    problems = []
+    for raw in raws:
+        item_id = raw.data.get("id") if isinstance(raw.data, dict) else None
+        if not isinstance(item_id, str):
+            continue
+        item_id = item_id.strip()
+        if item_id in seen:
+            first = seen[item_id]
+            problems.append(Problem(raw.file, f"duplicate evidence id '{item_id}' (first defined in {first.file}:{first.line})", raw.line, "id"))
+        else:
+            seen[item_id] = raw
+    return problems
+
+
 @dataclass
 class QuestionInputs:
     """One question's validated inputs: spec + indicator library + evidence items.
@@ -322,6 +436,59 @@ class QuestionInputs:
     @property
     def id(self) -> str:
         return self.spec.id
+
+    def check_as_of(self, as_of=None, today: dt.date | None = None, horizons: bool = True) -> dt.date:
+        """The as-of date of a fit, checked before anything is sampled.
+
+        Parameters
+        ----------
+        as_of : date or ``YYYY-MM-DD`` text, optional
+            Default: today.
+        today : date, optional
+            Today's date (default: the local date); a parameter for tests.
+        horizons : bool
+            Also require a horizon after ``as_of`` (a fit needs one; the model data at a date,
+            :meth:`forecast.inference.question.Question.design`, does not).
+
+        Returns
+        -------
+        datetime.date
+
+        Raises
+        ------
+        forecast.core.timegrid.DateFormatError
+            ``as_of`` is not written ``YYYY-MM-DD`` or is after today (months that have not passed
+            would count as months without the event).
+        InputError
+            Every horizon of the question lies on or before ``as_of``: nothing is left to forecast.
+            The problem names the spec file, the line of ``horizons`` and the fix.
+        """
+        today = today or dt.date.today()
+        as_of = to_date(as_of) if as_of is not None else today
+        check_not_future(as_of, today)
+        if horizons and not self.spec.future_horizons(as_of):
+            last = self.spec.horizons[-1]
+            path, line = f"models/{self.spec.id}.yaml", None
+            if self.project is not None:
+                path = str(self.project.models_dir / f"{self.spec.id}.yaml")
+                parsed, _ = load_yaml(Path(path))
+                line = parsed.line_of(("horizons",)) if parsed is not None else None
+            try:
+                suggestion = as_of.replace(year=as_of.year + 1)
+            except ValueError:  # 29 February
+                suggestion = as_of.replace(year=as_of.year + 1, day=28)
+            raise InputError(
+                [
+                    Problem(
+                        path,
+                        f"every horizon is on or before the as-of date {as_of} (the last is {last}): nothing to forecast. "
+                        f"Add a later horizon to `horizons` (e.g. {suggestion}) or fit as of a date before {last}",
+                        line,
+                        "horizons",
+                    )
+                ]
+            )
+        return as_of
 
     def with_evidence(self, *items) -> "QuestionInputs":
         """A copy of the question with more evidence: item dicts, ``EvidenceItem``s, an ``Evidence`` or a DataFrame.

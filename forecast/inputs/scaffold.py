@@ -16,6 +16,7 @@ placeholders:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -223,6 +224,16 @@ def new(question_id: str, root: str | Path | None = None, indicators: list[str] 
     today = today or dt.date.today()
     spec = spec_text(question_id, library, _placeholder_quote(project, library), indicators, today)
     evidence = evidence_text(question_id, library)
+    # both files or neither: when the second cannot be written (a full disk), the first is put back
+    previous_spec = spec_path.read_bytes() if spec_path.is_file() else None
     atomic_write(spec_path, lambda p: p.write_text(spec, encoding="utf-8"))
-    atomic_write(evidence_path, lambda p: p.write_text(evidence, encoding="utf-8"))
+    try:
+        atomic_write(evidence_path, lambda p: p.write_text(evidence, encoding="utf-8"))
+    except BaseException:
+        if previous_spec is None:
+            spec_path.unlink(missing_ok=True)
+        else:
+            with contextlib.suppress(OSError):
+                atomic_write(spec_path, lambda p: p.write_bytes(previous_spec))
+        raise
     return {"spec": spec_path, "evidence": evidence_path}

@@ -16,11 +16,15 @@ risk: the August-September 2020 protests).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from forecast.core import limits
+from forecast.core.timegrid import month_coordinate
+from forecast.inputs.fields import Date, Integer, Number
 from forecast.inputs.grading import GRADE_PATTERN, Grading
 from forecast.inputs.priors import Prior
 
@@ -111,11 +115,11 @@ class SourcePicture(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    describes: dt.date = Field(..., description="Date whose state of affairs the source describes (its 'currently').")
-    published: dt.date = Field(..., description="When the source became public: fits as of an earlier date do not see the picture.")
+    describes: Date = Field(..., description="Date whose state of affairs the source describes (its 'currently'; YYYY-MM-DD).")
+    published: Date = Field(..., description="When the source became public: fits as of an earlier date do not see the picture (YYYY-MM-DD).")
     published_assumed: bool = Field(False, description="True when the publication date is an assumption (an undated source).")
     grade: str = Field(..., description="Admiralty grade of the source, as for an evidence item (e.g. B2).")
-    sd: float = Field(
+    sd: Number = Field(
         0.25, gt=0, le=2, description="SD of the picture's level observation for an A1 source (standardized scale), divided by sqrt(weight(grade))."
     )
     note: str | None = Field(None, description="Why these dates, this grade and this SD.")
@@ -139,10 +143,12 @@ class IndicatorLibrary(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reference_date: dt.date = Field(
+    reference_date: Date = Field(
         ..., description="Date at which the level priors hold; every latent path starts here."
     )
-    source: str = Field(..., description="Path of the source text the quotes come from, relative to models/.")
+    source: str = Field(
+        ..., min_length=1, description="Path of the source text the quotes come from, relative to models/ (inside the project)."
+    )
     source_title: str = Field(..., min_length=1)
     picture: SourcePicture | None = Field(
         None, description="When the source's picture (0 on every scale) holds and how surely; absent: scales are anchored by the level priors only."
@@ -225,31 +231,44 @@ class SamplerSettings(BaseModel):
 
     The defaults (4 chains x 1500 draws after 1000 tuning steps, target acceptance 0.95) give a
     headline MCSE near 0.0015 (the threshold is 0.005), no divergences on the shipped models, and
-    r_hat below 1.01 for all ~400 random-walk innovations, in 15-25 s on 2 cores.
+    r_hat below 1.01 for all ~400 random-walk innovations, in 15-25 s on 2 cores. The bounds are
+    those of :mod:`forecast.core.limits`.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    draws: int = Field(1500, ge=10)
-    tune: int = Field(1000, ge=10)
-    chains: int = Field(4, ge=1, le=16)
-    target_accept: float = Field(0.95, gt=0.5, lt=1)
-    future_paths: int = Field(
-        200, ge=1, description="Simulated future indicator paths per posterior draw (averaged per draw)."
+    draws: Integer = Field(1500, ge=limits.DRAWS[0], le=limits.DRAWS[1])
+    tune: Integer = Field(1000, ge=limits.TUNE[0], le=limits.TUNE[1])
+    chains: Integer = Field(4, ge=limits.CHAINS[0], le=limits.CHAINS[1])
+    target_accept: Number = Field(0.95, gt=0.5, lt=1)
+    future_paths: Integer = Field(
+        200,
+        ge=limits.FUTURE_PATHS[0],
+        le=limits.FUTURE_PATHS[1],
+        description="Simulated future indicator paths per posterior draw (averaged per draw).",
     )
+
+    @model_validator(mode="after")
+    def _total_draws(self) -> "SamplerSettings":
+        if self.chains * self.draws > limits.MAX_TOTAL_DRAWS:
+            raise ValueError(
+                f"chains x draws = {self.chains} x {self.draws} = {self.chains * self.draws} is above "
+                f"{limits.MAX_TOTAL_DRAWS} (the memory of the latent paths); lower draws or chains"
+            )
+        return self
 
 
 class Thresholds(BaseModel):
     """Sampling diagnostics a fit must meet to be called clean."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    r_hat: float = Field(1.01, gt=1)
-    ess: float = Field(400, gt=0, description="Minimum bulk and tail ESS of every parameter.")
-    divergences: int = Field(0, ge=0)
-    headline_mcse: float = Field(0.005, gt=0)
-    ebfmi: float = Field(0.3, gt=0, description="Minimum E-BFMI of every chain.")
-    max_treedepth_share: float = Field(
+    r_hat: Number = Field(1.01, gt=1, le=2)
+    ess: Number = Field(400, gt=0, le=1_000_000, description="Minimum bulk and tail ESS of every parameter.")
+    divergences: Integer = Field(0, ge=0, le=1_000_000)
+    headline_mcse: Number = Field(0.005, gt=0, le=0.5)
+    ebfmi: Number = Field(0.3, gt=0, le=10, description="Minimum E-BFMI of every chain.")
+    max_treedepth_share: Number = Field(
         0.01, ge=0, le=1, description="Largest share of draws whose NUTS trajectory may hit the maximum tree depth."
     )
 
@@ -267,7 +286,7 @@ class Scenario(BaseModel):
     id: str = Field(..., pattern=SLUG)
     name: str = Field(..., min_length=1, description="Short label for tables and legends.")
     description: str = Field(..., min_length=1, description="One sentence: what happens in this scenario.")
-    set: dict[str, float] = Field(
+    set: dict[str, Number] = Field(
         ..., min_length=1, description="Indicator id -> level held from the as-of date on (standardized scale, -5..5)."
     )
     assumption: bool = Field(False, description="True when the scenario goes beyond what the source text states.")
@@ -290,16 +309,24 @@ class QuestionSpec(BaseModel):
     question: str = Field(..., min_length=1, description="The question in words.")
     event: str = Field(..., min_length=1, description="Short event phrase used in the headline 'P(<event> by <date>)'.")
     resolution_criteria: str = Field(..., min_length=1, description="What counts as the event happening.")
-    risk_window_start: dt.date = Field(..., description="First day on which the event could happen.")
+    risk_window_start: Date = Field(..., description="First day on which the event could happen.")
     time_step: Literal["month"] = "month"
-    horizons: list[dt.date] = Field(..., min_length=1, description="Dates to report P(event by date) for.")
-    headline_lead_months: int = Field(
-        12, ge=0, description="Headline = first horizon at least this many months after as-of (else the last)."
+    horizons: list[Date] = Field(
+        ...,
+        min_length=1,
+        max_length=limits.MAX_HORIZONS,
+        description=f"Dates to report P(event by date) for (at most {limits.HORIZON_YEARS} years after the risk window start).",
+    )
+    headline_lead_months: Integer = Field(
+        12,
+        ge=limits.LEAD_MONTHS[0],
+        le=limits.LEAD_MONTHS[1],
+        description="Headline = first horizon at least this many months after as-of (else the last).",
     )
     baseline: Baseline
     indicators: dict[str, Effect] = Field(default_factory=dict, description="Indicator id -> its effect.")
     grading: Grading = Field(default_factory=Grading)
-    sampler: SamplerSettings = Field(default_factory=SamplerSettings)
+    sampler: SamplerSettings = Field(default_factory=SamplerSettings, validate_default=True)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     scenarios: list[Scenario] = Field(default_factory=list, description="What-if scenarios (forecast.analysis.scenarios).")
 
@@ -314,17 +341,43 @@ class QuestionSpec(BaseModel):
 
     @field_validator("horizons")
     @classmethod
-    def _sorted_unique(cls, horizons: list[dt.date]) -> list[dt.date]:
+    def _sorted_unique(cls, horizons: list[dt.date], info: ValidationInfo) -> list[dt.date]:
         if len(set(horizons)) != len(horizons):
             raise ValueError("horizons must be distinct")
-        return sorted(horizons)
-
-    @model_validator(mode="after")
-    def _horizons_after_start(self) -> "QuestionSpec":
-        early = [h.isoformat() for h in self.horizons if h <= self.risk_window_start]
+        horizons = sorted(horizons)
+        start = info.data.get("risk_window_start")  # absent when it failed validation itself
+        if start is None:
+            return horizons
+        early = [h.isoformat() for h in horizons if h <= start]
         if early:
             raise ValueError(f"horizons on or before the risk window start: {', '.join(early)}")
-        return self
+        latest = _years_after(start, limits.HORIZON_YEARS)
+        late = [h.isoformat() for h in horizons if h > latest]
+        if late:
+            raise ValueError(
+                f"horizons more than {limits.HORIZON_YEARS} years after the risk window start {start} "
+                f"(the latest allowed is {latest}): {', '.join(late)}"
+            )
+        return horizons
+
+    @field_validator("sampler")
+    @classmethod
+    def _paths_fit_in_memory(cls, sampler: SamplerSettings, info: ValidationInfo) -> SamplerSettings:
+        start, horizons = info.data.get("risk_window_start"), info.data.get("horizons")
+        if start is None or not horizons:
+            return sampler
+        months = math.ceil(month_coordinate(start, horizons[-1]))
+        if sampler.future_paths * months > limits.MAX_PATH_MONTHS:
+            raise ValueError(
+                f"future_paths x months to the last horizon = {sampler.future_paths} x {months} is above "
+                f"{limits.MAX_PATH_MONTHS} (the memory of the simulated future paths); lower future_paths or bring "
+                "the last horizon closer"
+            )
+        return sampler
+
+    def future_horizons(self, as_of: dt.date) -> list[dt.date]:
+        """The horizons after ``as_of`` (those a fit as of that date reports)."""
+        return [h for h in self.horizons if h > as_of]
 
     def to_dict(self) -> dict:
         return self.model_dump(mode="json", exclude_none=True)
@@ -332,6 +385,13 @@ class QuestionSpec(BaseModel):
     @classmethod
     def from_dict(cls, data: dict) -> "QuestionSpec":
         return cls.model_validate(data)
+
+
+def _years_after(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 def iter_priors(spec: QuestionSpec, library: IndicatorLibrary):

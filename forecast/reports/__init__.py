@@ -14,7 +14,8 @@ figures in notebooks, via ``FitResult.plot_*``, and in the brief):
 =========================  ==========================================================
 
 :mod:`.style` holds the greyscale-safe look, titles and source lines; :mod:`.brief` collects the
-content and writes the pack; :mod:`.html` renders the web page with every file-borne text escaped.
+content and writes the pack; :mod:`.html` renders the web page with every file-borne text escaped;
+:mod:`.site` writes the static dashboard of every question (``forecast site``).
 """
 
 from forecast.reports.brief import BriefContent, BriefOutput, brief, collect, write_brief

@@ -13,6 +13,14 @@ What a brief holds, in reading order:
 5. what changed since the previous update (the ledger row's change report);
 6. a footer with the as-of date, run, fingerprints, package versions and the diagnostics line.
 
+Every number carries its meaning in plain words next to it (what the headline's interval and term
+are, why the average sits above most plausible values when the distribution is skewed, each table
+column), and a line on the prior sensitivity of the headline (power-scaling, as ``forecast check``
+computes it), flagged when the headline is prior-dominated or in prior-data conflict.
+
+Next to the pack, ``brief.json`` records which run it briefs (question, run id, as-of date, the
+headline numbers): the dashboard (:mod:`.site`) links the PDF of a question's latest run from it.
+
 A fit whose sampling diagnostics are flagged carries a boxed warning on the page, in the HTML and
 in every figure's subtitle. Evidence text is untrusted: the HTML escapes it
 (:mod:`.html`), and the figures draw it with math parsing off (a ``$`` in a quote stays a ``$``).
@@ -23,6 +31,7 @@ Files are written into the output folder one by one with :func:`forecast.inferen
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,7 +98,21 @@ def write_brief(content: BriefContent, out, paper: str = "a4") -> BriefOutput:
     pdf = write_pdf(content, out / "brief.pdf", paper)
     html_text = render_html(content, images, paper)
     html = atomic_write(out / "brief.html", lambda p: p.write_text(html_text, encoding="utf-8"))
+    manifest = json.dumps(manifest_of(content, paper), indent=2, default=str)
+    atomic_write(out / MANIFEST, lambda p: p.write_text(manifest, encoding="utf-8"))
     return BriefOutput(folder=out, pdf=pdf, html=html, figures=paths, content=content)
+
+
+MANIFEST = "brief.json"
+
+
+def manifest_of(content: BriefContent, paper: str) -> dict:
+    """What a brief folder holds: the question, the ledger run it briefs and the headline numbers."""
+    run = content.run or {}
+    return {"question": content.result.spec.id, "run_id": run.get("id"), "as_of": content.result.as_of.isoformat(),
+            "generated": content.generated.isoformat(), "paper": paper, "pdf": "brief.pdf", "html": "brief.html",
+            "headline": {k: content.headline.get(k) for k in ("horizon", "mean", "lower_90", "upper_90", "term")},
+            "diagnostics_passed": content.passed, "sensitivity": content.sensitivity_line(), "sensitivity_flag": content.sensitivity_flag}
 
 
 def brief(

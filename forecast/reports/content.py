@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from forecast.core.fmt import percent
+from forecast.core.fmt import percent, percent_range, points
 from forecast.reports.style import Provenance
 
 PAPER_INCHES = {"a4": (8.27, 11.69), "letter": (8.5, 11.0)}
@@ -35,8 +35,10 @@ class BriefContent:
     scenarios: pd.DataFrame | None
     scenario_headlines: pd.DataFrame
     changes: str
-    # what the brief could not show, and why, by section: "influence", "scenarios", "general"
-    notes: dict = field(default_factory=lambda: {"influence": [], "scenarios": [], "general": []})
+    # what the brief could not show, and why, by section: "influence", "scenarios", "sensitivity", "general"
+    notes: dict = field(default_factory=lambda: {"influence": [], "scenarios": [], "sensitivity": [], "general": []})
+    # power-scaling prior sensitivity of the headline (:func:`prior_sensitivity`), None when not computed
+    sensitivity: dict | None = None
     generated: dt.date = field(default_factory=dt.date.today)
 
     @property
@@ -78,6 +80,28 @@ class BriefContent:
             self.diagnostics_line,  # "diagnostics OK: ..." or "diagnostics FLAGGED: ..." (the last line)
         ]
 
+    # -- what the numbers mean ----------------------------------------------------------------------
+    def headline_notes(self) -> list[str]:
+        """Plain-words reading of the headline: what the number, the interval and the term are, and
+        why the average sits outside the middle of the plausible values when it does."""
+        return headline_notes(self.headline, self.result.spec.event, self.result.as_of)
+
+    def sensitivity_line(self) -> str:
+        """One line on the prior sensitivity of the headline (or why it was not computed)."""
+        if self.sensitivity is not None:
+            return self.sensitivity["text"]
+        return "Prior sensitivity: " + (" ".join(self.notes.get("sensitivity") or []) or "not computed for this brief.")
+
+    @property
+    def sensitivity_flag(self) -> str | None:
+        """``"prior-dominated"`` or ``"prior-data conflict"`` when the headline is either, else None."""
+        return None if self.sensitivity is None else self.sensitivity.get("flag")
+
+    def footnotes(self, section: str) -> list[str]:
+        """The definitions a reader needs for ``section`` (``drivers``, ``evidence``, ``scenarios``,
+        ``footer``): one ``"term: meaning"`` per quantity shown there."""
+        return section_notes(section, self)
+
 
 # --------------------------------------------------------------------------------------------------
 # collecting the content
@@ -87,7 +111,7 @@ def headline_of(result, run: dict | None) -> dict:
     """The headline numbers: the ledger row's when the brief is of a recorded run, else the result's."""
     sentence = result.headline_sentence()
     if run is not None and run.get("headline_mean") is not None:
-        return {
+        out = {
             "horizon": run["headline_horizon"],
             "mean": float(run["headline_mean"]),
             "lower_90": float(run["headline_lower_90"]),
@@ -95,13 +119,181 @@ def headline_of(result, run: dict | None) -> dict:
             "term": run["headline_term"],
             "sentence": sentence,
         }
+        # the middle of the plausible values, from the run's recorded horizon table
+        for h in run.get("horizons") or []:
+            if str(h.get("horizon")) == str(run["headline_horizon"]):
+                out.update({k: float(h[k]) for k in ("median", "lower_50", "upper_50") if h.get(k) is not None})
+        return out
     table = result.summary()
     head = table[table["headline"]] if len(table) else table
     if not len(head):
         return {"horizon": None, "mean": None, "lower_90": None, "upper_90": None, "term": None, "sentence": sentence}
     row = head.iloc[0]
     return {"horizon": row["horizon"].isoformat(), "mean": float(row["mean"]), "lower_90": float(row["lower_90"]),
-            "upper_90": float(row["upper_90"]), "term": row["icd203"], "sentence": sentence}
+            "upper_90": float(row["upper_90"]), "term": row["icd203"], "sentence": sentence,
+            "median": float(row["median"]), "lower_50": float(row["lower_50"]), "upper_50": float(row["upper_50"])}
+
+
+# --------------------------------------------------------------------------------------------------
+# what every number means, in plain words
+
+
+def skew_note(head: dict) -> str | None:
+    """Why the average lies outside the middle half of the plausible values, when it does.
+
+    A rare event's probability is skewed: most plausible values are small and a few are large, so
+    the mean (the headline, and the number the ICD 203 term describes) sits above the median and
+    can sit above the whole 50% interval. A reader who sees "almost no chance" next to an interval
+    reaching 21% needs that said in words. Returns None when the mean is inside the 50% interval.
+    """
+    needed = ("mean", "median", "lower_50", "upper_50", "lower_90", "upper_90")
+    if any(head.get(k) is None for k in needed):
+        return None
+    mean, median = head["mean"], head["median"]
+    middle = f"{percent(head['lower_50'])} and {percent(head['upper_50'])}"
+    if mean > head["upper_50"]:
+        return (f"Why the average is above most plausible values: half of them lie between {middle} (median {percent(median)}), "
+                f"but a few high ones, up to {percent(head['upper_90'])}, pull the average up to {percent(mean)}. "
+                f"\"{head['term']}\" describes the average: the most likely values are lower, and a higher one cannot be ruled out.")
+    if mean < head["lower_50"]:
+        return (f"Why the average is below most plausible values: half of them lie between {middle} (median {percent(median)}), "
+                f"but a few low ones, down to {percent(head['lower_90'])}, pull the average down to {percent(mean)}. "
+                f"\"{head['term']}\" describes the average: the most likely values are higher.")
+    return None
+
+
+def headline_notes(head: dict, event: str, as_of) -> list[str]:
+    """How to read the headline sentence, with its own numbers (and :func:`skew_note` when it applies)."""
+    if head.get("mean") is None:
+        return []
+    notes = [f"How to read it: {percent(head['mean'])} is the average of the model's plausible values for this probability; "
+             f"9 in 10 of them lie between {percent(head['lower_90'])} and {percent(head['upper_90'])} (the 90% interval: how unsure "
+             f"we are about the probability itself); \"{head['term']}\" is the word Intelligence Community Directive 203 gives to the average."]
+    skew = skew_note(head)
+    if skew:
+        notes.append(skew)
+    return notes
+
+
+# term -> meaning, for every quantity the brief shows (the tables' column headers among them)
+GLOSSARY = {
+    "(90%)": "9 in 10 plausible values lie in the bracket",
+    "direction": "toward = a higher indicator makes the event more likely, against = less likely",
+    "effect per +1": "change of the monthly chance of the event per step up the indicator's scale, on a log scale "
+                     "(+0.69 doubles it, -0.69 halves it)",
+    "level now": "where the indicator stands now: 0 = as the source text describes it, +1 = a clear shift up, +2 = extreme",
+    "push now": "effect x level now: how much the indicator, where it stands, raises (+) or lowers (-) that chance "
+                "against the source text's picture",
+    "P(toward)": "the probability that the push now is above 0, i.e. toward the event",
+    "influence": "the headline with the item minus without it, in percentage points (pts; + toward the event)",
+    "grade": "Admiralty code: source reliability A (best) to F, credibility of the item 1 (confirmed) to 6",
+    "method": "psis = estimated without refitting (Pareto-smoothed importance sampling), refit = fitted again without the item",
+    "Pareto k": "shown after psis (as k=) when above 0.7: the item carries so much information that "
+                "the estimate without it is unreliable",
+    "P (90%)": "the average probability of the event by the headline date if the scenario held (90% interval)",
+    "vs forecast": "that minus the headline, in percentage points",
+    "diagnostics": "checks of the sampling",
+    "r_hat": "chains agree",
+    "ESS": "effectively independent draws",
+    "divergences": "failed steps",
+    "headline MCSE": "sampling error of the headline",
+    "fingerprints": "identify the exact files, code and settings of the run",
+}
+
+SECTION_TERMS = {
+    "drivers": ("direction", "effect per +1", "level now", "push now", "P(toward)", "(90%)"),
+    "evidence": ("influence", "grade", "method", "Pareto k"),
+    "scenarios": ("P (90%)", "vs forecast"),
+}
+
+
+def section_notes(section: str, content: "BriefContent | None" = None) -> list[str]:
+    """``"term: meaning"`` lines for a section of the brief (see :data:`GLOSSARY`)."""
+    if section == "footer":
+        th = content.result.spec.thresholds if content is not None else None
+        limits = (f"r_hat <= {th.r_hat}", f"ESS >= {th.ess:.0f}", f"divergences <= {th.divergences}", f"headline MCSE <= {th.headline_mcse}") \
+            if th is not None else ("", "", "", "")
+        parts = [f"{t} ({GLOSSARY[t]}{', ' + lim if lim else ''})" for t, lim in zip(("r_hat", "ESS", "divergences", "headline MCSE"), limits)]
+        return ["Diagnostics are " + GLOSSARY["diagnostics"] + ": " + ", ".join(parts) + ". "
+                f"Fingerprints {GLOSSARY['fingerprints']}."]
+    lines = [f"{term}: {GLOSSARY[term]}." for term in SECTION_TERMS[section]]
+    influence = getattr(content, "influence", None)
+    if section == "evidence" and influence is not None:
+        from forecast.analysis.influence import pareto_k_note
+
+        # the one line on k: the limit the table applied, and the unreliable estimates it kept
+        lines = [line for line in lines if not line.startswith("Pareto k:")] + [pareto_k_note(influence)]
+    return lines
+
+
+# --------------------------------------------------------------------------------------------------
+# prior sensitivity of the headline (power-scaling, as `forecast check --only sensitivity`)
+
+
+SENSITIVITY_WORDS = {
+    "prior-dominated": "PRIOR-DOMINATED: the headline mostly restates the starting assumptions (the priors read from the source "
+                       "text); the evidence and the months without the event barely move it",
+    "prior-data conflict": "PRIOR-DATA CONFLICT: the starting assumptions (the priors read from the source text) and the evidence "
+                           "pull the headline different ways",
+}
+
+
+def prior_sensitivity(result) -> dict:
+    """Power-scaling sensitivity of the headline, computed as ``forecast check``'s sensitivity check
+    computes it (:func:`forecast.checks.sensitivity.sensitivity_table`, ArviZ's ``psense``) on this
+    run's posterior: no refit; PyMC evaluates the log prior and log likelihood of the stored draws.
+
+    Returns
+    -------
+    dict
+        ``prior`` and ``likelihood`` sensitivity of the headline, ``threshold``, ``flag``
+        (``"prior-dominated"``, ``"prior-data conflict"`` or None) and ``text``, one line in plain words.
+
+    Raises
+    ------
+    ValueError
+        The run has no headline horizon, or its posterior lacks what the model needs (a replay point
+        reweighted from an anchor keeps no latent paths).
+    """
+    import pymc as pm
+    import xarray as xr
+
+    from forecast.checks.sensitivity import PRIOR_VARIABLES, THRESHOLD, sensitivity_table
+    from forecast.model.hazard import build_model
+
+    if result.headline is None or result.design.resolved_on is not None:
+        raise ValueError("no open headline to test")
+    post = result.idata["posterior"].to_dataset()
+    model = build_model(result.design)
+    missing = [v.name for v in model.free_RVs if v.name not in post.data_vars]
+    if missing:
+        raise ValueError(f"the stored posterior lacks {', '.join(missing)} (a reweighted replay point)")
+    with model:
+        tree = xr.DataTree.from_dict({"posterior": post})
+        observed = [v.name for v in model.observed_RVs]
+        loglik = pm.compute_log_likelihood(tree, var_names=observed, extend_inferencedata=False, progressbar=False)
+        free = [n for n in PRIOR_VARIABLES if n in model.named_vars]
+        logprior = pm.compute_log_prior(tree, var_names=free, extend_inferencedata=False, progressbar=False)
+
+    def dataset(obj, group):
+        return obj[group].to_dataset() if hasattr(obj, "children") else obj
+
+    idata = xr.DataTree.from_dict({"posterior": post, "log_likelihood": dataset(loglik, "log_likelihood"),
+                                   "log_prior": dataset(logprior, "log_prior")})
+    table = sensitivity_table(idata, result.headline.isoformat())
+    head = table[table["headline"]]
+    if not len(head):
+        raise ValueError("the headline is not among the sensitivity table's quantities")
+    row = head.iloc[0]
+    flag = row["diagnosis"] or None
+    numbers = f"prior sensitivity {row['prior_sensitivity']:.3f}, data sensitivity {row['likelihood_sensitivity']:.3f}; flagged at {THRESHOLD}"
+    if flag:
+        text = f"Prior sensitivity: {SENSITIVITY_WORDS[flag]} ({numbers})."
+    else:
+        text = ("Prior sensitivity: the headline is not decided by the starting assumptions alone; the evidence and the months without "
+                f"the event move it (power-scaling: {numbers}).")
+    return {"prior": float(row["prior_sensitivity"]), "likelihood": float(row["likelihood_sensitivity"]), "threshold": THRESHOLD,
+            "flag": flag, "text": text}
 
 
 def changes_paragraph(run: dict | None, ledger=None) -> str:
@@ -129,7 +321,7 @@ def changes_paragraph(run: dict | None, ledger=None) -> str:
 
 
 def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None = None, ledger=None,
-            influence: bool = True, influence_refits: int = 3, scenarios: bool = True) -> BriefContent:
+            influence: bool = True, influence_refits: int = 3, scenarios: bool = True, sensitivity: bool = True) -> BriefContent:
     """Gather the content of a brief for ``result`` (a fit of ``question``).
 
     Parameters
@@ -148,12 +340,14 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
         run's inputs; otherwise they are left out with a note).
     influence_refits : int
         At most this many exact refits where PSIS is unreliable (0: PSIS only, no refit).
+    sensitivity : bool
+        Compute the power-scaling prior sensitivity of the headline (:func:`prior_sensitivity`).
     """
     from forecast.inference.store import inputs_changed_since
     from forecast.reports.drivers import drivers_table
     from forecast.reports.scenarios_plot import scenario_headlines
 
-    notes: dict[str, list[str]] = {"influence": [], "scenarios": [], "general": []}
+    notes: dict[str, list[str]] = {"influence": [], "scenarios": [], "sensitivity": [], "general": []}
     if runs is None:
         runs = ledger.history(question.id) if ledger is not None else pd.DataFrame()
 
@@ -176,10 +370,9 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
     elif not influence:
         notes["influence"].append("Not computed for this brief.")
     else:
-        from forecast.analysis.influence import evidence_influence, pareto_k_note
+        from forecast.analysis.influence import evidence_influence
 
         influence_table = evidence_influence(result, question, refit=influence_refits > 0, max_refits=max(influence_refits, 0))
-        notes["influence"].append(pareto_k_note(influence_table))
 
     curves = None
     if blocked:
@@ -192,6 +385,15 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
         from forecast.analysis.scenarios import scenario_curves
 
         curves = scenario_curves(result, question)
+
+    psense = None
+    if not sensitivity:
+        notes["sensitivity"].append("not computed for this brief.")
+    else:
+        try:
+            psense = prior_sensitivity(result)
+        except ValueError as exc:
+            notes["sensitivity"].append(f"not computed ({exc}).")
 
     return BriefContent(
         result=result,
@@ -206,27 +408,36 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
         scenario_headlines=scenario_headlines(curves, result.headline),
         changes=changes_paragraph(run, ledger),
         notes=notes,
+        sensitivity=psense,
     )
 
 
-def driver_rows(content: BriefContent) -> list[list[str]]:
+def driver_rows(content: BriefContent, n: int = TOP_DRIVERS) -> list[list[str]]:
     rows = []
-    for r in content.top_drivers().itertuples():
+    for r in content.top_drivers(n).itertuples():
         level = "" if pd.isna(r.level_mean) else f"{r.level_mean:+.2f} ({r.level_lower_90:+.2f} to {r.level_upper_90:+.2f})"
         push = "" if pd.isna(r.push_mean) else f"{r.push_mean:+.2f} ({r.push_lower_90:+.2f} to {r.push_upper_90:+.2f})"
-        toward = "" if pd.isna(r.p_toward) else f"{100 * r.p_toward:.0f}%"
+        toward = "" if pd.isna(r.p_toward) else percent(r.p_toward)
         rows.append([r.name, r.direction, f"{r.effect_mean:+.2f} ({r.effect_lower_90:+.2f} to {r.effect_upper_90:+.2f})", level, push, toward])
     return rows
 
 
 DRIVER_HEADER = ["indicator", "direction", "effect per +1 (90%)", "level now (90%)", "push now (90%)", "P(toward)"]
 EVIDENCE_HEADER = ["item", "grade", "influence", "method", "quote"]
+SCENARIO_HEADER = ["scenario", "P (90%)", "vs forecast", "what it assumes"]
 
 
-def evidence_rows(content: BriefContent) -> list[list[str]]:
-    limit = content.influence.attrs.get("k_limit", 0.7) if content.influence is not None else 0.7
-    return [[r.id, r.grade, f"{100 * r.influence:+.2f} pts", r.method + (f" (k={r.pareto_k:.2f})" if r.method == "psis" and r.pareto_k > limit else ""),
-             r.quote] for r in content.top_evidence().itertuples()]
+K_SHOWN = 0.7  # a PSIS estimate above this Pareto k is shown with its k (unreliable), unless the table says otherwise
+
+
+def method_text(method: str, pareto_k: float, limit: float = K_SHOWN) -> str:
+    """``psis``, ``refit`` or ``psis (k=0.91)`` when the PSIS estimate is unreliable (k above ``limit``)."""
+    return method + (f" (k={pareto_k:.2f})" if method == "psis" and pareto_k > limit else "")
+
+
+def evidence_rows(content: BriefContent, n: int = TOP_EVIDENCE) -> list[list[str]]:
+    limit = content.influence.attrs.get("k_limit", K_SHOWN) if content.influence is not None else K_SHOWN
+    return [[r.id, r.grade, points(r.influence), method_text(r.method, r.pareto_k, limit), r.quote] for r in content.top_evidence(n).itertuples()]
 
 
 def scenario_rows(content: BriefContent) -> list[list[str]]:
@@ -235,6 +446,6 @@ def scenario_rows(content: BriefContent) -> list[list[str]]:
     for r in content.scenario_headlines.itertuples():
         if r.scenario == "baseline":
             continue
-        delta = "" if base is None else f"{100 * (r.mean - base):+.1f} pts"
-        rows.append([r.name, f"{percent(r.mean)} ({percent(r.lower_90)}-{percent(r.upper_90)})", delta, r.description])
+        delta = "" if base is None else points(r.mean - base)
+        rows.append([r.name, f"{percent(r.mean)} ({percent_range(r.lower_90, r.upper_90)})", delta, r.description])
     return rows

@@ -95,10 +95,12 @@ def plot_diagnostics(result, provenance: Provenance | None = None, ncols: int = 
 
     # the verdict: a warning a reader cannot miss, in red and in words (greyscale-safe)
     y_verdict = 1 - (top + 0.12) / height
-    if passed:
-        fig.text(0.01, y_verdict, "Diagnostics OK. " + line, ha="left", va="top", fontsize=8, color=INK)
+    if passed:  # the line already says "diagnostics OK: ..."; said once, capitalised
+        fig.text(0.01, y_verdict, line[:1].upper() + line[1:], ha="left", va="top", fontsize=8, color=INK, gid="verdict")
     else:
-        text = "WARNING: the sampling diagnostics flag this fit; its numbers may be unreliable.\n" + line + "".join(f"\n  - {p}" for p in problems)
+        # the warning says "flagged" once; the numbers follow without the line's own "diagnostics FLAGGED:"
+        numbers = line.split(": ", 1)[1] if ": " in line else line
+        text = "WARNING: the sampling diagnostics flag this fit; its numbers may be unreliable.\n" + numbers + "".join(f"\n  - {p}" for p in problems)
         fig.text(0.01, y_verdict, text, ha="left", va="top", fontsize=7.5, color=WARNING_RED, fontweight="bold",
                  bbox={"boxstyle": "square,pad=0.4", "fc": "white", "ec": WARNING_RED, "lw": 1.5}, gid="warning")
 

@@ -8,7 +8,8 @@ unreliable, by an exact refit without the item (method ``refit``).
 
 Bars are drawn in percentage points. Dark bars push toward the event, light bars against it;
 refitted items are hatched, and an item whose PSIS estimate was kept although its k exceeds the
-threshold is labelled with its k (a warning that the bar is an estimate of unknown quality).
+threshold is labelled with its k (a warning that the bar is an estimate of unknown quality). When
+there are more items than bars, the items left out are named below the chart with their influence.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecast.reports.style import DARK, INK, LIGHT, Provenance, layout, new_figure, source_line, styled, title_figure
+from forecast.core.fmt import points
+from forecast.reports.style import DARK, INK, LIGHT, Provenance, layout, new_figure, source_line, styled, title_figure, wrap_text
 
 K_THRESHOLD = 0.7
 
@@ -35,11 +37,20 @@ def plot_influence(influence: pd.DataFrame, provenance: Provenance, top: int = 1
     matplotlib.figure.Figure
         One axes with one bar per item (largest |influence| at the top).
     """
-    shown = influence.reindex(influence["influence"].abs().sort_values(ascending=False).index).head(top).reset_index(drop=True)
-    height = 1.9 + 0.3 * max(len(shown), 2)
+    ordered = influence.reindex(influence["influence"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+    shown, left_out = ordered.head(top), ordered.iloc[top:]
+    lines = []
+    if len(left_out):
+        lines.append("Not shown (smaller influence): " + ", ".join(f"{i} ({points(v)})" for i, v in zip(left_out["id"], left_out["influence"])) + ".")
+    if ((shown["method"] == "psis") & (shown["pareto_k"] > k_threshold)).any():
+        lines.append(f"k: the Pareto k of an estimate made without refitting; above {k_threshold} the item carries so much information "
+                     "that the estimate is unreliable.")
+    omitted = wrap_text("\n".join(lines), width - 0.2, 7) if lines else ""
+    omitted_inches = (omitted.count("\n") + 1) * 7 * 1.3 / 72 if omitted else 0.0
+    height = 1.9 + 0.3 * max(len(shown), 2) + omitted_inches
     fig = new_figure(width, height)
     top_in = title_figure(fig, provenance, "Evidence influence on the headline (with the item minus without it)")
-    layout(fig, top_inches=top_in + 0.3, bottom_inches=0.95, left=0.34, right=0.97)
+    layout(fig, top_inches=top_in + 0.3, bottom_inches=0.95 + omitted_inches, left=0.34, right=0.97)
     ax = fig.add_subplot()
     ax.set_gid("influence")
     if not len(shown):
@@ -61,12 +72,14 @@ def plot_influence(influence: pd.DataFrame, provenance: Provenance, top: int = 1
     span = max(np.abs(pp).max(), 0.05)
     ax.set_xlim(-span * 1.6, span * 1.6)
     for yi, v, k, method in zip(y, pp, shown["pareto_k"], shown["method"]):
-        note = f"{v:+.2f}"
+        note = points(v / 100)
         if method == "psis" and np.isfinite(k) and k > k_threshold:
             note += f"  (k={k:.2f})"
         ax.text(v + (0.02 if v >= 0 else -0.02) * span, yi, note, va="center", ha="left" if v >= 0 else "right", fontsize=6.5)
     ax.set_xlabel("percentage points of the headline probability  (right: toward the event, left: against)")
     n_refit = int(refit.sum())
     ax.set_title(f"{len(shown)} of {len(influence)} items; {n_refit} by exact refit (hatched), the rest by PSIS", loc="left")
+    if omitted:
+        fig.text(0.01, (0.5 + omitted_inches) / height, omitted, ha="left", va="top", fontsize=7, color=DARK, parse_math=False, gid="left-out")
     source_line(fig, provenance)
     return fig

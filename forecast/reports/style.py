@@ -254,11 +254,41 @@ def layout(fig: Figure, top_inches: float = 0.75, bottom_inches: float = 0.45, l
     fig.subplots_adjust(top=1 - top_inches / h, bottom=bottom_inches / h, left=left, right=right, **kwargs)
 
 
-def percent_axis(ax, axis: str = "y") -> None:
-    """Probability axis labelled in percent."""
+class PercentTicks:
+    """Marker base for the probability-axis formatter (see :func:`percent_axis`)."""
+
+
+def _percent_formatter():
     from matplotlib.ticker import PercentFormatter
 
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(PercentFormatter(1.0, decimals=0))
+    class TickPercentFormatter(PercentFormatter, PercentTicks):
+        """matplotlib's ``PercentFormatter`` with as many decimals as the ticks need to be printed
+        exactly (0.05 -> "5%", 0.025 -> "2.5%", 0.005 -> "0.5%"): a label is its tick's value, never
+        a rounding of it."""
+
+        def __init__(self):
+            super().__init__(xmax=1.0, decimals=0)
+
+        def set_locs(self, locs):
+            super().set_locs(locs)
+            values = [100 * float(v) for v in locs]
+            for decimals in range(0, 5):
+                if all(abs(round(v, decimals) - v) < 1e-9 for v in values):
+                    break
+            self.decimals = decimals
+
+    return TickPercentFormatter()
+
+
+def percent_axis(ax, axis: str = "y") -> None:
+    """Probability axis labelled in percent: ticks at 1, 2 or 5 times a power of ten
+    (``MaxNLocator(steps=[1, 2, 5, 10])``, never the 2.5% steps matplotlib's default picks), each
+    labelled with its exact value."""
+    from matplotlib.ticker import MaxNLocator
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 5, 10], min_n_ticks=3))
+    target.set_major_formatter(_percent_formatter())
 
 
 def shade_icd203(ax, top: float, label: bool = True) -> None:

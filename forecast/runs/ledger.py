@@ -8,8 +8,14 @@ Crash safety: a run is inserted as ``running`` before sampling and becomes ``suc
 its artefacts are written (atomically, temp file + rename) in the same transaction that records its
 numbers; SQLite's journal makes each transaction all-or-nothing, so a run killed at any point (even
 SIGKILL) leaves at worst a ``running`` row, which the next run marks ``failed`` ("interrupted"),
-and the previous good artefacts untouched. A ledger file that is not a usable SQLite database
-raises :class:`LedgerError` (a ``ValueError``) naming the file.
+and the previous good artefacts untouched.
+
+A ledger that cannot be used raises :class:`LedgerError` (a ``ValueError``) naming the file and
+the kind of trouble, each with its own advice: damaged (not a usable SQLite database: move it
+aside or restore it), read-only (file, folder or file system: make it writable or give another
+``--ledger``), the disk full, a folder where the file is expected, or locked by another process.
+Readers (``forecast history``, ``forecast show``) open the ledger read-only, so a healthy ledger
+in a read-only folder can still be read, and a missing one reads as empty.
 
 The headline columns
 --------------------
@@ -36,6 +42,7 @@ never the previous run of a later one (:meth:`Ledger.previous_in_series`).
 A ledger written before these columns existed is migrated in place when it is opened (``ALTER
 TABLE ... ADD COLUMN``; old rows keep NULL rolling numbers, and their ``backdated`` is inferred
 from their as-of and start dates).
+A ledger opened read-only is not migrated: its old rows read without the new columns.
 """
 
 from __future__ import annotations
@@ -43,9 +50,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from forecast.core.errors import os_error_message
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -122,27 +133,68 @@ def now() -> str:
 
 
 class LedgerError(ValueError):
-    """The ledger file exists but is not a usable SQLite database (damaged, or another file)."""
+    """The ledger cannot be used; ``kind`` says why and the message what to do.
+
+    Kinds: ``"damaged"`` (not a usable SQLite database), ``"read-only"``, ``"disk-full"``,
+    ``"folder"`` (a folder where the file is expected), ``"locked"``, ``"io"`` (any other failure of
+    the file system).
+    """
+
+    def __init__(self, message: str, kind: str = "damaged"):
+        super().__init__(message)
+        self.kind = kind
+
+
+LOW_SPACE_BYTES = 1024 * 1024
 
 
 @dataclass
 class Ledger:
-    """Access to the ledger database; every write is one transaction."""
+    """Access to the ledger database; every write is one transaction.
+
+    Parameters
+    ----------
+    path : path
+        The SQLite file (created with its folder when missing, unless ``readonly``).
+    readonly : bool
+        Open for reading only: nothing is created or written, a missing ledger reads as empty, and a
+        healthy ledger in a read-only folder can be read.
+
+    Raises
+    ------
+    LedgerError
+        The ledger cannot be used (see :class:`LedgerError` for the kinds).
+    """
 
     path: Path
+    readonly: bool = False
 
     def __post_init__(self):
         self.path = Path(self.path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # A damaged ledger must stop the run with a message naming the file, not a bare
-        # "file is not a database" traceback halfway through an update.
-        try:
-            with self.connect() as con:
+        if self.path.is_dir():
+            raise LedgerError(
+                f"ledger {self.path} is a folder, where the ledger file is expected; give the path of a file, "
+                f"e.g. {self.path / 'ledger.sqlite'}",
+                "folder",
+            )
+        self._missing = False
+        if self.readonly:
+            if not self.path.exists():
+                self._missing = True
+                return
+            with self._open("read") as con:
+                check = con.execute("PRAGMA quick_check").fetchone()[0]
+        else:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LedgerError(f"cannot create the folder of the ledger: {os_error_message(exc, self.path.parent)}", self._kind_of(exc)) from exc
+            # A damaged ledger must stop the run with a message naming the file, not a bare
+            # "file is not a database" traceback halfway through an update.
+            with self._open("write") as con:
                 con.executescript(SCHEMA)
                 self._migrate(con)
                 check = con.execute("PRAGMA quick_check").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise LedgerError(self._damaged(str(exc))) from exc
         if check != "ok":
             raise LedgerError(self._damaged(f"integrity check: {check}"))
 
@@ -172,11 +224,99 @@ class Ledger:
             "new ledger, or restore it from a backup"
         )
 
+    @staticmethod
+    def _kind_of(exc: OSError) -> str:
+        import errno
+
+        if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            return "disk-full"
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return "read-only"
+        return "io"
+
+    def _writable(self) -> bool:
+        """Whether the ledger file (when it exists) and its folder can be written (SQLite writes a journal there)."""
+        folder = self.path.parent
+        return os.access(folder, os.W_OK) and (not self.path.exists() or os.access(self.path, os.W_OK))
+
+    def _low_space(self) -> bool:
+        try:
+            return shutil.disk_usage(self.path.parent).free < LOW_SPACE_BYTES
+        except OSError:
+            return False
+
+    def _error(self, exc: Exception, action: str) -> LedgerError:
+        """The :class:`LedgerError` for an ``sqlite3`` or file-system error met while using the ledger."""
+        text = str(exc)
+        low = text.lower()
+        if isinstance(exc, OSError):
+            return LedgerError(f"ledger: {os_error_message(exc, self.path, action)}", self._kind_of(exc))
+        if "database or disk is full" in low or (("disk i/o error" in low or "unable to open" in low) and self._low_space()):
+            return LedgerError(
+                f"the disk is full: no space left on the device holding the ledger {self.path}; free some space or give --ledger another disk",
+                "disk-full",
+            )
+        if "readonly" in low or "read-only" in low or (("unable to open" in low or "disk i/o error" in low) and not self._writable()):
+            where = "the file" if self.path.exists() and not os.access(self.path, os.W_OK) else f"its folder {self.path.parent}"
+            return LedgerError(
+                f"ledger {self.path} is read-only ({where} cannot be written; SQLite also writes a journal next to the file): "
+                "make it writable, or give --ledger a writable location; `forecast history` and `forecast show` can still read it",
+                "read-only",
+            )
+        if "locked" in low or "busy" in low:
+            return LedgerError(f"ledger {self.path} is locked by another process ({text}); try again when it has finished", "locked")
+        if isinstance(exc, sqlite3.DatabaseError) and ("not a database" in low or "malformed" in low or "corrupt" in low):
+            return LedgerError(self._damaged(text))
+        if "unable to open" in low:
+            return LedgerError(f"cannot open the ledger {self.path} ({text})", "io")
+        if isinstance(exc, sqlite3.DatabaseError):
+            return LedgerError(self._damaged(text))
+        return LedgerError(f"ledger {self.path}: {text}", "io")
+
+    @contextmanager
+    def _guard(self, action: str):
+        """Turn ``sqlite3`` and file-system errors inside the block into a :class:`LedgerError`."""
+        try:
+            yield
+        except LedgerError:
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            raise self._error(exc, action) from exc
+
+    @contextmanager
+    def _open(self, action: str):
+        """A connection for one transaction, closed after it (so no file stays open), errors as :class:`LedgerError`."""
+        with self._guard(action):
+            con = self.connect()
+            try:
+                with con:
+                    yield con
+            finally:
+                con.close()
+
     def connect(self) -> sqlite3.Connection:
+        """A new connection (the caller closes it); read-only when the ledger was opened ``readonly``."""
+        if self.readonly:
+            return self._connect_readonly()
         con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         con.row_factory = sqlite3.Row
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=FULL")
+        return con
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        uri = self.path.resolve().as_uri()
+        con = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError as exc:
+            con.close()
+            if "unable to open" not in str(exc).lower() and "readonly" not in str(exc).lower():
+                raise
+            # a WAL ledger in a read-only folder: SQLite cannot create its shared-memory file there;
+            # read the file as it stands (nobody can be writing to it: the folder is read-only)
+            con = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=60, isolation_level=None)
+        con.row_factory = sqlite3.Row
         return con
 
     # -- writes -----------------------------------------------------------------------------------
@@ -189,7 +329,7 @@ class Ledger:
         dead run's pid can belong to an unrelated live process, and the row would stay ``running``
         for ever.
         """
-        with self.connect() as con:
+        with self._open("write") as con:
             rows = con.execute("SELECT id FROM runs WHERE status = 'running'").fetchall()
             dead = [r["id"] for r in rows]
             for run_id in dead:
@@ -220,7 +360,7 @@ class Ledger:
         -------
         int
         """
-        with self.connect() as con:
+        with self._open("write") as con:
             cur = con.execute(
                 """INSERT INTO runs (question, as_of, kind, status, started_at, pid, seed, fingerprint,
                    spec_fingerprint, evidence_fingerprint, code_fingerprint, sampler_fingerprint, backdated)
@@ -233,14 +373,14 @@ class Ledger:
 
     def succeed(self, run_id: int, record: dict) -> None:
         cols = ", ".join(f"{k} = ?" for k in record)
-        with self.connect() as con:
+        with self._open("write") as con:
             con.execute(
                 f"UPDATE runs SET status='succeeded', finished_at=?, {cols} WHERE id=?",
                 (now(), *[_sql(v) for v in record.values()], run_id),
             )
 
     def fail(self, run_id: int, error: str, wall_seconds: float | None = None) -> None:
-        with self.connect() as con:
+        with self._open("write") as con:
             con.execute(
                 "UPDATE runs SET status='failed', finished_at=?, error=?, wall_seconds=? WHERE id=?",
                 (now(), error[:4000], wall_seconds, run_id),
@@ -253,7 +393,9 @@ class Ledger:
         if kind:
             sql += " AND kind=?"
             args.append(kind)
-        with self.connect() as con:
+        if self._missing:
+            return None
+        with self._open("read") as con:
             row = con.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
         return _row(row)
 
@@ -286,13 +428,17 @@ class Ledger:
         if before is not None:
             sql += " AND id < ?"
             args.append(int(before))
-        with self.connect() as con:
+        if self._missing:
+            return None
+        with self._open("read") as con:
             row = con.execute(sql + " ORDER BY as_of DESC, id DESC LIMIT 1", args).fetchone()
         return _row(row)
 
     def find(self, question: str, fingerprint: str) -> dict | None:
         """The latest succeeded run (any kind) with this fingerprint: any stored run, not only the last."""
-        with self.connect() as con:
+        if self._missing:
+            return None
+        with self._open("read") as con:
             row = con.execute(
                 "SELECT * FROM runs WHERE question=? AND fingerprint=? AND status='succeeded' ORDER BY id DESC LIMIT 1",
                 (question, fingerprint),
@@ -300,7 +446,9 @@ class Ledger:
         return _row(row)
 
     def get(self, run_id: int) -> dict | None:
-        with self.connect() as con:
+        if self._missing:
+            return None
+        with self._open("read") as con:
             return _row(con.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone())
 
     def history(self, question: str | None = None, kind: str | None = None):
@@ -314,7 +462,9 @@ class Ledger:
         if kind:
             sql += " AND kind=?"
             args.append(kind)
-        with self.connect() as con:
+        if self._missing:
+            return pd.DataFrame([])
+        with self._open("read") as con:
             rows = [_row(r) for r in con.execute(sql + " ORDER BY id", args).fetchall()]
         return pd.DataFrame(rows)
 
@@ -338,5 +488,8 @@ def _row(row) -> dict | None:
     out = dict(row)
     for key in JSON_COLUMNS:
         if out.get(key):
-            out[key] = json.loads(out[key])
+            try:
+                out[key] = json.loads(out[key])
+            except ValueError:  # a damaged cell: shown as stored rather than failing the whole listing
+                pass
     return out

@@ -193,9 +193,11 @@ def replay(
     question = Question.from_inputs(project.load(question_id))
     start = to_date(start) if not isinstance(start, str) else parse_month(start)
     end = to_date(end) if not isinstance(end, str) else parse_month(end, end=True)
-    points = [d for d in month_ends(start, end) if d >= question.spec.risk_window_start]
+    today = dt.date.today()  # a replay stops at the last month end that has passed
+    points = [d for d in month_ends(start, end) if question.spec.risk_window_start <= d <= today]
     if not points:
-        raise ValueError(f"no month end between {start} and {end} inside the risk window")
+        raise ValueError(f"no month end between {start} and {end} inside the risk window and on or before today ({today})")
+    question.check_as_of(points[-1], today)  # a horizon after the last point, or the fix to make
     config = SampleConfig.from_settings(question.spec.sampler, **{**REPLAY_SETTINGS, **sampler})
     cores = config.cores or min(config.chains, os.cpu_count() or 1)  # as an update
     lead = question.spec.headline_lead_months

@@ -341,7 +341,7 @@ def update(
         t0 = time.perf_counter()
         try:
             question = Question.from_inputs(project.load(question_id))
-            question.design(as_of)  # as-of before the risk window etc.
+            question.design(question.check_as_of(as_of))  # as-of after today or before the risk window, no horizon after it
         except (InputError, ValueError) as exc:
             fps = {"code": code_fingerprint()}
             run_id = ledger.start(question_id, as_of, kind, seed, fps, "")
@@ -449,4 +449,4 @@ def update_all(root=None, **kwargs) -> list[UpdateOutcome]:
 def history(question_id: str | None = None, root=None, ledger_path=None, kind: str | None = None):
     """The ledger's runs as a DataFrame (oldest first)."""
     project = Project.find(root)
-    return Ledger(Path(ledger_path) if ledger_path else default_path(project.root)).history(question_id, kind)
+    return Ledger(Path(ledger_path) if ledger_path else default_path(project.root), readonly=True).history(question_id, kind)
