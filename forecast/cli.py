@@ -300,6 +300,11 @@ def print_outcome(outcome) -> None:
     else:
         rec = outcome.record or {}
         console.print(Text(f"{outcome.question}: {outcome.message}"), highlight=False)
+        if rec.get("rolling_mean") is not None:
+            from forecast.core.fmt import percent, percent_range
+
+            console.print(Text(f"  P(within {rec['rolling_months']} months, by {rec['rolling_until']}) = {percent(rec['rolling_mean'])} "
+                               f"(90%: {percent_range(rec['rolling_lower_90'], rec['rolling_upper_90'])}), as of {rec['as_of']}"), highlight=False)
         if rec.get("headline_mean") is not None:
             from forecast.core.fmt import percent, percent_range
 
@@ -323,6 +328,8 @@ def print_result(result) -> None:
     from forecast.core.fmt import percent
 
     console.print(escape(result.headline_sentence()), style="bold" if result.passed else "bold red", highlight=False, soft_wrap=True)
+    if result.rolling_months:
+        console.print(escape(result.rolling_sentence()), style="bold" if result.passed else "bold red", highlight=False, soft_wrap=True)
     table = Table(title=Text(f"{result.spec.id} as of {result.as_of} (seed {result.seed})"))
     for col in ("horizon", "mean", "median", "50% interval", "90% interval", "MCSE", "ICD 203"):
         table.add_column(col, justify="right" if col not in ("horizon", "ICD 203") else "left")
@@ -353,6 +360,11 @@ def print_result(result) -> None:
         console.print(Text(f"  - {problem}"), style="red", highlight=False)
 
 
+HISTORY_JSON_KEYS = ("id", "kind", "status", "as_of", "started_at", "fingerprint", "backdated", "rolling_months", "rolling_until", "rolling_mean",
+                     "rolling_lower_90", "rolling_upper_90", "rolling_mcse", "rolling_term", "headline_horizon", "headline_mean",
+                     "headline_lower_90", "headline_upper_90", "headline_term", "diagnostics_passed", "wall_seconds", "error")
+
+
 @app.command()
 def history(
     question: Annotated[str, typer.Argument(help="Question id.")],
@@ -361,7 +373,7 @@ def history(
     ledger: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Ledger database (default: runs/ledger.sqlite).")] = None,
     root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder.")] = None,
 ) -> None:
-    """Table of past runs: time, as-of, fingerprint, headline, interval, diagnostics, what changed.
+    """Table of past runs: time, as-of, fingerprint, P(event within L months of the as-of date), interval, diagnostics, what changed.
 
     The ledger is opened read-only: a ledger in a read-only folder can be listed.
     """
@@ -375,14 +387,19 @@ def history(
         df = get_history(question, root=root, ledger_path=ledger, kind=kind)
     if json_out:
         for rec in df.to_dict(orient="records"):
-            print(json.dumps({k: rec.get(k) for k in ("id", "kind", "status", "as_of", "started_at", "fingerprint", "headline_horizon", "headline_mean", "headline_lower_90", "headline_upper_90", "headline_term", "diagnostics_passed", "wall_seconds", "error")}, default=str))
+            print(json.dumps({k: rec.get(k) for k in HISTORY_JSON_KEYS}, default=str))
         return
     table = Table(title=Text(f"runs of {question}"))
-    for col in ("run", "kind", "status", "started (UTC)", "as-of", "fingerprint", "headline", "90%", "diag", "s", "what changed"):
+    for col in ("run", "kind", "status", "started (UTC)", "as-of", "fingerprint", "forecast", "90%", "diag", "s", "what changed"):
         table.add_column(col)
     for rec in df.to_dict(orient="records") if len(df) else []:
-        head = "" if rec.get("headline_mean") is None or rec["headline_mean"] != rec["headline_mean"] else f"{percent(rec['headline_mean'])} by {rec['headline_horizon']}"
-        interval = "" if not head else percent_range(rec["headline_lower_90"], rec["headline_upper_90"])
+        head = interval = ""
+        if rec.get("rolling_mean") is not None and rec["rolling_mean"] == rec["rolling_mean"]:
+            head = f"{percent(rec['rolling_mean'])} within {int(rec['rolling_months'])} months"
+            interval = percent_range(rec["rolling_lower_90"], rec["rolling_upper_90"])
+        elif rec.get("headline_mean") is not None and rec["headline_mean"] == rec["headline_mean"]:  # recorded before the rolling headline
+            head = f"{percent(rec['headline_mean'])} by {rec['headline_horizon']}"
+            interval = percent_range(rec["headline_lower_90"], rec["headline_upper_90"])
         diag = "" if rec.get("diagnostics_passed") is None or rec["diagnostics_passed"] != rec["diagnostics_passed"] else ("ok" if rec["diagnostics_passed"] else "FLAGGED")
         changes = rec.get("changes") if isinstance(rec.get("changes"), dict) else None
         what = (rec.get("error") or "").splitlines()[0][:60] if rec["status"] == "failed" else ("first run" if changes and changes.get("first_run") else (describe_changes(changes) if changes else ""))
@@ -524,16 +541,20 @@ def replay(
         for rec in df.to_dict(orient="records"):
             print(json.dumps(rec, default=str))
         return
-    table = Table(title=Text(f"replay of {question}"))
-    for col in ("as-of", "run", "headline", "90%", "how", "diag", "s"):
+    months = next((int(m) for m in df["rolling_months"] if m is not None and m == m), None)
+    table = Table(title=Text(f"replay of {question}" + (f": P(event within {months} months of each as-of date)" if months else "")))
+    for col in ("as-of", "run", f"P(within {months} months)" if months else "P(within L months)", "90%", "MCSE", "ICD 203", "how", "diag", "s"):
         table.add_column(col)
     for r in df.itertuples():
         how = {"nuts": "NUTS (anchor)", "reweighted": "reweighted", "stored": "stored"}[r.method]
-        table.add_row(str(r.as_of), str(r.run_id), f"{percent(r.headline_mean)} by {r.headline_horizon}", percent_range(r.lower_90, r.upper_90), how,
-                      "ok" if r.diagnostics_passed else "FLAGGED", f"{r.seconds:.1f}")
+        shown = r.rolling_mean is not None and r.rolling_mean == r.rolling_mean
+        table.add_row(str(r.as_of), str(r.run_id), percent(r.rolling_mean) if shown else "",
+                      percent_range(r.rolling_lower_90, r.rolling_upper_90) if shown else "", f"{r.rolling_mcse:.4f}" if shown else "",
+                      r.rolling_term or "", how, "ok" if r.diagnostics_passed else "FLAGGED", f"{r.seconds:.1f}")
     console.print(table)
     anchors = int((df["method"] == "nuts").sum())
-    console.print(f"{len(df)} points: {anchors} NUTS fits (anchors), {int((df['method'] == 'reweighted').sum())} reweighted, {int(df['reused'].sum())} stored")
+    console.print(f"{len(df)} points: {anchors} NUTS fits (anchors), {int((df['method'] == 'reweighted').sum())} reweighted, {int(df['reused'].sum())} stored; "
+                  f"{int(df['diagnostics_passed'].sum())} of {len(df)} pass the diagnostics")
 
 
 @app.command()

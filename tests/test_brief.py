@@ -44,9 +44,10 @@ SMALL = dict(draws=200, tune=200, chains=2)
 BRIEFED = "russia-strikes-from-belarus"  # the question briefed through the CLI (the cheaper of the two)
 HOSTILE = '<script>alert("x")</script><b>bold</b> & <img src=x onerror=alert(1)> $\\frac{$'
 
-# replay points added to the ledger: (as-of, headline mean); the duplicate date checks that the
-# later run wins, so the trajectory must show 0.02, 0.06, 0.03 and then the real update
-PAST = [("2024-10-31", 0.02), ("2024-12-31", 0.04), ("2024-12-31", 0.06), ("2025-02-28", 0.03)]
+# replay points added to the ledger: (as-of, mean of the headline and of the rolling headline);
+# the duplicate date checks that the later run wins, so the trajectory must show 0.02, 0.06, 0.05
+# (consecutive months: one line), 0.03 (a point) and then the real update (a point)
+PAST = [("2024-10-31", 0.02), ("2024-11-30", 0.04), ("2024-11-30", 0.06), ("2024-12-31", 0.05), ("2025-02-28", 0.03)]
 
 
 @pytest.fixture(scope="session")
@@ -64,8 +65,10 @@ def ledger_runs(tmp_path_factory, project):
             horizons = copy.deepcopy(row["horizons"])
             for h in horizons:
                 h.update(mean=mean, lower_50=mean / 2, upper_50=mean * 1.5, lower_90=mean / 4, upper_90=mean * 3)
+            rolling = {"rolling_months": row["rolling_months"], "rolling_mean": mean, "rolling_lower_50": mean / 2, "rolling_upper_50": mean * 1.5,
+                       "rolling_lower_90": mean / 4, "rolling_upper_90": mean * 3, "rolling_mcse": 0.001, "rolling_term": "almost no chance"}
             ledger.succeed(rid, {"headline_horizon": row["headline_horizon"], "headline_mean": mean, "horizons": horizons,
-                                 "diagnostics_passed": True, "changes": {"replay": True}})
+                                 "diagnostics_passed": True, "changes": {"replay": True}, **rolling})
         failed = ledger.start(qid, dt.date(2025, 3, 31), "replay", 1, {}, "synthetic-failed")
         ledger.fail(failed, "synthetic failure: must not appear in the trajectory")
         outcomes[qid] = (outcome, ledger.get(outcome.run_id))
@@ -133,16 +136,24 @@ def test_every_figure_is_titled_with_question_and_as_of_and_carries_the_source_l
 
 
 @pytest.mark.parametrize("qid", SHIPPED)
-def test_trajectory_draws_the_ledger_runs_of_the_headline_horizon(figures, contents, qid):
+def test_trajectory_draws_the_ledger_runs_of_the_rolling_headline(figures, contents, qid):
     c = contents[qid]
     fig = figures[qid]["trajectory"]
     ax, strip = axes_by_gid(fig, "trajectory"), axes_by_gid(fig, "evidence")
+
+    def dates(line):
+        return [mdates.num2date(x).date().isoformat() for x in mdates.date2num(line.get_xdata())]
+
+    # the replay's consecutive monthly points are one line; every other run is a point, joined to nothing
     (mean_line,) = [line for line in ax.lines if line.get_label() == "mean"]
-    assert np.allclose(mean_line.get_ydata(), [0.02, 0.06, 0.03, c.run["headline_mean"]])
-    assert [mdates.num2date(x).date().isoformat() for x in mdates.date2num(mean_line.get_xdata())] == ["2024-10-31", "2024-12-31", "2025-02-28", AS_OF]
+    assert np.allclose(mean_line.get_ydata(), [0.02, 0.06, 0.05])
+    assert dates(mean_line) == ["2024-10-31", "2024-11-30", "2024-12-31"]
+    (runs,) = [line for line in ax.lines if line.get_label() == "run"]
+    assert np.allclose(runs.get_ydata(), [0.03, c.run["rolling_mean"]]) and runs.get_linestyle() == "None"
+    assert dates(runs) == ["2025-02-28", AS_OF]
     bands = [coll for coll in ax.collections if isinstance(coll, PolyCollection) and coll.get_label() in ("50% interval", "90% interval")]
     assert sorted(b.get_label() for b in bands) == ["50% interval", "90% interval"]
-    assert ax.get_ylabel() == f"P(event by {c.run['headline_horizon']})"
+    assert ax.get_ylabel() == f"P(event within {c.run['rolling_months']} months)"
     # ICD 203 bands: shaded spans on the y axis, named at the right
     assert "almost no chance" in [t.get_text() for t in ax.texts]
     # evidence: one marker per item about the question published inside the plotted period
@@ -153,14 +164,14 @@ def test_trajectory_draws_the_ledger_runs_of_the_headline_horizon(figures, conte
     assert drawn == len(wanted) > 0
 
 
-def test_trajectory_frame_follows_one_horizon_and_skips_failed_and_later_runs(ledger_runs):
+def test_trajectory_frame_follows_one_quantity_and_skips_failed_and_later_runs(ledger_runs):
     path, outcomes = ledger_runs
     runs = Ledger(path).history("belarus-entry")
     frame = trajectory_frame(runs)
-    assert list(frame["mean"][:3]) == [0.02, 0.06, 0.03]
-    assert "synthetic failure" not in str(frame) and len(frame) == 4
+    assert list(frame["mean"][:4]) == [0.02, 0.06, 0.05, 0.03]
+    assert "synthetic failure" not in str(frame) and len(frame) == 5
     early = trajectory_frame(runs, until_as_of="2025-01-15")
-    assert list(early["mean"]) == [0.02, 0.06]
+    assert list(early["mean"]) == [0.02, 0.06, 0.05]
     # a horizon before a run's as-of date is not in that run's table: the run drops out
     first_horizon = outcomes["belarus-entry"][1]["horizons"][0]["horizon"]
     assert set(trajectory_frame(runs, horizon=first_horizon)["horizon"]) == {first_horizon}

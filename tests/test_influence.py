@@ -136,7 +136,7 @@ def test_high_pareto_k_falls_back_to_an_exact_refit(fitted, influence_run):
     by_id = table.set_index("id")
     outlier = by_id.loc[OUTLIER]
     assert outlier["pareto_k"] > reliable_k(result) and outlier["method"] == "refit"
-    assert list(refits) == [OUTLIER]  # max_refits=1: only the largest k
+    assert list(refits) == [OUTLIER]  # max_refits=1: the unreliable estimate with the largest |influence|
     mean_without, refit = refits[OUTLIER]
     full = float(result.p_by(result.headline).mean())
     assert outlier["influence"] == pytest.approx(full - mean_without, abs=1e-12)

@@ -258,16 +258,22 @@ def test_history_view_escapes_and_history_stays_a_dataframe(tmp_path):
     ok = ledger.start("belarus-entry", dt.date(2024, 9, 30), "update", 1, {}, "f" * 64)
     ledger.succeed(ok, {"headline_horizon": "2025-12-31", "headline_mean": 0.0512, "headline_lower_90": 0.004, "headline_upper_90": 0.25,
                         "headline_term": "very unlikely", "diagnostics_passed": False, "wall_seconds": 21.0, "changes": {"first_run": True}})
+    rolling = ledger.start("belarus-entry", dt.date(2024, 10, 15), "update", 1, {}, "d" * 64)
+    ledger.succeed(rolling, {"rolling_months": 12, "rolling_until": "2025-10-15", "rolling_mean": 0.0612, "rolling_lower_90": 0.011,
+                             "rolling_upper_90": 0.18, "rolling_term": "very unlikely", "headline_horizon": "2025-12-31", "headline_mean": 0.07,
+                             "diagnostics_passed": True, "changes": {"first_run": True}})
     bad = ledger.start("belarus-entry", dt.date(2024, 10, 31), "update", 1, {}, "e" * 64)
     ledger.fail(bad, "bad input: " + HOSTILE)
     df = forecast.history("belarus-entry", root=ROOT, ledger_path=ledger.path)
-    assert isinstance(df, pd.DataFrame) and list(df["id"]) == [ok, bad]
+    assert isinstance(df, pd.DataFrame) and list(df["id"]) == [ok, rolling, bad]
     view = forecast.history_view("belarus-entry", root=ROOT, ledger_path=ledger.path)
     page = view._repr_html_()
     assert "<script" not in page and "<img" not in page and "&lt;script&gt;" in page
+    # a run recorded before the rolling headline shows its fixed date; the others P(within 12 months)
     assert "5% by 2025-12-31" in page and "&lt;1%-25%" in page and "FLAGGED" in page and "first run" in page
-    assert page.count("<tr>") == 3
-    assert repr(view) == f"<HistoryView: 2 runs; last run {bad} (update, failed, as of 2024-10-31)>"
+    assert "6% within 12 months" in page and "1%-18%" in page and "7% by" not in page
+    assert page.count("<tr>") == 4
+    assert repr(view) == f"<HistoryView: 3 runs; last run {bad} (update, failed, as of 2024-10-31)>"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -123,8 +123,12 @@ def test_quickstart_outputs(execute):
     headline = _text(_cell(nb, "print(result.headline_sentence())"))
     assert "P(Belarusian forces enter the war by 2025-12-31) =" in headline
     assert "ICD 203" in headline
+    # the tour opens on a fit whose numbers can be reported: diagnostics pass
+    assert "FLAGGED" not in headline
+    assert _text(_cell(nb, "print(result.diagnostics.line())")).startswith("diagnostics OK")
+    rolling = _text(_cell(nb, "print(result.rolling_sentence())"))
+    assert "P(Belarusian forces enter the war within 12 months, by 2025-09-30) =" in rolling and "FLAGGED" not in rolling
     assert "2025-12-31" in _text(_cell(nb, "result.summary()"))
-    assert "diagnostics" in _text(_cell(nb, "print(result.diagnostics.line())"))
     plot = _cell(nb, "result.curve()")
     assert any("image/png" in o.get("data", {}) for o in plot.outputs), "the curve cell shows no plot"
 

@@ -7,10 +7,14 @@ weights of the earlier anchor cannot absorb it, so June must be a fresh NUTS fit
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import sqlite3
 
 import numpy as np
+import pandas as pd
 import pytest
+import xarray as xr
 
 import forecast
 from forecast.runs.replay import replay
@@ -39,7 +43,7 @@ event: the replayed event happens
 resolution_criteria: test
 risk_window_start: 2024-01-01
 horizons: [2025-06-30, 2025-12-31]
-headline_lead_months: 0
+headline_lead_months: 6
 baseline:
   per: year
   probability: {{dist: beta, params: {{alpha: 2.0, beta: 20.0}}, source: {QUIET}}}
@@ -98,8 +102,58 @@ def test_points_before_publication_do_not_see_the_item(replayed):
 
     assert methods[dt.date(2024, 6, 30)] == "nuts", df[["method", "why"]]
     assert (df["method"] == "reweighted").sum() >= 3, df[["method", "why"]]
-    # the spike (value 3 on a push-toward indicator) raises the headline
+    # the spike (value 3 on a push-toward indicator) raises the headline, and the rolling headline
     assert df.loc[dt.date(2024, 6, 30), "headline_mean"] > df.loc[dt.date(2024, 5, 31), "headline_mean"] + 0.02
+    assert df.loc[dt.date(2024, 6, 30), "rolling_mean"] > df.loc[dt.date(2024, 5, 31), "rolling_mean"] + 0.02
+
+
+def test_every_point_is_a_clean_fit_with_a_rolling_headline(replayed):
+    """Anchors on 4 chains, diagnosed on the point's own months: every point passes the update's thresholds."""
+    df, ledger = replayed
+    assert df["diagnostics_passed"].all(), df[["method", "why", "diagnostics_passed"]]
+    stored = {r["as_of"]: r for r in rows(ledger) if r["kind"] == "replay"}
+    for as_of, point in df.iterrows():
+        r = stored[as_of.isoformat()]
+        # P(within 6 months): the window ends 6 months after each point's own as-of date
+        assert (point["rolling_months"], r["rolling_until"]) == (6, (as_of.replace(day=1) + pd.DateOffset(months=7) - pd.Timedelta(days=1)).date().isoformat())
+        assert r["rolling_lower_90"] < point["rolling_mean"] < r["rolling_upper_90"] and point["rolling_mcse"] < 0.005
+        if point["method"] == "reweighted":  # the importance-sampling MCSE, not the resampled draws'
+            assert point["rolling_mcse"] == json.loads(r["diagnostics"])["importance"]["rolling_mcse"]
+
+
+def test_anchor_diagnostics_cover_the_points_months_only(project):
+    """The random-walk steps after a point's as-of date (there only because every point shares the
+    last point's grid) are not diagnosed; the point's own steps are."""
+    from forecast.inference.diagnostics import check_sampling
+    from forecast.inference.sampling import sample_posterior
+    from forecast.model.design import make_design
+    from forecast.model.likelihood import padded_data
+    from forecast.model.prediction import add_forecast
+    from forecast.runs.replay import point_view
+
+    q = forecast.load("replayed", root=project)
+    full = make_design(q.spec, q.library, q.evidence, dt.date(2024, 8, 31))
+    point = make_design(q.spec, q.library, q.evidence, dt.date(2024, 4, 30))
+    idata = sample_posterior(full, data=padded_data(point, full), draws=500, tune=400, chains=4, seed=7, target_accept=0.95, cores=2)
+    add_forecast(idata, point, q.spec.horizons, 50, 7, lead_months=6)
+    thresholds = q.spec.thresholds
+    assert check_sampling(point_view(idata, point), 0, thresholds).passed
+
+    def shifted(step: int):
+        """The fit with one chain's draws of one random-walk step moved by 3 SD (r_hat far above 1.01)."""
+        tree = idata.copy(deep=True)
+        post = tree["posterior"].to_dataset()
+        post["innovation"][0, :, 0, step] += 3.0
+        tree["posterior"] = xr.DataTree(post)
+        return tree
+
+    after = full.n_months - 2  # the last step: after the point's as-of date
+    assert point.n_months - 1 <= after
+    assert not check_sampling(shifted(after), 0, thresholds).passed  # diagnosed on the whole grid, it would flag the point
+    assert check_sampling(point_view(shifted(after), point), 0, thresholds).passed
+    within = point.n_months - 2  # the step into the point's as-of month
+    flagged = check_sampling(point_view(shifted(within), point), 0, thresholds)
+    assert not flagged.passed and any("innovation" in problem for problem in flagged.problems)
 
 
 def test_reweighted_points_match_cold_fits(project, replayed):
@@ -114,6 +168,9 @@ def test_reweighted_points_match_cold_fits(project, replayed):
         # MCSE of both estimates (the replay point's from its importance weights) and 0.01 of slack
         tol = 4 * np.hypot(mcse, 0.005) + 0.01
         assert abs(mean - row["headline_mean"]) < tol, (as_of, mean, row["headline_mean"], tol)
+        rolling = cold.rolling()
+        tol = 4 * np.hypot(rolling["mcse"], row["rolling_mcse"]) + 0.01
+        assert abs(rolling["mean"] - row["rolling_mean"]) < tol, (as_of, rolling["mean"], row["rolling_mean"], tol)
         checked += 1
     assert checked == 2
 

@@ -29,6 +29,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -37,6 +38,7 @@ from forecast.cli import app
 from forecast.core import icd203
 from forecast.inference.question import Question
 from forecast.runs import update as runner
+from forecast.runs.changes import describe_changes
 from forecast.runs.ledger import Ledger
 
 from .conftest import ROOT
@@ -72,7 +74,7 @@ event: the tiny event happens
 resolution_criteria: test
 risk_window_start: 2024-01-01
 horizons: [2025-06-30, 2025-12-31]
-headline_lead_months: 0
+headline_lead_months: 6
 baseline:
   per: year
   probability:
@@ -451,29 +453,65 @@ def test_identical_update_is_a_no_op_that_does_not_sample(workspace, monkeypatch
 def test_edited_item_refits_names_the_item_and_raises_alerts(workspace, baseline):
     ws = workspace
     edit_evidence(ws, "    value: 1.0\n", "    value: 3.0\n")  # pressure-up: a much higher level
+    # a later run of the question (as if scheduled on 2025-03-31): never the previous run of an
+    # update as of 2024-12-31, which compares with the last run not later than itself
+    ledger = Ledger(ws.ledger)
+    later = ledger.start(QID, dt.date(2025, 3, 31), "update", 1, {}, "a-later-run")
+    ledger.succeed(later, {"rolling_months": 6, "rolling_mean": 0.9, "rolling_mcse": 0.001, "headline_mean": 0.9, "diagnostics_passed": True})
     threshold = 0.01
     res = CliRunner().invoke(app, ws.cli_args("update", QID, "--json", "--alert-threshold", str(threshold), "--alert-band", "--strict"))
     line = json.loads(res.stdout.strip().splitlines()[-1])
-    old = baseline["outcome"].record["headline_mean"]
-    assert line["status"] == "succeeded" and line["run_id"] > ws.good_run
-    assert (line["previous_run_id"], line["previous_headline"]) == (ws.good_run, old)
+    base = baseline["outcome"].record
+    old = base["rolling_mean"]
+    assert line["status"] == "succeeded" and line["run_id"] > later
+    assert (line["previous_run_id"], line["previous_as_of"], line["previous_rolling"]) == (ws.good_run, AS_OF, old)
+    assert (line["rolling_months"], line["rolling_until"]) == (6, "2025-06-30")
+    assert line["rolling_interval_90"][0] < line["rolling"] < line["rolling_interval_90"][1] and line["rolling_mcse"] > 0
 
     changes = Ledger(ws.ledger).get(line["run_id"])["changes"]
     assert changes["edited"] == ["pressure-up"]
-    assert changes["added"] == changes["removed"] == changes["spec"] == [] and not changes["code"] and not changes["sampler"] and changes["as_of"] is None
-    assert changes["headline_move"] == pytest.approx(line["headline"] - old)
+    assert changes["added"] == changes["removed"] == changes["not_yet_published"] == changes["spec"] == []
+    assert not changes["code"] and not changes["sampler"] and changes["as_of"] is None
+    compared = changes["compared"]
+    assert compared["quantity"] == "P(event within 6 months of the as-of date)" and compared["previous_run"] == ws.good_run
+    assert compared["move"] == pytest.approx(line["rolling"] - old)
+    assert compared["move_mcse"] == pytest.approx(np.hypot(line["rolling_mcse"], base["rolling_mcse"]))
+    assert "P(event within 6 months of the as-of date) moved" in describe_changes(changes)
     # the attribution (previous posterior reweighted by the edited item) ranks that item and gets
     # the sign of the move: a higher observed pressure on a `toward` indicator raises the hazard
     top = changes["attribution"][0]
     assert top["id"] == "pressure-up" and top["change"] == "edited"
-    assert changes["headline_move"] > threshold and top["estimated_move"] > 0
+    assert compared["move"] > threshold + 2 * compared["move_mcse"] and top["estimated_move"] > 0
 
     # the alerts that fired are exactly those the rules give for these numbers; the smallest code wins
-    new = line["headline"]
-    expected = {"move"} | ({"band"} if icd203.band(round(new, 2)) != icd203.band(round(old, 2)) else set()) | ({"diagnostics"} if not line["diagnostics_passed"] else set())
+    new = line["rolling"]
+    crossed = icd203.band(round(new, 2)) != icd203.band(round(old, 2)) and runner.band_settled(new, line["rolling_mcse"])
+    expected = {"move"} | ({"band"} if crossed else set()) | ({"diagnostics"} if not line["diagnostics_passed"] else set())
     codes = {"move": 3, "diagnostics": 4, "band": 5}
     assert {a["rule"]: a["exit_code"] for a in line["alerts"]} == {r: codes[r] for r in expected}
     assert res.exit_code == line["exit_code"] == min(codes[r] for r in expected)
+
+
+def test_up_to_date_means_any_stored_run_with_the_same_fingerprint(workspace, monkeypatch):
+    """Another run recorded after run 1 (another as-of date) does not make run 1's inputs stale."""
+    ws = workspace
+    ledger = Ledger(ws.ledger)
+    other = ledger.start(QID, dt.date(2024, 11, 30), "update", 1, {}, "another-fingerprint")
+    ledger.succeed(other, {"rolling_months": 6, "rolling_mean": 0.1, "diagnostics_passed": True})
+    forbid_sampling(monkeypatch)
+    outcome = ws.update()
+    assert (outcome.status, outcome.run_id) == ("up-to-date", ws.good_run)
+
+
+def test_an_item_published_after_the_as_of_date_is_not_yet_published(workspace):
+    ws = workspace
+    edit_evidence(ws, "    published: 2024-10-20\n", "    published: 2025-01-20\n")  # pressure-later, now after the as-of date
+    outcome = ws.update()
+    changes = Ledger(ws.ledger).get(outcome.run_id)["changes"]
+    assert changes["previous_run"] == ws.good_run
+    assert changes["not_yet_published"] == ["pressure-later"] and changes["removed"] == [] and changes["edited"] == []
+    assert "not yet published pressure-later" in describe_changes(changes) and "removed" not in describe_changes(changes)
+    assert [a["change"] for a in changes["attribution"] if a["id"] == "pressure-later"] == ["not_yet_published"]
 
 
 @pytest.mark.parametrize(
@@ -491,8 +529,9 @@ def test_edited_item_refits_names_the_item_and_raises_alerts(workspace, baseline
     ],
 )
 def test_alert_rules_and_exit_codes(old, new, threshold, band, diagnostics_passed, strict, rules):
-    record = {"headline_mean": new, "diagnostics_passed": diagnostics_passed, "diagnostics": {"problems": ["r_hat 1.05 > 1.01"]}}
-    alerts = runner.alerts_for(record, {"headline_mean": old}, threshold, band, strict)
+    record = {"id": 2, "rolling_months": 6, "rolling_mean": new, "rolling_mcse": 0.0, "diagnostics_passed": diagnostics_passed,
+              "diagnostics": {"problems": ["r_hat 1.05 > 1.01"]}}
+    alerts = runner.alerts_for(record, {"id": 1, "as_of": AS_OF, "rolling_months": 6, "rolling_mean": old, "rolling_mcse": 0.0}, threshold, band, strict)
     assert {a.rule for a in alerts} == rules
     codes = {"move": runner.EXIT_MOVE, "diagnostics": runner.EXIT_DIAGNOSTICS, "band": runner.EXIT_BAND}
     assert (runner.EXIT_MOVE, runner.EXIT_DIAGNOSTICS, runner.EXIT_BAND) == (3, 4, 5)

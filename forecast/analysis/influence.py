@@ -29,16 +29,23 @@ come from :mod:`forecast.inference.importance` (``arviz_stats``' PSIS).
 item carries so much information the full posterior has too few draws where it is absent), the question
 is refitted without the item with the same as-of date, seed and sampler settings, and the exact
 difference is reported (``method == "refit"``). Refits are the expensive part: at most
-``max_refits``, the largest :math:`\hat k` first; an item above the threshold that is not refitted
-keeps its PSIS estimate and its :math:`\hat k`, so a reader can see it is unreliable.
+``max_refits``, spent on the unreliable estimates with the largest estimated :math:`|\Delta_i|`
+(the PSIS estimate, unreliable as it is, still ranks an item whose absence moves the headline by
+points above one that moves it by hundredths, whatever their :math:`\hat k`: a refit buys the most
+where the table would otherwise show a large number it cannot vouch for). An item above the
+threshold that is not refitted keeps its PSIS estimate and its :math:`\hat k`, so a reader can see
+it is unreliable; :func:`pareto_k_note` is the one line that says so under the table.
 
 A **resolution item** (``resolves: true``) is not an indicator observation and never enters this
 table: it ends the risk window and fixes the headline at 1, and a resolved question (or one with no
 horizon after the as-of date) gets an empty table.
 
 **Change attribution** (:func:`attribute_changes`, the change report of ``forecast update``) is the
-same reweighting applied to the *previous* run's posterior: by the likelihood of an added item, the
-inverse likelihood of a removed one, and the ratio new / old of an edited one, each item alone, with
+same reweighting applied to the *previous* run's posterior, on the quantity the change report
+compares (the rolling headline, P(event within L months of the as-of date); the headline horizon
+for a question without one): by the likelihood of an added item, the inverse likelihood of a
+removed one (or of one not yet published at the new as-of date), and the ratio new / old of an
+edited one, each item alone, with
 the Pareto :math:`\hat k` of each estimate reported beside it. An item that moves the posterior far
 (an A1 value edited by several SDs) leaves a handful of draws with all the weight (:math:`\hat k > 0.7`),
 and the reweighted mean is then noise, of either sign. There the move is estimated to first order
@@ -62,6 +69,28 @@ import xarray as xr
 from forecast.core import timegrid
 
 COLUMNS = ["id", "indicator", "grade", "quote", "influence", "pareto_k", "method"]
+
+
+def pareto_k_note(table: pd.DataFrame) -> str:
+    """One line for under an influence table: what Pareto k says about each row.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`evidence_influence` output (its ``attrs["k_limit"]`` is the limit it applied).
+
+    Returns
+    -------
+    str
+        The limit, and how many PSIS estimates above it were kept (not refitted).
+    """
+    limit = float(table.attrs.get("k_limit", 0.7))
+    kept = int(((table["method"] == "psis") & (table["pareto_k"] > limit)).sum()) if len(table) else 0
+    text = (f"Pareto k: how far the fit without an item lies from the fit with it; up to {limit:.2f} the PSIS estimate "
+            "is reliable, above it the item is refitted without it (refit)")
+    if kept:
+        text += f"; {kept} estimate{'s' if kept > 1 else ''} above it, beyond the refits allowed, shown with k and not reliable"
+    return text + "."
 
 
 def item_log_likelihood(result) -> xr.DataArray:
@@ -251,7 +280,8 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
     refit : bool
         Refit without the item where k exceeds ``k_threshold``.
     max_refits : int
-        At most this many refits, the items with the largest k first.
+        At most this many refits, spent on the unreliable estimates (k above the limit) with the
+        largest estimated ``|influence|`` first.
 
     Returns
     -------
@@ -260,12 +290,17 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
         headline mean with the item minus without it (positive = the item pushes toward the event),
         ``method`` is ``"psis"`` or ``"refit"``; sorted by ``|influence|``, largest first. Empty
         for a resolved question, one without a horizon after the as-of date, or no items in scope.
+        ``attrs["k_limit"]`` is the Pareto k limit applied (:func:`reliable_k`; see
+        :func:`pareto_k_note`).
     """
     if result.spec.id != question.id:
         raise ValueError(f"result is of question '{result.spec.id}', not '{question.id}'")
     horizon = _headline_date(result, horizon)
+    limit = reliable_k(result, k_threshold)
     if horizon is None or result.design.resolved_on is not None or not result.design.evidence_ids:
-        return pd.DataFrame(columns=COLUMNS)
+        empty = pd.DataFrame(columns=COLUMNS)
+        empty.attrs["k_limit"] = limit
+        return empty
     # the source-picture items are generated by the design, not read from the question's evidence
     items = {li.item.id: li.item for li in [*question.evidence, *result.design.generated]}
     missing = [i for i in result.design.evidence_ids if i not in items]
@@ -277,8 +312,10 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
     loo["method"] = "psis"
     if refit and max_refits > 0:
         refittable = ~loo["id"].isin(result.design.generated_ids)  # a generated item cannot be left out of the files
-        flagged = loo[(loo["pareto_k"] > reliable_k(result, k_threshold)) & refittable].sort_values("pareto_k", ascending=False).head(max_refits)
-        for idx, row in flagged.iterrows():
+        unreliable = loo[(loo["pareto_k"] > limit) & refittable]
+        # the refits go where the table would otherwise print the largest number it cannot vouch for
+        order = unreliable.assign(size=unreliable["influence"].abs()).sort_values(["size", "pareto_k"], ascending=False, kind="stable")
+        for idx, row in order.head(max_refits).iterrows():
             mean_without, _ = refit_without(result, question, row["id"], horizon)
             loo.loc[idx, "influence"] = row["full_mean"] - mean_without
             loo.loc[idx, "method"] = "refit"
@@ -287,7 +324,9 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
     loo["grade"] = [items[i].grade for i in loo["id"]]
     loo["quote"] = [items[i].quote for i in loo["id"]]
     order = loo["influence"].abs().sort_values(ascending=False, kind="stable").index
-    return loo.loc[order, COLUMNS].reset_index(drop=True)
+    table = loo.loc[order, COLUMNS].reset_index(drop=True)
+    table.attrs["k_limit"] = limit
+    return table
 
 
 # --------------------------------------------------------------------------------------------------
@@ -323,14 +362,16 @@ def attribute_changes(previous, design, changes: dict, question=None) -> list[di
     design : Design
         The person-period data of the new run (its items in scope).
     changes : dict
-        ``added``, ``removed`` and ``edited`` lists of item ids (the change report).
+        ``added``, ``removed``, ``not_yet_published`` and ``edited`` lists of item ids (the change
+        report); an item not yet published at the new as-of date leaves the fit like a removed one.
     question : Question, optional
         Supplies each item's grade for the report.
 
     Returns
     -------
     list of dict
-        ``id, change, estimated_move, method`` (``"psis"``, or ``"linear"`` where :math:`\hat k` is
+        ``id, change, estimated_move, method`` (``estimated_move``: of the previous run's rolling
+        headline, or of its headline horizon when it has none; ``"psis"``, or ``"linear"`` where :math:`\hat k` is
         above :func:`reliable_k`: see the module docstring), ``mcse`` (of a PSIS estimate; None for a
         linear one), ``indicator, grade, pareto_k, importance_ess``, sorted by
         ``|estimated_move|``, largest first. Empty when the previous run has no headline, no latent
@@ -345,7 +386,8 @@ def attribute_changes(previous, design, changes: dict, question=None) -> list[di
     if previous.headline is None or old.resolved_on is not None or not old.indicator_ids or "level" not in post.data_vars:
         return []
     chains, draws = post.sizes["chain"], post.sizes["draw"]
-    p = previous.p_by(previous.headline).reshape(chains, draws)
+    # the quantity the change report compares: the rolling headline where there is one
+    p = (previous.p_within() if previous.rolling_months else previous.p_by(previous.headline)).reshape(chains, draws)
     level = post["level"].transpose("chain", "draw", "indicator", "month").values
     last = old.n_months - 1
     old_index = {item_id: i for i, item_id in enumerate(old.evidence_ids)}
@@ -366,7 +408,7 @@ def attribute_changes(previous, design, changes: dict, question=None) -> list[di
         return evidence_log_likelihood(old, level, rows)[..., 0]
 
     out = []
-    for kind in ("added", "removed", "edited"):
+    for kind in ("added", "removed", "not_yet_published", "edited"):
         for item_id in changes.get(kind, []):
             log_ratio = np.zeros((chains, draws))
             if kind in ("added", "edited"):
@@ -374,9 +416,9 @@ def attribute_changes(previous, design, changes: dict, question=None) -> list[di
                 if ll is None:
                     continue
                 log_ratio += ll
-            if kind in ("removed", "edited"):
+            if kind in ("removed", "not_yet_published", "edited"):
                 if item_id not in old_index:
-                    if kind == "removed":
+                    if kind != "edited":
                         continue
                 else:
                     log_ratio -= old_loglik.sel(item=item_id).values

@@ -112,7 +112,8 @@ class Question(QuestionInputs):
             from forecast.core.progress import interactive
 
             progressbar = interactive()
-        idata, seconds = fit_design(design, self.spec.horizons, config, seed, progressbar=progressbar)
+        idata, seconds = fit_design(design, self.spec.horizons, config, seed, progressbar=progressbar,
+                                    lead_months=self.spec.headline_lead_months)
         future = [h for h in self.spec.horizons if h > design.as_of]
         headline = headline_horizon(self.spec, future, design.as_of)
         diagnostics = check_sampling(idata, future.index(headline) if headline else None, self.spec.thresholds)

@@ -105,6 +105,13 @@ def annotate(tree, *, spec: QuestionSpec, design: Design, config: dict, seed: in
     })
 
 
+def _chain_draw(values: np.ndarray):
+    """(chain, draw) draws as an ``xarray.DataArray`` (what ``arviz_stats`` reduces)."""
+    import xarray as xr
+
+    return xr.DataArray(values, dims=("chain", "draw"))
+
+
 @dataclass
 class FitResult:
     """Posterior of one question at one as-of date, and what it rests on.
@@ -119,15 +126,16 @@ class FitResult:
     design : Design
         The person-period data the posterior is conditioned on.
     idata : xarray.DataTree
-        ArviZ data: ``posterior`` (with ``p_event_by`` (chain, draw, horizon) and
-        ``p_event_curve`` (chain, draw, forecast_month), probabilities), ``prior``,
+        ArviZ data: ``posterior`` (with ``p_event_by`` (chain, draw, horizon),
+        ``p_event_curve`` (chain, draw, forecast_month) and ``p_event_within`` (chain, draw), the
+        rolling headline; probabilities), ``prior``,
         ``prior_predictive``, ``sample_stats``, ``log_likelihood`` (``evidence`` per item,
         ``event_count`` per month: ``arviz_stats.loo(result.idata, var_name="evidence")`` works),
         ``observed_data``; the provenance in ``attrs``.
     horizons : list of datetime.date
         Horizons after the as-of date.
     headline : datetime.date, optional
-        The headline horizon.
+        The headline horizon (the fixed date of the horizon table's headline row).
     diagnostics : SamplingDiagnostics
         r_hat, ESS, divergences, E-BFMI, tree depth and headline MCSE; ``diagnostics.passed`` is
         False for a flagged fit.
@@ -152,6 +160,8 @@ class FitResult:
     versions: dict = field(default_factory=dict)
     sampling_seconds: float = float("nan")
     config: dict = field(default_factory=dict)
+    # summary() and rolling() of this tree, computed once (a run's record, JSON and sentences all read them)
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_tree(cls, tree) -> "FitResult":
@@ -245,6 +255,113 @@ class FitResult:
         p = forecast_draws(ds, self.design, np.array([self.design.u(date)]), self.n_paths, self.seed)
         return p.reshape(-1)
 
+    # -- the rolling headline -----------------------------------------------------------------------
+    @property
+    def rolling_months(self) -> int | None:
+        """The rolling headline's lead :math:`L` in months (the spec's ``headline_lead_months``);
+        None when it is 0 (a window of 0 months holds no forecast)."""
+        months = int(self.spec.headline_lead_months)
+        return months if months >= 1 else None
+
+    @property
+    def rolling_until(self) -> dt.date | None:
+        """The end of the rolling window: :attr:`rolling_months` calendar months after the as-of date."""
+        from forecast.model.prediction import rolling_until
+
+        return rolling_until(self.as_of, self.rolling_months) if self.rolling_months else None
+
+    def p_within(self) -> np.ndarray:
+        """Posterior draws of the rolling headline, P(event within :attr:`rolling_months` of the as-of date | no event by as-of).
+
+        Returns
+        -------
+        numpy.ndarray
+            (chains x draws,) probabilities: the tree's ``p_event_within``, or for a tree written
+            without it the same computation, ``p_by(rolling_until)``.
+
+        Raises
+        ------
+        ValueError
+            The spec's ``headline_lead_months`` is 0.
+        """
+        if self.rolling_months is None:
+            raise ValueError(f"{self.spec.id} has headline_lead_months 0: there is no rolling headline (a window of 0 months)")
+        post = self.idata["posterior"]
+        if "p_event_within" in post.data_vars:
+            return np.asarray(post["p_event_within"].values, dtype=float).reshape(-1)
+        return self.p_by(self.rolling_until)  # the same computation as the tree's
+
+    def rolling(self) -> dict | None:
+        """The rolling headline: P(event within L months of the as-of date | no event by as-of).
+
+        Unlike the headline horizon, which is a fixed date that comes closer with every month (and
+        jumps when it passes), the rolling window has the same length on every as-of date, so the
+        rolling headline of two runs answers the same question and can be compared.
+
+        Returns
+        -------
+        dict or None
+            ``months`` (L), ``until`` (the window's end, datetime.date), ``mean``, ``median``,
+            ``lower_50``/``upper_50`` and ``lower_90``/``upper_90`` (equal-tailed), ``mcse`` (of the
+            mean: ``arviz_stats.mcse``, or for a replay point reweighted from an anchor the
+            importance-sampling MCSE it recorded) and ``icd203`` (the term of the mean as printed).
+            None when the spec's ``headline_lead_months`` is 0.
+        """
+        import arviz_stats
+
+        if self.rolling_months is None:
+            return None
+        if "rolling" in self._cache:
+            return dict(self._cache["rolling"])
+        post = self.idata["posterior"]
+        chains, draws = post.sizes["chain"], post.sizes["draw"]
+        p = self.p_within()
+        da = _chain_draw(p.reshape(chains, draws))
+        if float(p.std()) > 0:
+            mcse = float(arviz_stats.mcse(da, method="mean").values)
+            eti50 = np.asarray(arviz_stats.eti(da, prob=0.5).values, dtype=float)
+            eti90 = np.asarray(arviz_stats.eti(da, prob=0.9).values, dtype=float)
+        else:  # a resolved question: every draw is 1
+            mcse, eti50, eti90 = 0.0, np.array([p[0], p[0]]), np.array([p[0], p[0]])
+        importance = self.diagnostics.importance or {}
+        if importance.get("rolling_mcse") is not None:
+            mcse = float(importance["rolling_mcse"])
+        mean = float(p.mean())
+        self._cache["rolling"] = {
+            "months": self.rolling_months,
+            "until": self.rolling_until,
+            "mean": mean,
+            "median": float(np.median(p)),
+            "lower_50": float(eti50[0]),
+            "upper_50": float(eti50[1]),
+            "lower_90": float(eti90[0]),
+            "upper_90": float(eti90[1]),
+            "mcse": mcse,
+            "icd203": icd203.term(round(mean, 2)),
+        }
+        return dict(self._cache["rolling"])
+
+    def rolling_sentence(self) -> str:
+        """The rolling headline as a sentence.
+
+        Returns
+        -------
+        str
+            ``P(<event> within 12 months, by 2025-09-30) = 6% (90%: 1-15%, MCSE 0.0007) - "very
+            unlikely" (ICD 203)``, with ``[DIAGNOSTICS FLAGGED]`` for a flagged fit; a question whose
+            ``headline_lead_months`` is 0 says it has none.
+        """
+        r = self.rolling()
+        if r is None:
+            return f"No rolling headline: {self.spec.id} has headline_lead_months 0"
+        text = (
+            f"P({self.spec.event} within {r['months']} months, by {r['until']}) = {percent(r['mean'])} "
+            f"(90%: {percent(r['lower_90'])}-{percent(r['upper_90'])}, MCSE {r['mcse']:.4f}) - \"{r['icd203']}\" (ICD 203)"
+        )
+        if not self.passed:
+            text += " [DIAGNOSTICS FLAGGED]"
+        return text
+
     # -- tables -----------------------------------------------------------------------------------
     def summary(self) -> pd.DataFrame:
         """One row per horizon after the as-of date.
@@ -258,6 +375,8 @@ class FitResult:
         """
         import arviz_stats
 
+        if "summary" in self._cache:
+            return self._cache["summary"].copy()
         rows = []
         if self.horizons:
             p = self.idata["posterior"]["p_event_by"]
@@ -282,7 +401,9 @@ class FitResult:
                     "headline": h == self.headline,
                 }
             )
-        return pd.DataFrame(rows, columns=["horizon", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90", "mcse", "icd203", "headline"])
+        table = pd.DataFrame(rows, columns=["horizon", "mean", "median", "lower_50", "upper_50", "lower_90", "upper_90", "mcse", "icd203", "headline"])
+        self._cache["summary"] = table
+        return table.copy()
 
     def curve(self) -> pd.DataFrame:
         """The cumulative curve from the as-of date.
@@ -339,16 +460,20 @@ class FitResult:
         Returns
         -------
         dict
-            Question, as-of, seed, headline and its sentence, the horizon table, evidence used and
-            excluded, diagnostics, fingerprints, versions, wall time.
+            Question, as-of, seed, headline and its sentence, the rolling headline (:meth:`rolling`)
+            and its sentence, the horizon table, evidence used and excluded, diagnostics,
+            fingerprints, versions, wall time.
         """
         table = self.summary()
+        rolling = self.rolling()
         return {
             "question": self.spec.id,
             "as_of": self.as_of.isoformat(),
             "seed": self.seed,
             "headline": self.headline.isoformat() if self.headline else None,
             "headline_sentence": self.headline_sentence(),
+            "rolling": None if rolling is None else {**rolling, "until": rolling["until"].isoformat()},
+            "rolling_sentence": self.rolling_sentence(),
             "resolved_on": self.design.resolved_on.isoformat() if self.design.resolved_on else None,
             "horizons": [
                 {k: (v.isoformat() if isinstance(v, dt.date) else (bool(v) if isinstance(v, (bool, np.bool_)) else v)) for k, v in row.items()}

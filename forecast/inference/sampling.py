@@ -423,7 +423,8 @@ def log_likelihood(design: Design, posterior, data: dict[str, np.ndarray] | None
     return ds.assign_coords({k: v for k, v in coords.items() if k in ds.dims})
 
 
-def fit_design(design: Design, horizons: list[dt.date], config: SampleConfig, seed: int, progressbar: bool = False):
+def fit_design(design: Design, horizons: list[dt.date], config: SampleConfig, seed: int, progressbar: bool = False,
+               lead_months: int | None = None):
     """The fit of one design: NUTS, prior draws, pointwise log-likelihood and the forecast.
 
     Parameters
@@ -436,11 +437,14 @@ def fit_design(design: Design, horizons: list[dt.date], config: SampleConfig, se
     seed : int
         NUTS uses ``seed``, the prior ``seed + 1``, the future paths ``seed``.
     progressbar : bool
+    lead_months : int, optional
+        The rolling headline's lead (the spec's ``headline_lead_months``): adds ``p_event_within``.
 
     Returns
     -------
     (xarray.DataTree, float)
-        Groups ``posterior`` and ``prior`` (each with ``p_event_by`` and ``p_event_curve``, see
+        Groups ``posterior`` and ``prior`` (each with ``p_event_by``, ``p_event_curve`` and, given a
+        lead, ``p_event_within``, see
         :func:`~forecast.model.prediction.add_forecast`), ``prior_predictive``, ``sample_stats``,
         ``log_likelihood``, ``observed_data``, ``constant_data``; and the wall time in seconds.
     """
@@ -452,7 +456,7 @@ def fit_design(design: Design, horizons: list[dt.date], config: SampleConfig, se
     for name in ("prior", "prior_predictive"):
         idata[name] = prior[name]
     idata["log_likelihood"] = xr.DataTree(log_likelihood(design, idata["posterior"].to_dataset()))
-    add_forecast(idata, design, horizons, config.future_paths, seed)
+    add_forecast(idata, design, horizons, config.future_paths, seed, lead_months=lead_months)
     return idata, time.perf_counter() - t0
 
 

@@ -24,7 +24,15 @@ spread of :math:`P` across draws is the *epistemic* uncertainty about the probab
 
 * ``p_event_by`` (chain, draw, horizon): P(event by horizon | no event by as-of);
 * ``p_event_curve`` (chain, draw, forecast_month): the same at each month boundary up to the last
-  horizon (the cumulative curve), which also passes through every horizon.
+  horizon (the cumulative curve), which also passes through every horizon;
+* ``p_event_within`` (chain, draw), given a lead of :math:`L \ge 1` months: the **rolling
+  headline**, P(event within :math:`L` months of the as-of date | no event by as-of), i.e. by the
+  date :math:`L` calendar months after the as-of date (:func:`rolling_until`; attrs ``months`` and
+  ``until``). A fixed horizon comes closer with every month, so P(by a fixed date) answers a
+  different question on every as-of date; the rolling headline answers the same one, and is what
+  replays, trajectories, change reports and alerts compare. It is computed alone, with the same
+  seed (it leaves the horizons' numbers untouched), unless ``until`` is a horizon, whose draws it
+  then takes: either way it equals ``FitResult.p_by(until)`` bit for bit.
 """
 
 from __future__ import annotations
@@ -71,9 +79,16 @@ def prob_by(
     targets: np.ndarray,
     n_paths: int,
     seed: int,
-    chunk: int = 256,
+    chunk: int = 16,
 ) -> np.ndarray:
     """P(event by each target | no event by as-of) for each draw.
+
+    The cumulative hazard up to a target is the exposure-weighted sum of the monthly rates
+    (:func:`exposure_matrix`): every month between the as-of month and the target's month with its
+    full exposure, plus the elapsed fraction of the target's own month. It is read off one running
+    sum over the months per path (O(J + H) per path, not the O(J x H) of a product with the
+    exposure matrix, which dominated the forecast of early as-of dates: five years of monthly curve
+    points over five years of months).
 
     Parameters
     ----------
@@ -92,7 +107,8 @@ def prob_by(
     seed : int
         Seed of the paths (the same paths for every draw).
     chunk : int
-        Draws evaluated at once (bounds memory: chunk x n_paths x J floats).
+        Draws evaluated at once (bounds memory: chunk x n_paths x J floats; small chunks stay in
+        the CPU's cache).
 
     Returns
     -------
@@ -104,16 +120,27 @@ def prob_by(
         return np.zeros((eta_now.size, 0))
     n_future = max(1, int(np.ceil(targets.max())) - current_month)
     expo = exposure_matrix(u_as_of, current_month, n_future, targets)  # (H, J)
+    full = exposure_matrix(u_as_of, current_month, n_future, np.array([np.inf]))[0]  # (J,) each month's whole exposure
+    # row h of `expo` is `full` before month k_h (the month holding target h), a fraction of month
+    # k_h, and 0 after it: cumulative hazard = running sum up to month k_h + that fraction of its rate
+    month = np.clip(np.floor(targets).astype(np.int64) - current_month, 0, n_future)
+    fraction = np.where(month < n_future, expo[np.arange(targets.size), np.minimum(month, n_future - 1)], 0.0)
+    partial = np.flatnonzero(fraction > 0)  # targets inside a month (the rest lie on month boundaries)
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((n_paths, n_future))
     z[:, 0] = 0.0  # the current month's rate is the one the model estimated
     walk = np.cumsum(z, axis=1)  # (M, J)
     out = np.empty((eta_now.size, targets.size))
+    running = np.zeros((min(chunk, eta_now.size), n_paths, n_future + 1))  # [..., j]: hazard of the months before j
     for a in range(0, eta_now.size, chunk):
         b = min(a + chunk, eta_now.size)
         eta = eta_now[a:b, None, None] + step_sd[a:b, None, None] * walk[None]  # (s, M, J)
         rate = np.exp(np.minimum(eta, 30.0))
-        cumhaz = rate @ expo.T  # (s, M, H)
+        before = running[: b - a]
+        np.cumsum(rate * full, axis=-1, out=before[..., 1:])
+        cumhaz = np.take(before, month, axis=-1)  # (s, M, H)
+        if partial.size:
+            cumhaz[..., partial] += rate[..., month[partial]] * fraction[partial]
         out[a:b] = 1.0 - np.exp(-cumhaz).mean(axis=1)
     return out
 
@@ -224,8 +251,63 @@ def forecast_draws(group: xr.Dataset, design: Design, targets: np.ndarray, n_pat
     return p.reshape(chains, draws, targets.size)
 
 
-def add_forecast(idata, design: Design, horizons: list[dt.date], n_paths: int, seed: int) -> list[dt.date]:
-    """Attach ``p_event_by`` and ``p_event_curve`` to the ``posterior`` and ``prior`` groups (in place).
+def rolling_until(as_of: dt.date, months: int) -> dt.date:
+    """The end of the rolling headline's window: ``months`` calendar months after ``as_of``.
+
+    Parameters
+    ----------
+    as_of : datetime.date
+    months : int
+        The lead :math:`L` (the spec's ``headline_lead_months``), at least 1.
+
+    Returns
+    -------
+    datetime.date
+        The same day of the month ``months`` later, clipped to that month's end; a month's last
+        day goes to the last day of the month ``months`` later (2024-02-29 + 6 -> 2024-08-31, not
+        the 29th), so that month-end as-of dates (every replay point) get windows of the same
+        length on the month grid.
+
+    Raises
+    ------
+    ValueError
+        ``months`` is below 1: "within 0 months" is no forecast.
+    """
+    if months < 1:
+        raise ValueError(f"the rolling headline needs a lead of at least 1 month, not {months}")
+    if (as_of + dt.timedelta(days=1)).day == 1:  # a month's last day: the last day L months later
+        return timegrid.month_start(as_of.replace(day=1), months + 1) - dt.timedelta(days=1)
+    return timegrid.month_start(as_of, months)
+
+
+def rolling_draws(group: xr.Dataset, design: Design, months: int, n_paths: int, seed: int) -> xr.DataArray:
+    """P(event within ``months`` of the as-of date | no event by as-of) for every draw of a group.
+
+    Parameters
+    ----------
+    group : xarray.Dataset
+        Draws (chain, draw), as for :func:`forecast_draws`.
+    design : Design
+    months : int
+        The lead :math:`L` (at least 1).
+    n_paths, seed : int
+        Future paths per draw and their seed (the same as the horizons').
+
+    Returns
+    -------
+    xarray.DataArray
+        ``p_event_within`` (chain, draw), probabilities; attrs ``months`` (int) and ``until`` (ISO
+        date, :func:`rolling_until`).
+    """
+    until = rolling_until(design.as_of, months)
+    p = forecast_draws(group, design, np.array([design.u(until)]), n_paths, seed)[..., 0]
+    coords = {c: group[c].values for c in ("chain", "draw") if c in group.coords}
+    return xr.DataArray(p, dims=("chain", "draw"), coords=coords, name="p_event_within",
+                        attrs={"months": int(months), "until": until.isoformat()})
+
+
+def add_forecast(idata, design: Design, horizons: list[dt.date], n_paths: int, seed: int, lead_months: int | None = None) -> list[dt.date]:
+    """Attach ``p_event_by``, ``p_event_curve`` and ``p_event_within`` to the ``posterior`` and ``prior`` groups (in place).
 
     Parameters
     ----------
@@ -236,6 +318,9 @@ def add_forecast(idata, design: Design, horizons: list[dt.date], n_paths: int, s
         The spec's horizons; those after the as-of date get a ``horizon`` coordinate.
     n_paths, seed : int
         Future paths per draw and their seed.
+    lead_months : int, optional
+        The rolling headline's lead :math:`L` (the spec's ``headline_lead_months``); with None or 0
+        no ``p_event_within`` is added (a window of 0 months holds no forecast).
 
     Returns
     -------
@@ -255,5 +340,12 @@ def add_forecast(idata, design: Design, horizons: list[dt.date], n_paths: int, s
         ds["p_event_curve"] = xr.DataArray(
             p[..., len(future):], dims=("chain", "draw", "forecast_month"), coords={"forecast_month": labels}
         )
+        if lead_months:
+            until = rolling_until(design.as_of, lead_months)
+            if until in future:  # the window ends on a horizon: the same number as the table's row
+                ds["p_event_within"] = xr.DataArray(p[..., future.index(until)], dims=("chain", "draw"), name="p_event_within",
+                                                    attrs={"months": int(lead_months), "until": until.isoformat()})
+            else:
+                ds["p_event_within"] = rolling_draws(ds, design, lead_months, n_paths, seed)
         idata[group] = xr.DataTree(ds)
     return future

@@ -54,7 +54,7 @@ def make_figures(content: BriefContent) -> dict:
 
     r, prov = content.result, content.provenance
     figures = {
-        "trajectory": plot_trajectory(content.runs, prov, r.spec, content.question.evidence, horizon=content.headline["horizon"]),
+        "trajectory": plot_trajectory(content.runs, prov, r.spec, content.question.evidence),
         "by_date": plot_by_date(r, prov),
         "drivers": plot_drivers(r, prov, content.question.library),
         "prior_posterior": plot_prior_posterior(r, prov),

@@ -216,7 +216,14 @@ def section_notes(section: str, content: "BriefContent | None" = None) -> list[s
         parts = [f"{t} ({GLOSSARY[t]}{', ' + lim if lim else ''})" for t, lim in zip(("r_hat", "ESS", "divergences", "headline MCSE"), limits)]
         return ["Diagnostics are " + GLOSSARY["diagnostics"] + ": " + ", ".join(parts) + ". "
                 f"Fingerprints {GLOSSARY['fingerprints']}."]
-    return [f"{term}: {GLOSSARY[term]}." for term in SECTION_TERMS[section]]
+    lines = [f"{term}: {GLOSSARY[term]}." for term in SECTION_TERMS[section]]
+    influence = getattr(content, "influence", None)
+    if section == "evidence" and influence is not None:
+        from forecast.analysis.influence import pareto_k_note
+
+        # the one line on k: the limit the table applied, and the unreliable estimates it kept
+        lines = [line for line in lines if not line.startswith("Pareto k:")] + [pareto_k_note(influence)]
+    return lines
 
 
 # --------------------------------------------------------------------------------------------------
@@ -302,11 +309,13 @@ def changes_paragraph(run: dict | None, ledger=None) -> str:
         return "First recorded update of this question: no earlier forecast to compare with."
     text = ""
     previous = ledger.get(changes["previous_run"]) if ledger is not None and changes.get("previous_run") else None
-    if previous and previous.get("headline_mean") is not None:
+    # the rolling headline asks the same question on both dates; P(by a fixed horizon) does not
+    if previous and previous.get("rolling_mean") is not None and previous.get("rolling_months"):
+        text = (f"Previous update: run {previous['id']} as of {previous['as_of']}, {percent(previous['rolling_mean'])} within "
+                f"{previous['rolling_months']} months (\"{previous['rolling_term']}\"). ")
+    elif previous and previous.get("headline_mean") is not None:
         text = (f"Previous update: run {previous['id']} as of {previous['as_of']}, {percent(previous['headline_mean'])} by "
                 f"{previous['headline_horizon']} (\"{previous['headline_term']}\"). ")
-        if previous.get("headline_term") and run.get("headline_term") and previous["headline_term"] != run["headline_term"]:
-            text += f"The ICD 203 term moved from \"{previous['headline_term']}\" to \"{run['headline_term']}\". "
     text += describe_changes(changes)[0].upper() + describe_changes(changes)[1:] + "."
     return text
 
@@ -418,16 +427,17 @@ EVIDENCE_HEADER = ["item", "grade", "influence", "method", "quote"]
 SCENARIO_HEADER = ["scenario", "P (90%)", "vs forecast", "what it assumes"]
 
 
-K_SHOWN = 0.7  # a PSIS estimate above this Pareto k is shown with its k (unreliable)
+K_SHOWN = 0.7  # a PSIS estimate above this Pareto k is shown with its k (unreliable), unless the table says otherwise
 
 
-def method_text(method: str, pareto_k: float) -> str:
-    """``psis``, ``refit`` or ``psis (k=0.91)`` when the PSIS estimate is unreliable."""
-    return method + (f" (k={pareto_k:.2f})" if method == "psis" and pareto_k > K_SHOWN else "")
+def method_text(method: str, pareto_k: float, limit: float = K_SHOWN) -> str:
+    """``psis``, ``refit`` or ``psis (k=0.91)`` when the PSIS estimate is unreliable (k above ``limit``)."""
+    return method + (f" (k={pareto_k:.2f})" if method == "psis" and pareto_k > limit else "")
 
 
 def evidence_rows(content: BriefContent, n: int = TOP_EVIDENCE) -> list[list[str]]:
-    return [[r.id, r.grade, points(r.influence), method_text(r.method, r.pareto_k), r.quote] for r in content.top_evidence(n).itertuples()]
+    limit = content.influence.attrs.get("k_limit", K_SHOWN) if content.influence is not None else K_SHOWN
+    return [[r.id, r.grade, points(r.influence), method_text(r.method, r.pareto_k, limit), r.quote] for r in content.top_evidence(n).itertuples()]
 
 
 def scenario_rows(content: BriefContent) -> list[list[str]]:

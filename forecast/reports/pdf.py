@@ -264,8 +264,8 @@ def _draw_trajectory_into(ax, content: BriefContent) -> None:
     from forecast.reports.style import GRADE_MARKERS, grade_marker
     from forecast.reports.trajectory import draw_trajectory, evidence_marks, trajectory_frame
 
-    frame = trajectory_frame(content.runs, content.headline["horizon"], until_as_of=content.result.as_of)
-    ax.set_title(f"P(event by {content.headline['horizon']}) over time", loc="left", fontsize=8)
+    frame = trajectory_frame(content.runs, until_as_of=content.result.as_of)  # the rolling headline: comparable across dates
+    ax.set_title(f"{frame.attrs.get('quantity') or 'The forecast'} over time", loc="left", fontsize=8)
     # the band names are printed once, by the neighbouring panel
     start, last, _ = draw_trajectory(ax, frame, content.result.as_of, band_labels=False)
     if not len(frame):

@@ -30,7 +30,7 @@ from forecast.reports.trajectory import plot_trajectory
 
 
 def trajectory(result, question, history=None, horizon=None):
-    """The headline across the ledger's update and replay runs up to this as-of date.
+    """The rolling headline, P(event within L months of each as-of date), across the ledger's update and replay runs up to this as-of date.
 
     Parameters
     ----------
@@ -40,13 +40,13 @@ def trajectory(result, question, history=None, horizon=None):
     history : pandas.DataFrame, optional
         Ledger runs (:func:`forecast.history`); default: the ledger of ``question``'s project.
     horizon : date, optional
-        Which horizon to draw; default the result's headline.
+        Follow P(event by this fixed date) instead of the rolling headline.
     """
     if history is None:
         from forecast.runs.update import history as ledger_history
 
         history = ledger_history(result.spec.id, root=question.project.root if question.project else None)
-    return plot_trajectory(history, Provenance.of(result), result.spec, question.evidence, horizon or result.headline)
+    return plot_trajectory(history, Provenance.of(result), result.spec, question.evidence, horizon)
 
 
 def by_date(result):

@@ -1,11 +1,18 @@
-"""Figure 1, the trajectory: P(event by a fixed horizon) as it was forecast at each past date.
+"""Figure 1, the trajectory: the forecast as it was made at each past date.
 
-Every succeeded run of kind ``update`` or ``replay`` in the ledger holds the summary table of its
-fit (``horizons`` JSON: mean and 50% / 90% equal-tailed intervals at each horizon still ahead of
-its as-of date). The trajectory follows **one** horizon (by default the headline horizon of the
-latest run) across runs, so the points are comparable: each is P(event by H | no event by that
-run's as-of date). Where several runs share an as-of date (a forced re-run, an update after a
-replay) the latest run wins.
+Every succeeded run of kind ``update`` or ``replay`` in the ledger records its **rolling headline**,
+P(event within L months of its as-of date | no event by then) (``rolling_*`` columns, L =
+``headline_lead_months``): the same question asked on every date, so the points are comparable. A
+fixed horizon is not: P(by 2025-12-31) asked in 2022 and in 2025 are different questions, and the
+headline horizon jumps to the next one as the as-of date passes a horizon's lead. The trajectory
+follows the rolling headline by default (runs recorded before it existed, or with another L, are
+left out); ``horizon=`` follows one fixed horizon instead (from each run's ``horizons`` table).
+Where several runs share an as-of date (a forced re-run, an update after a replay) the latest run
+wins.
+
+Runs are **points with their intervals** (50% and 90% as bars); only a replay's consecutive
+monthly points are joined by a line and continuous bands (``segment``): a line between two runs
+months apart would draw a path nobody forecast.
 
 Evidence items are marked below the curve on the date they were *published* (when they could
 first move a forecast), with the marker shape given by the reliability letter of their Admiralty
@@ -40,7 +47,8 @@ from forecast.reports.style import (
 )
 
 KINDS = ("update", "replay")
-COLUMNS = ["as_of", "run_id", "kind", "horizon", "mean", "lower_50", "upper_50", "lower_90", "upper_90", "diagnostics_passed"]
+COLUMNS = ["as_of", "run_id", "kind", "horizon", "months", "mean", "lower_50", "upper_50", "lower_90", "upper_90", "diagnostics_passed", "segment"]
+STATS = ("mean", "lower_50", "upper_50", "lower_90", "upper_90")
 
 
 def _horizon_rows(value) -> list[dict]:
@@ -51,55 +59,99 @@ def _horizon_rows(value) -> list[dict]:
     return list(value)
 
 
+def _present(value) -> bool:
+    return value is not None and not (isinstance(value, float) and np.isnan(value))
+
+
+def _empty(quantity: str | None = None) -> pd.DataFrame:
+    frame = pd.DataFrame(columns=COLUMNS)
+    frame.attrs["quantity"] = quantity
+    return frame
+
+
+def segments(frame: pd.DataFrame) -> np.ndarray:
+    """Segment number of each row (sorted by ``as_of``): consecutive monthly replay points share one.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        ``as_of`` (datetime) and ``kind``, one row per as-of date, in date order.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n,) ints from 0; a row starts a new segment unless it and the row before are both replay
+        points one calendar month apart.
+    """
+    out = np.zeros(len(frame), dtype=int)
+    month = (frame["as_of"].dt.year * 12 + frame["as_of"].dt.month).to_numpy()
+    kind = frame["kind"].to_numpy()
+    for i in range(1, len(frame)):
+        joined = kind[i] == kind[i - 1] == "replay" and month[i] - month[i - 1] == 1
+        out[i] = out[i - 1] + (0 if joined else 1)
+    return out
+
+
 def trajectory_frame(runs: pd.DataFrame, horizon=None, until_as_of=None) -> pd.DataFrame:
-    """One row per as-of date: the forecast of P(event by ``horizon``) made then.
+    """One row per as-of date: the forecast made then.
 
     Parameters
     ----------
     runs : pandas.DataFrame
         Ledger rows (:meth:`forecast.runs.ledger.Ledger.history` or :func:`forecast.history`).
     horizon : date or str, optional
-        The horizon to follow; default the headline horizon of the latest usable run.
+        Follow P(event by this fixed date) instead of the rolling headline.
     until_as_of : date, optional
         Ignore runs with a later as-of date (a brief of an older run shows the past as it was then).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``as_of`` (datetime), ``run_id``, ``kind``, ``horizon``, ``mean``, ``lower_50``,
-        ``upper_50``, ``lower_90``, ``upper_90``, ``diagnostics_passed``, sorted by ``as_of``.
+        Columns ``as_of`` (datetime), ``run_id``, ``kind``, ``horizon`` (the date the probability
+        runs to: the rolling window's end, or the fixed horizon), ``months`` (L; None for a fixed
+        horizon), ``mean``, ``lower_50``, ``upper_50``, ``lower_90``, ``upper_90``,
+        ``diagnostics_passed``, ``segment`` (:func:`segments`), sorted by ``as_of``.
+        ``attrs["quantity"]`` names what the rows are: ``"P(event within 12 months)"`` or
+        ``"P(event by 2025-12-31)"`` (None for an empty frame without one).
     """
     if runs is None or len(runs) == 0:
-        return pd.DataFrame(columns=COLUMNS)
+        return _empty()
     usable = runs[(runs["status"] == "succeeded") & (runs["kind"].isin(KINDS))].copy()
     if until_as_of is not None:
         usable = usable[usable["as_of"].astype(str) <= pd.Timestamp(until_as_of).date().isoformat()]
     usable = usable.sort_values("id")
-    if horizon is None:
-        with_head = usable[usable["headline_horizon"].notna()]
-        if not len(with_head):
-            return pd.DataFrame(columns=COLUMNS)
-        horizon = with_head.iloc[-1]["headline_horizon"]
-    key = pd.Timestamp(horizon).date().isoformat()
     rows = []
-    for rec in usable.to_dict(orient="records"):
-        for h in _horizon_rows(rec.get("horizons")):
-            if str(h.get("horizon")) == key:
-                rows.append(
-                    {
-                        "as_of": pd.Timestamp(rec["as_of"]),
-                        "run_id": int(rec["id"]),
-                        "kind": rec["kind"],
-                        "horizon": key,
-                        **{c: float(h[c]) for c in ("mean", "lower_50", "upper_50", "lower_90", "upper_90")},
-                        "diagnostics_passed": bool(rec.get("diagnostics_passed")),
-                    }
-                )
+    if horizon is None:
+        if "rolling_mean" not in usable.columns:
+            return _empty()
+        with_rolling = usable[[_present(v) for v in usable["rolling_mean"]]]
+        if not len(with_rolling):
+            return _empty()
+        months = int(with_rolling.iloc[-1]["rolling_months"])  # the L of the latest run: only like with like
+        quantity = f"P(event within {months} months)"
+        for rec in with_rolling.to_dict(orient="records"):
+            if int(rec["rolling_months"]) != months:
+                continue
+            rows.append({"as_of": pd.Timestamp(rec["as_of"]), "run_id": int(rec["id"]), "kind": rec["kind"], "horizon": str(rec["rolling_until"]),
+                         "months": months, **{c: float(rec[f"rolling_{c}"]) for c in STATS},
+                         "diagnostics_passed": bool(rec.get("diagnostics_passed"))})
+    else:
+        key = pd.Timestamp(horizon).date().isoformat()
+        quantity = f"P(event by {key})"
+        for rec in usable.to_dict(orient="records"):
+            for h in _horizon_rows(rec.get("horizons")):
+                if str(h.get("horizon")) == key:
+                    rows.append({"as_of": pd.Timestamp(rec["as_of"]), "run_id": int(rec["id"]), "kind": rec["kind"], "horizon": key, "months": None,
+                                 **{c: float(h[c]) for c in STATS}, "diagnostics_passed": bool(rec.get("diagnostics_passed"))})
     if not rows:
-        return pd.DataFrame(columns=COLUMNS)
+        return _empty(quantity)
     frame = pd.DataFrame(rows).sort_values(["as_of", "run_id"])
     # the latest run at each as-of date wins (rows are ordered by run id within a date)
-    return frame.drop_duplicates("as_of", keep="last").reset_index(drop=True)[COLUMNS]
+    frame = frame.drop_duplicates("as_of", keep="last").reset_index(drop=True)
+    frame["segment"] = segments(frame)
+    frame = frame[COLUMNS]
+    frame.attrs["quantity"] = quantity
+    return frame
 
 
 def evidence_marks(evidence, spec, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -124,7 +176,7 @@ class _Located:
 
 @styled
 def plot_trajectory(runs: pd.DataFrame, provenance: Provenance, spec, evidence=(), horizon=None, width: float = 8.0, height: float = 4.6):
-    """Draw the trajectory of P(event by ``horizon``) from ledger runs (see module docstring).
+    """Draw the trajectory of the rolling headline (or of P(event by ``horizon``)) from ledger runs (see module docstring).
 
     Parameters
     ----------
@@ -137,7 +189,7 @@ def plot_trajectory(runs: pd.DataFrame, provenance: Provenance, spec, evidence=(
     evidence : list of LocatedItem or EvidenceItem
         Items to mark on the time axis (those published inside the plotted period).
     horizon : date, optional
-        Horizon to follow (default: the latest run's headline horizon).
+        Follow this fixed horizon instead of the rolling headline.
 
     Returns
     -------
@@ -156,11 +208,13 @@ def plot_trajectory(runs: pd.DataFrame, provenance: Provenance, spec, evidence=(
 
     start, last, end = draw_trajectory(ax, frame, provenance.as_of, band_labels=True)
     if len(frame):
-        head = frame["horizon"].iloc[-1]
-        ax.set_ylabel(f"P(event by {head})")
-        ax.set_title(f"P({provenance.event} by {head}), as forecast on each date ({len(frame)} runs)", loc="left")
+        quantity = frame.attrs["quantity"]
+        ax.set_ylabel(quantity)
+        what = (f"P({provenance.event} within {int(frame['months'].iloc[-1])} months of each date" if horizon is None
+                else f"P({provenance.event} by {frame['horizon'].iloc[-1]}")
+        ax.set_title(f"{what}), as forecast on each date ({len(frame)} runs)", loc="left")
     else:
-        ax.text(0.5, 0.5, "no succeeded update or replay runs in the ledger", transform=ax.transAxes, ha="center", va="center")
+        ax.text(0.5, 0.5, "no succeeded update or replay runs with this forecast in the ledger", transform=ax.transAxes, ha="center", va="center")
     ax.tick_params(labelbottom=False)
     handles, labels = ax.get_legend_handles_labels()
 
@@ -176,21 +230,42 @@ def plot_trajectory(runs: pd.DataFrame, provenance: Provenance, spec, evidence=(
 
 
 def draw_trajectory(ax, frame: pd.DataFrame, as_of: dt.date, band_labels: bool = True) -> tuple[dt.date, dt.date, dt.date]:
-    """Draw the bands, the mean and the flagged runs of ``frame`` (:func:`trajectory_frame`) into
-    ``ax`` with the ICD 203 shading; set the limits. Returns (start, last run, end) of the x axis."""
+    """Draw ``frame`` (:func:`trajectory_frame`) into ``ax`` with the ICD 203 shading; set the limits.
+
+    A segment of two or more consecutive monthly replay points is a line (``"mean"``) with
+    continuous 50% / 90% bands; every other run is a point (``"run"``) with its intervals as
+    vertical bars. Flagged runs are circled.
+
+    Returns
+    -------
+    (start, last, end)
+        The x axis's start, the last run's date and the axis's end.
+    """
     if len(frame):
-        x = frame["as_of"].to_numpy()
         top = icd203_top(frame["upper_90"])
         shade_icd203(ax, top, label=band_labels)
         ax.set_ylim(0, top)
-        if len(frame) >= 2:
-            ax.fill_between(x, frame["lower_90"], frame["upper_90"], color=BAND_90, lw=0, label="90% interval", zorder=1)
-            ax.fill_between(x, frame["lower_50"], frame["upper_50"], color=BAND_50, lw=0, label="50% interval", zorder=2)
-        else:  # one run: the bands are vertical bars at its date
-            ax.vlines(x, frame["lower_90"], frame["upper_90"], color=BAND_90, lw=10, label="90% interval", zorder=1)
-            ax.vlines(x, frame["lower_50"], frame["upper_50"], color=BAND_50, lw=10, label="50% interval", zorder=2)
-        ax.plot(x, frame["mean"], color=INK, ls="-", marker="o", ms=3.5, label="mean", zorder=3)
-        flagged = frame[~frame["diagnostics_passed"]]
+        labelled = set()
+
+        def once(name: str) -> str:
+            if name in labelled:
+                return "_nolegend_"
+            labelled.add(name)
+            return name
+
+        size = frame.groupby("segment")["segment"].transform("size")
+        for _, seg in frame[size >= 2].groupby("segment", sort=True):
+            x = seg["as_of"].to_numpy()
+            ax.fill_between(x, seg["lower_90"], seg["upper_90"], color=BAND_90, lw=0, label=once("90% interval"), zorder=1)
+            ax.fill_between(x, seg["lower_50"], seg["upper_50"], color=BAND_50, lw=0, label=once("50% interval"), zorder=2)
+            ax.plot(x, seg["mean"], color=INK, ls="-", marker="o", ms=3.0, label=once("mean"), zorder=3)
+        single = frame[size < 2]
+        if len(single):  # every other run: a point with its intervals, joined to nothing
+            x = single["as_of"].to_numpy()
+            ax.vlines(x, single["lower_90"], single["upper_90"], color=BAND_90, lw=6, label=once("90% interval"), zorder=1)
+            ax.vlines(x, single["lower_50"], single["upper_50"], color=BAND_50, lw=6, label=once("50% interval"), zorder=2)
+            ax.plot(x, single["mean"], ls="none", color=INK, marker="D", ms=4.0, label="run", zorder=3)
+        flagged = frame[~frame["diagnostics_passed"].astype(bool)]
         if len(flagged):
             ax.plot(flagged["as_of"].to_numpy(), flagged["mean"], ls="none", marker="o", ms=7, mfc="none", mec=INK, mew=1.0,
                     label="diagnostics flagged", zorder=4)

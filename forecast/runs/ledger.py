@@ -36,6 +36,33 @@ aside or restore it), read-only (file, folder or file system: make it writable o
 ``--ledger``), the disk full, a folder where the file is expected, or locked by another process.
 Readers (``forecast history``, ``forecast show``) open the ledger read-only, so a healthy ledger
 in a read-only folder can still be read, and a missing one reads as empty.
+
+The headline columns
+--------------------
+``headline_*`` hold P(event by the headline horizon), a fixed date that comes closer with every
+month and jumps to the next horizon every so often: two runs' ``headline_mean`` are comparable only
+when their ``headline_horizon`` is the same. ``rolling_*`` hold the **rolling headline**,
+P(event within ``rolling_months`` months of the run's as-of date | no event by then), which asks
+the same question on every date; trajectories, replays, the change report and alerts compare it:
+
+==================  =====================================================================
+``rolling_months``  L, the spec's ``headline_lead_months`` (NULL when it is 0)
+``rolling_until``   the window's end, L calendar months after the as-of date (ISO date)
+``rolling_mean``    posterior mean (probability)
+``rolling_lower_50``, ``rolling_upper_50``, ``rolling_lower_90``, ``rolling_upper_90``
+                    equal-tailed 50% and 90% intervals
+``rolling_mcse``    Monte Carlo SE of the mean
+``rolling_term``    ICD 203 term of the mean as printed
+==================  =====================================================================
+
+``backdated`` is 1 for an ad-hoc update whose as-of date is before the day it ran (``forecast
+update --as-of 2024-09-30`` run today): such a run is not part of the scheduled series, so it is
+never the previous run of a later one (:meth:`Ledger.previous_in_series`).
+
+A ledger written before these columns existed is migrated in place when it is opened (``ALTER
+TABLE ... ADD COLUMN``; old rows keep NULL rolling numbers, and their ``backdated`` is inferred
+from their as-of and start dates).
+A ledger opened read-only is not migrated: its old rows read without the new columns.
 """
 
 from __future__ import annotations
@@ -101,10 +128,33 @@ ARTEFACT_PATHS = ("posterior_path", "summary_path")
 # the files a run writes in its question's artefact folder, and the temp files of a killed write
 ARTEFACT_NAME = re.compile(r"^(run-\d{6,}\.(nc|json)|\.run-\d{6,}\..*\.tmp)$")
 
+# Columns added after the first release of the ledger: a ledger missing any of them gets it on open
+# (in this order). See the module docstring.
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
+    *ARTEFACT_COLUMNS,
+    ("backdated", "INTEGER"),
+    ("rolling_months", "INTEGER"),
+    ("rolling_until", "TEXT"),
+    ("rolling_mean", "REAL"),
+    ("rolling_lower_50", "REAL"),
+    ("rolling_upper_50", "REAL"),
+    ("rolling_lower_90", "REAL"),
+    ("rolling_upper_90", "REAL"),
+    ("rolling_mcse", "REAL"),
+    ("rolling_term", "TEXT"),
+)
+
+# what `ADD COLUMN backdated` fills in for old update rows: as-of more than a day before the start
+# (a day of slack: `started_at` is UTC, the default as-of the local date)
+INFER_BACKDATED = (
+    "UPDATE runs SET backdated = CASE WHEN as_of < date(started_at, '-1 day') THEN 1 ELSE 0 END "
+    "WHERE backdated IS NULL AND kind = 'update'"
+)
+
 COLUMNS_SHOWN = [
-    "id", "kind", "status", "as_of", "started_at", "headline_horizon", "headline_mean",
-    "headline_lower_90", "headline_upper_90", "headline_term", "diagnostics_passed", "wall_seconds",
-    "fingerprint",
+    "id", "kind", "status", "as_of", "started_at", "rolling_months", "rolling_mean", "rolling_lower_90",
+    "rolling_upper_90", "rolling_term", "headline_horizon", "headline_mean", "headline_lower_90",
+    "headline_upper_90", "headline_term", "diagnostics_passed", "wall_seconds", "fingerprint",
 ]
 
 
@@ -180,17 +230,17 @@ class Ledger:
             # "file is not a database" traceback halfway through an update.
             with self._open("write") as con:
                 con.executescript(SCHEMA)
-                self._migrate_artefacts(con)
+                self._migrate(con)
                 self.ledger_id = self._identify(con)
                 check = con.execute("PRAGMA quick_check").fetchone()[0]
         if check != "ok":
             raise LedgerError(self._damaged(f"integrity check: {check}"))
 
     @staticmethod
-    def _migrate_artefacts(con: sqlite3.Connection) -> list[str]:
-        """Add the columns of :data:`ARTEFACT_COLUMNS` a ledger lacks, in one transaction; returns their names."""
+    def _migrate(con: sqlite3.Connection) -> list[str]:
+        """Add the columns of :data:`ADDED_COLUMNS` a ledger lacks, in one transaction; returns their names."""
         have = {r["name"] for r in con.execute("PRAGMA table_info(runs)").fetchall()}
-        missing = [(name, kind) for name, kind in ARTEFACT_COLUMNS if name not in have]
+        missing = [(name, kind) for name, kind in ADDED_COLUMNS if name not in have]
         if not missing:
             return []
         con.execute("BEGIN IMMEDIATE")
@@ -199,6 +249,7 @@ class Ledger:
             for name, kind in missing:
                 if name not in have:
                     con.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+            con.execute(INFER_BACKDATED)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -433,14 +484,35 @@ class Ledger:
                         pass
         return removed
 
-    def start(self, question: str, as_of: dt.date, kind: str, seed: int, fingerprints: dict, fingerprint: str) -> int:
+    def start(self, question: str, as_of: dt.date, kind: str, seed: int, fingerprints: dict, fingerprint: str,
+              backdated: bool = False) -> int:
+        """Insert a ``running`` row; returns its id.
+
+        Parameters
+        ----------
+        question : str
+        as_of : datetime.date
+        kind : {"update", "replay"}
+        seed : int
+        fingerprints : dict
+            ``spec``, ``evidence``, ``code`` and ``sampler``.
+        fingerprint : str
+            The combined fingerprint (with the as-of date).
+        backdated : bool
+            An ad-hoc update with an as-of date before the day it runs (see the module docstring).
+
+        Returns
+        -------
+        int
+        """
         with self._open("write") as con:
             cur = con.execute(
                 """INSERT INTO runs (question, as_of, kind, status, started_at, pid, seed, fingerprint,
-                   spec_fingerprint, evidence_fingerprint, code_fingerprint, sampler_fingerprint)
-                   VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   spec_fingerprint, evidence_fingerprint, code_fingerprint, sampler_fingerprint, backdated)
+                   VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (question, as_of.isoformat(), kind, now(), os.getpid(), seed, fingerprint,
-                 fingerprints.get("spec"), fingerprints.get("evidence"), fingerprints.get("code"), fingerprints.get("sampler")),
+                 fingerprints.get("spec"), fingerprints.get("evidence"), fingerprints.get("code"), fingerprints.get("sampler"),
+                 int(bool(backdated))),
             )
             return int(cur.lastrowid)
 
@@ -608,8 +680,43 @@ class Ledger:
             row = con.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
         return self._read(row)
 
+    def previous_in_series(self, question: str, as_of: dt.date, backdated: bool = False, before: int | None = None) -> dict | None:
+        """The run a new update of ``question`` as of ``as_of`` is compared with.
+
+        The last succeeded ``update`` whose as-of date is not later than ``as_of`` (the latest
+        as-of, then the latest run) and that was not an ad-hoc backdated run. A backdated run may
+        also be compared with an earlier backdated run of the *same* as-of date (a rerun of that
+        date with edited evidence).
+
+        Parameters
+        ----------
+        question : str
+        as_of : datetime.date
+            The new run's as-of date.
+        backdated : bool
+            The new run is itself backdated.
+        before : int, optional
+            Only runs with a smaller id (the previous run of a recorded run).
+
+        Returns
+        -------
+        dict or None
+            The ledger row; None for the first run of the series.
+        """
+        sql = ("SELECT * FROM runs WHERE question=? AND kind='update' AND status='succeeded' AND as_of <= ? "
+               "AND (COALESCE(backdated, 0) = 0 OR (? AND as_of = ?))")
+        args: list = [question, as_of.isoformat(), int(bool(backdated)), as_of.isoformat()]
+        if before is not None:
+            sql += " AND id < ?"
+            args.append(int(before))
+        if self._missing:
+            return None
+        with self._open("read") as con:
+            row = con.execute(sql + " ORDER BY as_of DESC, id DESC LIMIT 1", args).fetchone()
+        return self._read(row)
+
     def find(self, question: str, fingerprint: str) -> dict | None:
-        """The latest succeeded run (any kind) with this fingerprint."""
+        """The latest succeeded run (any kind) with this fingerprint: any stored run, not only the last."""
         if self._missing:
             return None
         with self._open("read") as con:

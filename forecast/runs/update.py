@@ -6,11 +6,26 @@
 2. mark runs a killed process left ``running`` as failed;
 3. load and validate the files (bad input -> a ``failed`` run with the problems, nothing else);
 4. fingerprint the inputs (spec + library, evidence in scope, code, sampler settings + seed, as-of);
-   if the last successful update has the same fingerprint, stop: "up to date, run <id>";
+   if any stored successful run has the same fingerprint, stop: "up to date, run <id>";
 5. fit, write the posterior (NetCDF) and summary (JSON) atomically into the ledger's artefact
    folder, then record the run, its change report and the files' SHA-256 in one transaction;
 6. evaluate the alert rules;
 7. with ``keep``, delete the files of older runs of the question (``forecast prune``).
+
+Like with like
+--------------
+The change report and the alerts compare this run with the *previous run of its series*
+(:meth:`~forecast.runs.ledger.Ledger.previous_in_series`): the last successful update whose as-of
+date is not later than this one's and that was not an ad-hoc backdated run (an update with
+``--as-of`` before the day it ran). They compare the **rolling headline**, P(event within L
+months of the as-of date) (L = ``headline_lead_months``), never P(by a fixed horizon), which
+means something else on every date; when the two runs' L differ, or the previous run predates the
+rolling headline, nothing is compared and the report says so. Alerts allow for Monte Carlo error:
+
+* **move** (exit 3): ``|new - old|`` exceeds the threshold *and* twice the Monte Carlo SE of the
+  difference, ``2 * sqrt(mcse_new**2 + mcse_old**2)``;
+* **band** (exit 5): the ICD 203 term of the printed mean changed *and* the new mean +- 2 MCSE
+  prints with that same term (the new term would not flip with another seed).
 
 Crash safety rests on three facts: every writer of the ledger (update, replay, prune) holds the
 lock, so a row still ``running`` when the lock is taken belongs to a process that died; artefacts
@@ -39,6 +54,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import math
 import os
 import time
 import traceback
@@ -165,6 +181,7 @@ class UpdateOutcome:
         return min((a.exit_code for a in self.alerts), default=0)
 
     def to_dict(self) -> dict:
+        """The ``--json`` line (keys documented in the README)."""
         rec = self.record or {}
         prev = self.previous or {}
         return {
@@ -173,11 +190,19 @@ class UpdateOutcome:
             "run_id": self.run_id,
             "message": self.message,
             "as_of": rec.get("as_of"),
+            "rolling_months": rec.get("rolling_months"),
+            "rolling_until": rec.get("rolling_until"),
+            "rolling": rec.get("rolling_mean"),
+            "rolling_interval_90": [rec.get("rolling_lower_90"), rec.get("rolling_upper_90")],
+            "rolling_mcse": rec.get("rolling_mcse"),
+            "rolling_icd203": rec.get("rolling_term"),
             "headline_horizon": rec.get("headline_horizon"),
             "headline": rec.get("headline_mean"),
             "interval_90": [rec.get("headline_lower_90"), rec.get("headline_upper_90")],
             "icd203": rec.get("headline_term"),
             "previous_run_id": prev.get("id"),
+            "previous_as_of": prev.get("as_of"),
+            "previous_rolling": prev.get("rolling_mean"),
             "previous_headline": prev.get("headline_mean"),
             "diagnostics_passed": bool(rec.get("diagnostics_passed")) if rec else None,
             "alerts": [{"rule": a.rule, "message": a.message, "exit_code": a.exit_code} for a in self.alerts],
@@ -189,17 +214,102 @@ class UpdateOutcome:
 # alerts
 
 
+MC_SIGMAS = 2.0  # a move or a band must stand out by this many Monte Carlo SEs
+
+
+def _mcse(row: dict) -> float:
+    value = row.get("rolling_mcse")
+    return 0.0 if value is None or not math.isfinite(value) else float(value)
+
+
+def rolling_label(months: int) -> str:
+    """``P(within 12 months)``: what the rolling headline is, in alerts and change reports."""
+    return f"P(within {months} months)"
+
+
+def comparison(record: dict, previous: dict | None) -> dict | None:
+    """The rolling headlines of a run and of the previous run of its series, when they can be compared.
+
+    Parameters
+    ----------
+    record, previous : dict
+        Ledger rows (``previous`` from :meth:`~forecast.runs.ledger.Ledger.previous_in_series`).
+
+    Returns
+    -------
+    dict or None
+        ``quantity`` (in words), ``months``, ``previous_run``, ``previous_as_of``, ``old``, ``new``
+        (means), ``move`` (new - old, probability), ``move_mcse`` (Monte Carlo SE of the move),
+        ``old_term`` and ``new_term``; or, when the two cannot be compared, only ``quantity``
+        None and ``reason``. None without a previous run.
+    """
+    if previous is None:
+        return None
+    months, old_months = record.get("rolling_months"), previous.get("rolling_months")
+    reason = None
+    if record.get("rolling_mean") is None or not months:
+        reason = "this run has no rolling headline (headline_lead_months is 0)"
+    elif previous.get("rolling_mean") is None:
+        reason = f"run {previous['id']} was recorded without the rolling headline"
+    elif int(old_months) != int(months):
+        reason = f"run {previous['id']} forecast P(within {old_months} months), this run P(within {months} months)"
+    if reason:
+        return {"quantity": None, "previous_run": previous["id"], "previous_as_of": previous.get("as_of"), "reason": reason}
+    old, new = float(previous["rolling_mean"]), float(record["rolling_mean"])
+    return {
+        "quantity": f"P(event within {months} months of the as-of date)",
+        "months": int(months),
+        "previous_run": previous["id"],
+        "previous_as_of": previous.get("as_of"),
+        "old": old,
+        "new": new,
+        "move": new - old,
+        "move_mcse": math.hypot(_mcse(record), _mcse(previous)),
+        "old_term": icd203.term(round(old, 2)),
+        "new_term": icd203.term(round(new, 2)),
+    }
+
+
+def band_settled(mean: float, mcse: float) -> bool:
+    """Whether ``mean`` +- 2 MCSE prints with the ICD 203 term of ``mean`` (the term would not flip with another seed)."""
+    ends = (min(max(mean - MC_SIGMAS * mcse, 0.0), 1.0), min(max(mean + MC_SIGMAS * mcse, 0.0), 1.0))
+    return len({icd203.band(round(x, 2)) for x in (*ends, mean)}) == 1
+
+
 def alerts_for(record: dict, previous: dict | None, move_threshold: float | None, band: bool, diagnostics: bool) -> list[Alert]:
+    """The alerts a run raises against the previous run of its series (see the module docstring).
+
+    Parameters
+    ----------
+    record : dict
+        The run's ledger row (``rolling_*``, ``diagnostics_passed``, ``diagnostics``).
+    previous : dict, optional
+        The previous run of the series.
+    move_threshold : float, optional
+        Alert when the rolling headline moved more than this (probability; 0.05 = 5 points).
+    band : bool
+        Alert when its ICD 203 term changed.
+    diagnostics : bool
+        Alert when the fit is flagged.
+
+    Returns
+    -------
+    list of Alert
+    """
     out = []
     if diagnostics and not record.get("diagnostics_passed"):
         out.append(Alert("diagnostics", "sampling diagnostics failed: " + "; ".join(record["diagnostics"].get("problems", [])), EXIT_DIAGNOSTICS))
-    if previous is None or previous.get("headline_mean") is None or record.get("headline_mean") is None:
+    cmp = comparison(record, previous)
+    if cmp is None or cmp["quantity"] is None:
         return out
-    new, old = record["headline_mean"], previous["headline_mean"]
-    if move_threshold is not None and abs(new - old) > move_threshold:
-        out.append(Alert("move", f"headline moved {100 * (new - old):+.1f} points ({old:.1%} -> {new:.1%}), threshold {move_threshold:.1%}", EXIT_MOVE))
-    if band and icd203.band(round(new, 2)) != icd203.band(round(old, 2)):
-        out.append(Alert("band", f"headline crossed an ICD 203 band: {icd203.term(round(old, 2))} -> {icd203.term(round(new, 2))}", EXIT_BAND))
+    label = rolling_label(cmp["months"])
+    old, new, move, noise = cmp["old"], cmp["new"], cmp["move"], MC_SIGMAS * cmp["move_mcse"]
+    since = f"(run {cmp['previous_run']} as of {cmp['previous_as_of']}: {old:.1%} -> {new:.1%})"
+    if move_threshold is not None and abs(move) > move_threshold and abs(move) > noise:
+        out.append(Alert("move", f"{label} moved {100 * move:+.1f} points {since}, threshold {100 * move_threshold:.1f} points, "
+                                 f"Monte Carlo SE of the move {100 * cmp['move_mcse']:.2f} points", EXIT_MOVE))
+    if band and cmp["old_term"] != cmp["new_term"] and band_settled(new, _mcse(record)):
+        out.append(Alert("band", f"{label} crossed an ICD 203 band: {cmp['old_term']} -> {cmp['new_term']} {since}", EXIT_BAND))
     return out
 
 
@@ -257,14 +367,16 @@ def update(
         _remove_stale_temp_files(ledger_path.parent / question.id)  # question.id: a known file name
         config = SampleConfig.from_settings(question.spec.sampler, **fit_overrides)
         fps, fingerprint = fingerprints(question, as_of, config, seed)
-        previous = ledger.last_success(question_id, kind="update")
+        backdated = kind == "update" and as_of < dt.date.today()
+        previous = ledger.previous_in_series(question_id, as_of, backdated=backdated)
         if not force:
-            same = previous if kind == "update" else ledger.find(question_id, fingerprint)
-            if same is not None and same["fingerprint"] == fingerprint:
+            # any stored run with these inputs answers this update, not only the last one
+            same = ledger.find(question_id, fingerprint)
+            if same is not None:
                 pruned = ledger.prune(question_id, keep).pruned if keep is not None else []
                 return UpdateOutcome(question_id, "up-to-date", same["id"], f"up to date, run {same['id']}", record=same, previous=same,
                                      pruned=pruned)
-        run_id = ledger.start(question_id, as_of, kind, seed, fps, fingerprint)
+        run_id = ledger.start(question_id, as_of, kind, seed, fps, fingerprint, backdated=backdated)
         _checkpoint("started")
         paths = None
         try:
@@ -276,7 +388,7 @@ def update(
             items_now = item_digests(question, as_of)
             spec_now = {**question.spec.to_dict(), "library": question.library.model_dump(mode="json")}
             base = previous if kind == "update" else None
-            changes = change_report(base, items_now, spec_now, fps, as_of)
+            changes = change_report(base, items_now, spec_now, fps, as_of, later=published_after(question, as_of))
             if base is not None:
                 try:
                     from forecast.analysis.influence import attribute_changes
@@ -288,9 +400,8 @@ def update(
                     changes["attribution"] = []
                     changes["attribution_error"] = f"previous posterior {base.get('posterior_path')} unreadable: {type(exc).__name__}: {exc}"
             record = _record(result, paths, items_now, spec_now, changes, time.perf_counter() - t0)
-            if base is not None and base.get("headline_mean") is not None and record["headline_mean"] is not None:
-                changes["headline_move"] = record["headline_mean"] - base["headline_mean"]
-                record["changes"] = changes
+            if base is not None:
+                changes["compared"] = comparison(record, base)
             _checkpoint("saved")
             ledger.succeed(run_id, record)
         except BaseException as exc:  # KeyboardInterrupt too: never leave a run 'running' if we can help it
@@ -311,12 +422,29 @@ def _remove_files(paths: dict | None) -> None:
             Path(paths[key]).unlink(missing_ok=True)
 
 
+def published_after(question, as_of: dt.date) -> list[str]:
+    """Items of ``question`` in its evidence files that are published after ``as_of`` (not yet known then)."""
+    from forecast.model.design import items_for_question
+
+    return sorted(li.item.id for li in items_for_question(question.spec, question.evidence) if li.item.published > as_of)
+
+
+def rolling_record(result) -> dict:
+    """The ledger's ``rolling_*`` columns of a fit (all None when it has no rolling headline)."""
+    r = result.rolling()
+    keys = ("months", "until", "mean", "lower_50", "upper_50", "lower_90", "upper_90", "mcse")
+    if r is None:
+        return {f"rolling_{k}": None for k in (*keys, "term")}
+    return {**{f"rolling_{k}": r[k] for k in keys}, "rolling_term": r["icd203"]}
+
+
 def _record(result, paths: dict, items_now: dict, spec_now: dict, changes: dict, seconds: float) -> dict:
     table = result.summary()
     head = table[table["headline"]]
     row = head.iloc[0] if len(head) else None
     summary = result.to_summary_dict()
     return {
+        **rolling_record(result),
         "versions": result.versions,
         "headline_horizon": result.headline.isoformat() if result.headline else None,
         "headline_mean": float(row["mean"]) if row is not None else None,
