@@ -715,15 +715,31 @@ class Ledger:
             row = con.execute(sql + " ORDER BY as_of DESC, id DESC LIMIT 1", args).fetchone()
         return self._read(row)
 
-    def find(self, question: str, fingerprint: str) -> dict | None:
-        """The latest succeeded run (any kind) with this fingerprint: any stored run, not only the last."""
+    def find(self, question: str, fingerprint: str, kind: str | None = None) -> dict | None:
+        """The latest succeeded run with this fingerprint: any stored run, not only the last.
+
+        Parameters
+        ----------
+        question : str
+        fingerprint : str
+            The combined fingerprint (inputs, code, sampler settings, seed and as-of date).
+        kind : {"update", "replay"}, optional
+            Only runs of this kind (an update is answered by an earlier update, not by a replay
+            point, so that the update series stays a series of updates); None: any kind.
+
+        Returns
+        -------
+        dict or None
+            The ledger row.
+        """
         if self._missing:
             return None
+        sql, args = "SELECT * FROM runs WHERE question=? AND fingerprint=? AND status='succeeded'", [question, fingerprint]
+        if kind is not None:
+            sql += " AND kind=?"
+            args.append(kind)
         with self._open("read") as con:
-            row = con.execute(
-                "SELECT * FROM runs WHERE question=? AND fingerprint=? AND status='succeeded' ORDER BY id DESC LIMIT 1",
-                (question, fingerprint),
-            ).fetchone()
+            row = con.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
         return self._read(row)
 
     def get(self, run_id: int) -> dict | None:

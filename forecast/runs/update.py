@@ -6,7 +6,7 @@
 2. mark runs a killed process left ``running`` as failed;
 3. load and validate the files (bad input -> a ``failed`` run with the problems, nothing else);
 4. fingerprint the inputs (spec + library, evidence in scope, code, sampler settings + seed, as-of);
-   if any stored successful run has the same fingerprint, stop: "up to date, run <id>";
+   if any stored successful update has the same fingerprint, stop: "up to date, run <id>";
 5. fit, write the posterior (NetCDF) and summary (JSON) atomically into the ledger's artefact
    folder, then record the run, its change report and the files' SHA-256 in one transaction;
 6. evaluate the alert rules;
@@ -370,8 +370,8 @@ def update(
         backdated = kind == "update" and as_of < dt.date.today()
         previous = ledger.previous_in_series(question_id, as_of, backdated=backdated)
         if not force:
-            # any stored run with these inputs answers this update, not only the last one
-            same = ledger.find(question_id, fingerprint)
+            # any stored update with these inputs answers this update, not only the last one
+            same = ledger.find(question_id, fingerprint, kind="update" if kind == "update" else None)
             if same is not None:
                 pruned = ledger.prune(question_id, keep).pruned if keep is not None else []
                 return UpdateOutcome(question_id, "up-to-date", same["id"], f"up to date, run {same['id']}", record=same, previous=same,
