@@ -82,8 +82,11 @@ def site_project(tmp_path_factory):
             horizons = copy.deepcopy(row["horizons"])
             for h in horizons:
                 h.update(mean=mean, lower_50=mean / 2, upper_50=mean * 1.5, lower_90=mean / 4, upper_90=mean * 3)
+            rolling = {f"rolling_{k}": row[f"rolling_{k}"] for k in ("months", "until", "term")}
+            rolling.update(rolling_mean=mean, rolling_lower_50=mean / 2, rolling_upper_50=mean * 1.5, rolling_lower_90=mean / 4,
+                           rolling_upper_90=mean * 3, rolling_mcse=0.001)
             ledger.succeed(rid, {"headline_horizon": row["headline_horizon"], "headline_mean": mean, "horizons": horizons,
-                                 "diagnostics_passed": True, "changes": {"replay": True}})
+                                 "diagnostics_passed": True, "changes": {"replay": True}, **rolling})
         latest[qid] = ledger.get(outcome.run_id)
     # a brief of one question's latest run, where `forecast brief` puts it by default
     res = CliRunner().invoke(app, ["brief", SHIPPED[1], "--run", str(latest[SHIPPED[1]]["id"]), "--ledger", str(path), "--root", str(root),
@@ -190,8 +193,17 @@ def test_site_headline_is_the_one_place_that_picks_the_number():
 
     row = {"id": 3, "as_of": "2025-06-30", "headline_horizon": "2026-06-30", "headline_mean": 0.0459, "headline_lower_90": 0.0004,
            "headline_upper_90": 0.214, "headline_term": "almost no chance"}
+    # a run recorded before the rolling headline: its fixed-date headline, labelled with the date
     head = site_headline(row)
-    assert (percent(head["mean"]), percent_range(head["lower_90"], head["upper_90"]), head["label"]) == ("5%", "<1%-21%", "P(by 2026-06-30)")
+    assert (percent(head["mean"]), percent_range(head["lower_90"], head["upper_90"]), head["label"], head["kind"]) == (
+        "5%", "<1%-21%", "P(by 2026-06-30)", "fixed")
+    # a run with a rolling headline: that, not the fixed date
+    rolling = {"rolling_months": 12, "rolling_until": "2026-06-30", "rolling_mean": 0.081, "rolling_lower_90": 0.01,
+               "rolling_upper_90": 0.3, "rolling_lower_50": 0.03, "rolling_upper_50": 0.11, "rolling_term": "very unlikely"}
+    head = site_headline({**row, **rolling})
+    assert (percent(head["mean"]), head["label"], head["window"], head["term"], head["kind"]) == (
+        "8%", "P(within 12 months)", "12 months, to 2026-06-30", "very unlikely", "rolling")
+    assert site_headline({**row, **rolling, "rolling_mean": float("nan")})["kind"] == "fixed"
     assert site_headline({**row, "headline_mean": None}) is None and site_headline(None) is None
 
 
@@ -272,24 +284,25 @@ def test_the_numbers_shown_are_the_ledgers(browser, built, site_project):
         row = latest[qid]
         cells = page.evaluate(f"""Object.fromEntries(Array.from(document.querySelector('td[data-question="{qid}"]').parentElement.cells)
                                    .filter(c => c.dataset.field).map(c => [c.dataset.field, c.innerText.trim()]))""")
-        assert cells["headline_mean"] == percent(row["headline_mean"])
-        assert cells["interval_90"] == percent_range(row["headline_lower_90"], row["headline_upper_90"])
-        assert cells["headline_term"] == row["headline_term"] and cells["headline_horizon"] == row["headline_horizon"]
+        assert row["rolling_mean"] is not None  # the index shows the rolling headline
+        assert cells["mean"] == percent(row["rolling_mean"])
+        assert cells["interval_90"] == percent_range(row["rolling_lower_90"], row["rolling_upper_90"])
+        assert cells["term"] == row["rolling_term"] and cells["window"] == f"{row['rolling_months']} months, to {row['rolling_until']}"
         assert cells["last_run"] == f"{row['finished_at'][:10]} (as of {row['as_of']}, run {row['id']})"
         assert cells["diagnostics"] == ("ok" if row["diagnostics_passed"] else "FLAGGED")
         spark = page.evaluate(f"""document.querySelector('td[data-question="{qid}"]').parentElement.querySelector('svg title').textContent""")
-        assert spark.startswith(f"{len(PAST) + 1} runs from {PAST[0][0]} to {AS_OF}: {percent(PAST[0][1])} to {percent(row['headline_mean'])}")
+        assert spark.startswith(f"{len(PAST) + 1} runs from {PAST[0][0]} to {AS_OF}: {percent(PAST[0][1])} to {percent(row['rolling_mean'])}")
     page.close()
     for qid in SHIPPED:
         row = latest[qid]
         page, errors, _ = visit(browser, (site / qid / "index.html").as_uri())
         shown = page.evaluate("['headline-mean', 'headline-interval', 'headline-term'].map(i => document.getElementById(i).innerText)")
-        assert shown == [percent(row["headline_mean"]), percent_range(row["headline_lower_90"], row["headline_upper_90"]), row["headline_term"]]
+        assert shown == [percent(row["rolling_mean"]), percent_range(row["rolling_lower_90"], row["rolling_upper_90"]), row["rolling_term"]]
         log = page.evaluate("""Array.from(document.querySelectorAll('#changelog tbody tr')).map(r => [r.cells[0].innerText.trim(),
                                r.cells[1].innerText.trim(), r.cells[4].innerText.trim(), r.cells[5].innerText.trim()])""")
         updates = ledger.history(qid, kind="update").sort_values("id", ascending=False)
-        expected = [[str(r["id"]), r["status"], percent(r["headline_mean"]) if r["status"] == "succeeded" else "",
-                     percent_range(r["headline_lower_90"], r["headline_upper_90"]) if r["status"] == "succeeded" else ""]
+        expected = [[str(r["id"]), r["status"], percent(r["rolling_mean"]) if r["status"] == "succeeded" else "",
+                     percent_range(r["rolling_lower_90"], r["rolling_upper_90"]) if r["status"] == "succeeded" else ""]
                     for r in updates.to_dict(orient="records")]
         assert log == expected
         page.close()

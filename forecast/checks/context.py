@@ -188,7 +188,7 @@ class CheckContext:
             with model, quiet():
                 post = xr.DataTree.from_dict({"posterior": idata["posterior"].to_dataset()})
                 free = [n for n in PRIOR_VARIABLES if n in model.named_vars]
-                logprior = pm.compute_log_prior(post, var_names=free, extend_inferencedata=False, progressbar=False)
+                logprior = pm.stats.compute_log_prior(post, var_names=free, extend_inferencedata=False, progressbar=False)
             groups = {name: idata[name].to_dataset() for name in idata.children}
             groups["log_prior"] = _dataset(logprior, "log_prior")
             # computed with the compiled model's coordinate labels; give them this design's (same shapes)

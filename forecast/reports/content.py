@@ -271,9 +271,9 @@ def prior_sensitivity(result) -> dict:
     with model:
         tree = xr.DataTree.from_dict({"posterior": post})
         observed = [v.name for v in model.observed_RVs]
-        loglik = pm.compute_log_likelihood(tree, var_names=observed, extend_inferencedata=False, progressbar=False)
+        loglik = pm.stats.compute_log_likelihood(tree, var_names=observed, extend_inferencedata=False, progressbar=False)
         free = [n for n in PRIOR_VARIABLES if n in model.named_vars]
-        logprior = pm.compute_log_prior(tree, var_names=free, extend_inferencedata=False, progressbar=False)
+        logprior = pm.stats.compute_log_prior(tree, var_names=free, extend_inferencedata=False, progressbar=False)
 
     def dataset(obj, group):
         return obj[group].to_dataset() if hasattr(obj, "children") else obj

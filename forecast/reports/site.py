@@ -20,9 +20,12 @@ evidence and the change log, and links the brief's PDF when one exists for the r
 * **Written atomically.** The site is built in a temporary folder next to ``out`` and swapped in
   when complete: a failed build leaves the previous site untouched.
 
-The quantity a question is summarised by is chosen in one place, :func:`site_headline` (today the
-recorded headline, P(event by the headline horizon); a rolling "within L months of the as-of date"
-headline would change only that function).
+The quantity a question is summarised by is chosen in one place, :func:`site_headline`: the
+**rolling headline** P(event within L months of the run's as-of date | no event by then), as the
+ledger records it (``rolling_*`` columns; L = the spec's ``headline_lead_months``). It means the
+same thing on every date, so the index, the sparkline and the change log compare like with like.
+A run recorded before the rolling headline existed shows its fixed-date headline instead,
+labelled as such ("P(by 2026-06-30)"), and is left out of the sparkline.
 """
 
 from __future__ import annotations
@@ -96,43 +99,68 @@ class SiteOutput:
 # the one place that chooses a question's summary number
 
 
-def site_headline(row: dict | None) -> dict | None:
-    """The number a question is summarised by on the dashboard, from its latest ledger run.
+def _present(value) -> bool:
+    return value is not None and value == value  # not None, not NaN
 
-    Today this is the recorded headline: the mean of P(event by the headline horizon | no event by
-    the as-of date), its 90% interval and ICD 203 term, exactly as the ledger holds them. Every part
-    of the site (index row, sparkline, question page) reads the headline through this function, so
-    replacing it with another quantity (e.g. a rolling P(event within L months of the as-of date))
-    changes the whole dashboard at once.
+
+def site_headline(row: dict | None) -> dict | None:
+    """The number a question is summarised by on the dashboard, from a ledger run.
+
+    The rolling headline, P(event within L months of the as-of date | no event by then), its 90%
+    interval and ICD 203 term exactly as the ledger holds them (``rolling_*`` columns). A run
+    recorded before the rolling headline existed falls back to its fixed-date headline, P(event by
+    the headline horizon), labelled with its date. Every part of the site (index row, sparkline,
+    question page, change log) reads the headline through this function.
+
+    Parameters
+    ----------
+    row : dict or None
+        A ledger row (:meth:`forecast.runs.ledger.Ledger.get`).
 
     Returns
     -------
     dict or None
-        ``label`` (what the number is), ``horizon``, ``mean``, ``lower_90``, ``upper_90``, ``term``,
-        ``run_id`` and ``as_of``; None when the row has no headline.
+        ``kind`` (``"rolling"`` or ``"fixed"``), ``label`` (what the number is), ``window`` (the
+        same in words for the index: "12 months, to 2026-09-30" or "by 2026-06-30"), ``horizon``
+        (the date the probability runs to), ``months`` (L, None for a fixed date), ``mean``,
+        ``lower_90``, ``upper_90``, ``lower_50``/``upper_50`` (None when not recorded), ``term``,
+        ``run_id`` and ``as_of``; None when the row has neither headline.
     """
-    if row is None or row.get("headline_mean") is None or row["headline_mean"] != row["headline_mean"]:
+    if row is None:
+        return None
+    common = {"run_id": row["id"], "as_of": row["as_of"]}
+    if _present(row.get("rolling_mean")) and _present(row.get("rolling_months")):
+        months, until = int(row["rolling_months"]), str(row["rolling_until"])
+        return {
+            **common, "kind": "rolling", "label": f"P(within {months} months)", "window": f"{months} months, to {until}",
+            "horizon": until, "months": months, "mean": float(row["rolling_mean"]),
+            "lower_90": float(row["rolling_lower_90"]), "upper_90": float(row["rolling_upper_90"]),
+            "lower_50": _float(row.get("rolling_lower_50")), "upper_50": _float(row.get("rolling_upper_50")),
+            "term": row.get("rolling_term") or "",
+        }
+    if not _present(row.get("headline_mean")):
         return None
     return {
-        "label": f"P(by {row['headline_horizon']})",
-        "horizon": row["headline_horizon"],
-        "mean": float(row["headline_mean"]),
-        "lower_90": float(row["headline_lower_90"]),
-        "upper_90": float(row["headline_upper_90"]),
-        "term": row.get("headline_term") or "",
-        "run_id": row["id"],
-        "as_of": row["as_of"],
+        **common, "kind": "fixed", "label": f"P(by {row['headline_horizon']})", "window": f"by {row['headline_horizon']}",
+        "horizon": row["headline_horizon"], "months": None, "mean": float(row["headline_mean"]),
+        "lower_90": float(row["headline_lower_90"]), "upper_90": float(row["headline_upper_90"]),
+        "lower_50": None, "upper_50": None, "term": row.get("headline_term") or "",
     }
 
 
+def _float(value) -> float | None:
+    return float(value) if _present(value) else None
+
+
 def history_points(runs, head: dict | None):
-    """The sparkline's points: the trajectory of the headline's horizon over the ledger's update and
-    replay runs up to the headline's run (:func:`forecast.reports.trajectory.trajectory_frame`)."""
+    """The sparkline's points: the trajectory of the same quantity as ``head`` over the ledger's
+    update and replay runs up to the headline's run (:func:`forecast.reports.trajectory.trajectory_frame`):
+    the rolling headline (runs with the same L), or for a fixed-date headline that date."""
     from forecast.reports.trajectory import trajectory_frame
 
     if head is None or runs is None or not len(runs):
         return None
-    return trajectory_frame(runs, head["horizon"], until_as_of=head["as_of"])
+    return trajectory_frame(runs, None if head["kind"] == "rolling" else head["horizon"], until_as_of=head["as_of"])
 
 
 def sparkline(frame, width: int = 140, height: int = 34) -> Markup:
@@ -314,19 +342,20 @@ def _index_parts(entries: list[dict], ledger_path: Path, generated) -> list:
             continue
         rows.append([
             Cell(title, data={"question": e["id"]}),
-            Cell(percent(head["mean"]), css="num", data={"field": "headline_mean", "run": head["run_id"]}),
+            Cell(percent(head["mean"]), css="num", data={"field": "mean", "run": head["run_id"]}),
             Cell(percent_range(head["lower_90"], head["upper_90"]), css="num", data={"field": "interval_90", "run": head["run_id"]}),
-            Cell(head["term"], data={"field": "headline_term"}),
-            Cell(head["horizon"], css="date", data={"field": "headline_horizon"}),
+            Cell(head["term"], data={"field": "term"}),
+            Cell(head["window"], css="date", data={"field": "window"}),
             Cell(f"{_day(row.get('finished_at'))} (as of {row['as_of']}, run {row['id']})", data={"field": "last_run"}),
             Cell(_status(row), data={"field": "diagnostics"}),
             Cell(sparkline(e["spark"]), data={"field": "sparkline"}),
         ])
-    header = ["question", "headline", "90% interval", "ICD 203", "by", "last run", "diagnostics", "history"]
+    header = ["question", "headline", "90% interval", "ICD 203", "window", "last run", "diagnostics", "history"]
     return [
         tag("h1", "Forecasts: every question"),
-        tag("p", f"{len(entries)} questions. Each headline is the probability of the event by the date in \"by\", given it has not "
-                 "happened by the run's as-of date: the average of the model's plausible values, with the range holding 9 in 10 of "
+        tag("p", f"{len(entries)} questions. Each headline is the probability of the event within the window after the run's "
+                 "as-of date (\"12 months, to 2026-09-30\"), given it has not happened by then, so it means the same thing on every date "
+                 "(a run recorded before this headline existed shows P(event by a fixed date), named in \"window\"): the average of the model's plausible values, with the range holding 9 in 10 of "
                  "them (90% interval) and the Intelligence Community Directive 203 term for the average. History: the headline over "
                  "the ledger's runs (grey: 90% interval).", class_="note"),
         table(header, rows, sortable=False, css_class="stack", id="questions", cell_labels=True),
@@ -357,16 +386,17 @@ def _page_parts(entry: dict, question, row: dict | None, runs, ledger, qdir: Pat
                             f"provisional.<ul>{problems}</ul></div>"))
     if head is not None:
         event = question.spec.event if question is not None else "the event"
-        sentence = f"P({event} by {head['horizon']}) = {percent(head['mean'])} (90%: {percent_range(head['lower_90'], head['upper_90'])}) - \"{head['term']}\" (ICD 203)"
+        window = f"within {head['months']} months of {row['as_of']}, by {head['horizon']}" if head["kind"] == "rolling" else f"by {head['horizon']}"
+        sentence = f"P({event} {window}) = {percent(head['mean'])} (90%: {percent_range(head['lower_90'], head['upper_90'])}) - \"{head['term']}\" (ICD 203)"
         parts.append(tag("p", sentence, class_="headline", id="headline"))
         parts.append(Markup(
             '<div class="numbers">'
             f'<div><b id="headline-mean">{esc(percent(head["mean"]))}</b>{esc(head["label"])}</div>'
             f'<div><b id="headline-interval">{esc(percent_range(head["lower_90"], head["upper_90"]))}</b>90% interval</div>'
             f'<div><b id="headline-term">{esc(head["term"])}</b>ICD 203</div></div>'))
-        middle = {}
+        middle = {k: head[k] for k in ("lower_50", "upper_50") if head.get(k) is not None}
         for h in row.get("horizons") or []:
-            if str(h.get("horizon")) == str(head["horizon"]):
+            if head["kind"] == "fixed" and str(h.get("horizon")) == str(head["horizon"]):
                 middle = {k: h.get(k) for k in ("median", "lower_50", "upper_50")}
         parts += [tag("p", n, class_="note") for n in headline_notes({**head, **middle}, event, row["as_of"])]
     brief = entry["brief"] or {}
@@ -490,14 +520,16 @@ def _changelog(runs) -> list:
         rows.append([
             Cell(rec["id"], data={"run": rec["id"]}), rec.get("status", ""), Cell(_day(rec.get("finished_at") or rec.get("started_at")), css="date"),
             Cell(rec.get("as_of", ""), css="date"),
-            Cell(percent(head["mean"]) if head else "", css="num", data={"field": "headline_mean", "run": rec["id"]}),
+            Cell(percent(head["mean"]) if head else "", css="num", data={"field": "mean", "run": rec["id"]}),
             Cell(percent_range(head["lower_90"], head["upper_90"]) if head else "", css="num", data={"field": "interval_90", "run": rec["id"]}),
             head["term"] if head else "",
             "" if passed is None or passed != passed else ("ok" if passed else "FLAGGED"),
             Cell(what, css="quote"),
         ])
     replays = int(((runs["kind"] == "replay") & (runs["status"] == "succeeded")).sum())
-    note = f"{len(rows)} update runs, newest first" + (f"; {replays} replay points are drawn in the trajectory." if replays else ".")
+    note = (f"{len(rows)} update runs, newest first" + (f"; {replays} replay points are drawn in the trajectory" if replays else "")
+            + ". Headline: P(event within the rolling window after each run's as-of date); a run recorded before that headline "
+              "existed shows P(event by its fixed headline date).")
     return parts + [tag("p", note, class_="note"),
                     table(["run", "status", "finished", "as of", "headline", "90% interval", "ICD 203", "diagnostics", "what changed"], rows,
                           sortable=False, css_class="stack", id="changelog", cell_labels=True)]
