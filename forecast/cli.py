@@ -291,6 +291,7 @@ def update(
 
 
 def print_outcome(outcome) -> None:
+    """Print an update's outcome: the result's headline and table, the change report, alerts and pruned runs."""
     if outcome.result is not None:
         print_result(outcome.result)
         changes = (outcome.record or {}).get("changes") or {}
@@ -325,6 +326,7 @@ class _nullcontext:
 
 
 def print_result(result) -> None:
+    """Print a fit: the headline sentence (red when diagnostics flag it), the rolling headline, the horizon table and diagnostics."""
     from forecast.core.fmt import percent
 
     console.print(escape(result.headline_sentence()), style="bold" if result.passed else "bold red", highlight=False, soft_wrap=True)
@@ -831,4 +833,5 @@ def _review_drafts(path: Path) -> None:
 
 
 def main() -> None:  # pragma: no cover
+    """Entry point of the ``forecast`` console script."""
     app()

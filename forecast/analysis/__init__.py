@@ -1,0 +1,2 @@
+"""Analyses of a fitted question: evidence influence and change attribution, scenarios, the source's picture."""
+

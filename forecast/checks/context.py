@@ -123,9 +123,11 @@ class CheckContext:
     # -- helpers ------------------------------------------------------------------------------------
     @property
     def headline_u(self) -> float | None:
+        """Index of the headline horizon on the design's forecast grid (None without a headline)."""
         return None if self.headline is None else self.design.u(self.headline)
 
     def progress(self, check: str, done: int, total: int, message: str = "") -> None:
+        """Report ``done`` of ``total`` steps of ``check`` to the progress callback, if one was given."""
         if self._progress is not None:
             self._progress(check, done, total, message)
 
@@ -149,6 +151,7 @@ class CheckContext:
         return pd.DataFrame(rows, columns=["id", "indicator", "event_date", "grade", "value", "quote"])
 
     def indicator_name(self, indicator_id: str) -> str:
+        """The display name of indicator ``indicator_id`` in the question's library."""
         for ind in self.question.library.indicators:
             if ind.id == indicator_id:
                 return ind.name

@@ -48,6 +48,7 @@ class JsonlStore:
                     self.records[rec["index"]] = rec
 
     def add(self, record: dict) -> None:
+        """Keep ``record`` (keyed by its ``index``) and append it to the JSON-lines file, if the store has one."""
         self.records[record["index"]] = record
         if self.path is None:
             return

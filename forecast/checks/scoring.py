@@ -191,10 +191,18 @@ class ScoringPlan:
 
 
 def brier(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Brier score ``(p - y)**2`` of forecast probabilities ``p`` for outcomes ``y`` in {0, 1} (same shape; lower is better).
+
+    Brier (1950), *Monthly Weather Review* 78(1).
+    """
     return (p - y) ** 2
 
 
 def log_score(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Logarithmic score ``-(y log p + (1 - y) log(1 - p))`` in nats, ``p`` clipped to ``[LOG_CLIP, 1 - LOG_CLIP]`` (lower is better).
+
+    Good (1952), *JRSS B* 14(1); a proper scoring rule (Gneiting & Raftery 2007).
+    """
     p = np.clip(p, LOG_CLIP, 1 - LOG_CLIP)
     return -(y * np.log(p) + (1 - y) * np.log1p(-p))
 

@@ -32,6 +32,7 @@ class Problem:
         return f"{where}{what}: {self.message}{hint}"
 
     def to_dict(self) -> dict:
+        """The problem as a JSON-ready dict (file, line, field, message, suggestion, severity)."""
         return {
             "file": self.file,
             "line": self.line,
@@ -57,16 +58,26 @@ class ProblemList:
     items: list[Problem] = field(default_factory=list)
 
     def add(self, file: str | Path, message: str, **kwargs) -> None:
+        """Add a problem in ``file`` with ``message``; keyword arguments are :class:`Problem` fields (line, field, ...)."""
         self.items.append(Problem(file=str(file), message=message, **kwargs))
 
     def extend(self, problems: Iterable[Problem]) -> None:
+        """Add several problems."""
         self.items.extend(problems)
 
     @property
     def errors(self) -> list[Problem]:
+        """The problems of severity ``error`` (warnings excluded)."""
         return [p for p in self.items if p.severity == "error"]
 
     def raise_if_any(self) -> None:
+        """Raise :class:`InputError` with every error, if there is one.
+
+        Raises
+        ------
+        InputError
+            When at least one problem has severity ``error``.
+        """
         if self.errors:
             raise InputError(self.errors)
 

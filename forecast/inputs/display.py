@@ -30,6 +30,7 @@ def observation_text(item) -> str:
 
 
 def grade_meaning(grade: str) -> str:
+    """An Admiralty grade in words: ``"B2: source usually reliable, information probably true"``."""
     from forecast.inputs.grading import CREDIBILITY_MEANING, RELIABILITY_MEANING
 
     return f"{grade}: source {RELIABILITY_MEANING.get(grade[:1], '?')}, information {CREDIBILITY_MEANING.get(grade[1:], '?')}"
@@ -39,6 +40,7 @@ EVIDENCE_COLUMNS = ("id", "event date", "published", "about", "observation", "gr
 
 
 def evidence_rows(located_items) -> list[list]:
+    """Table rows of located evidence items for display, one per item, in the columns of :data:`EVIDENCE_COLUMNS`."""
     rows = []
     for li in located_items:
         it = li.item

@@ -100,6 +100,7 @@ class EvidenceItem(BaseModel):
 
     @property
     def is_change(self) -> bool:
+        """True for a report of a change (``direction`` set), False for a level observation."""
         return self.direction is not None
 
     @property
@@ -482,6 +483,7 @@ def evidence_files(directory: Path) -> list[Path]:
 
 
 def check_duplicates(items: list[LocatedItem]) -> list[Problem]:
+    """A problem for every item id seen before (naming both files and lines)."""
     seen: dict[str, LocatedItem] = {}
     problems = []
     for li in items:
@@ -496,4 +498,5 @@ def check_duplicates(items: list[LocatedItem]) -> list[Problem]:
 
 
 def is_finite(x: float | None) -> bool:
+    """True for None or a finite float (NaN and infinities are refused in evidence)."""
     return x is None or math.isfinite(x)

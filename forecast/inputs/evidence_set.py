@@ -155,6 +155,7 @@ class Evidence(list):
 
     @property
     def ids(self) -> list[str]:
+        """The item ids, in order."""
         return [li.item.id for li in self]
 
     def get(self, item_id: str) -> LocatedItem:

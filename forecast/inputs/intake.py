@@ -247,6 +247,7 @@ class CompiledCues:
 
     @classmethod
     def from_cues(cls, indicator: str, cues: Cues) -> "CompiledCues":
+        """Compile an indicator's cue terms (positive, negative, up, down) into regular expressions once."""
         def comp(words):
             return tuple((w, compile_cue(w)) for w in words)
 
@@ -274,10 +275,12 @@ class IndicatorMatch:
 
     @property
     def score(self) -> int:
+        """Number of cue terms matched (the ranking of suggested indicators)."""
         return len(self.words)
 
     @property
     def direction(self) -> str | None:
+        """``"up"`` or ``"down"`` when more direction cues of one kind matched, else None (left to the analyst)."""
         if len(self.up) > len(self.down):
             return "up"
         if len(self.down) > len(self.up):

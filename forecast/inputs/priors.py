@@ -105,10 +105,12 @@ class Prior(BaseModel):
 
     # -- config-object protocol (pymc-marketing style) -------------------------------------------
     def to_dict(self) -> dict:
+        """The prior as JSON-ready dict (as written in a spec)."""
         return self.model_dump(mode="json", exclude_none=True)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Prior":
+        """A prior from its dict form (validated)."""
         return cls.model_validate(data)
 
     # -- resolution ------------------------------------------------------------------------------
@@ -149,6 +151,7 @@ class Prior(BaseModel):
         return pymc_variable(self.dist, name, self.resolved_params(), **kwargs)
 
     def describe(self) -> str:
+        """The prior in one line: family, resolved parameters and, when elicited, the analyst's interval."""
         p = self.resolved_params()
         args = ", ".join(f"{k}={v:.3g}" for k, v in p.items())
         origin = f" (elicited: {self.mass:.0%} in [{self.interval[0]:g}, {self.interval[1]:g}])" if self.interval else ""

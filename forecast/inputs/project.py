@@ -112,17 +112,21 @@ class Project:
 
     @classmethod
     def find(cls, root: str | Path | None = None) -> "Project":
+        """The project at ``root``, or the one containing the working directory (a folder with ``models/``)."""
         return cls(Path(root).resolve() if root else find_root())
 
     @property
     def models_dir(self) -> Path:
+        """The folder of question specs and the indicator library."""
         return self.root / "models"
 
     @property
     def evidence_dir(self) -> Path:
+        """The folder of evidence files."""
         return self.root / "evidence"
 
     def question_ids(self) -> list[str]:
+        """Ids of the project's questions (the spec files in ``models/``), sorted."""
         return sorted(p.stem for p in self.models_dir.glob("*.yaml") if p.name != LIBRARY_FILE)
 
     def outside(self, path: Path) -> Problem | None:
@@ -435,6 +439,7 @@ class QuestionInputs:
 
     @property
     def id(self) -> str:
+        """The question's id (from its spec)."""
         return self.spec.id
 
     def check_as_of(self, as_of=None, today: dt.date | None = None, horizons: bool = True) -> dt.date:

@@ -77,9 +77,11 @@ class SampleConfig:
 
     @classmethod
     def from_settings(cls, s: SamplerSettings, **overrides) -> "SampleConfig":
+        """Sampler configuration from a spec's ``sampler`` settings; keyword overrides that are not None win."""
         base = dict(draws=s.draws, tune=s.tune, chains=s.chains, target_accept=s.target_accept, future_paths=s.future_paths)
         base.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**base)
 
     def to_dict(self) -> dict:
+        """The settings as a dict (recorded in fingerprints and the posterior's attrs)."""
         return dict(self.__dict__)

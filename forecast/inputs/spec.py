@@ -170,6 +170,13 @@ class IndicatorLibrary(BaseModel):
         return self
 
     def get(self, indicator_id: str) -> IndicatorDef:
+        """The indicator ``indicator_id``.
+
+        Raises
+        ------
+        KeyError
+            When the library has no such indicator.
+        """
         for ind in self.indicators:
             if ind.id == indicator_id:
                 return ind
@@ -177,6 +184,7 @@ class IndicatorLibrary(BaseModel):
 
     @property
     def ids(self) -> list[str]:
+        """The indicator ids, in library order."""
         return [i.id for i in self.indicators]
 
 
@@ -203,6 +211,7 @@ class Effect(BaseModel):
 
     @property
     def sign(self) -> int:
+        """+1 when a higher indicator pushes toward the event, -1 when away from it."""
         return 1 if self.direction == "toward" else -1
 
 
@@ -223,6 +232,7 @@ class Baseline(BaseModel):
 
     @property
     def months_per_period(self) -> int:
+        """Months in the period the baseline rate is quoted per (12 per year, 1 per month)."""
         return 12 if self.per == "year" else 1
 
 
@@ -380,10 +390,12 @@ class QuestionSpec(BaseModel):
         return [h for h in self.horizons if h > as_of]
 
     def to_dict(self) -> dict:
+        """The spec as a JSON-ready dict (None fields left out)."""
         return self.model_dump(mode="json", exclude_none=True)
 
     @classmethod
     def from_dict(cls, data: dict) -> "QuestionSpec":
+        """A spec from its dict form (validated)."""
         return cls.model_validate(data)
 
 

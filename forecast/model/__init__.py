@@ -1,0 +1,2 @@
+"""Validated inputs to a PyMC model: person-period design data, the hazard model, likelihood and prediction."""
+

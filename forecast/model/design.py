@@ -87,6 +87,7 @@ class Design:
 
     @property
     def generated_ids(self) -> tuple[str, ...]:
+        """Ids of the items the design generates itself (the source's picture of each indicator), not read from files."""
         return tuple(li.item.id for li in self.generated)
 
     @property

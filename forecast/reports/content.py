@@ -43,29 +43,36 @@ class BriefContent:
 
     @property
     def passed(self) -> bool:
+        """True when the run's diagnostics pass."""
         return self.result.passed
 
     @property
     def diagnostics_line(self) -> str:
+        """The diagnostics in one line (r_hat, ESS, divergences, MCSE)."""
         return self.result.diagnostics.line()
 
     @property
     def problems(self) -> list[str]:
+        """The diagnostics problems, one sentence each."""
         return list(self.result.diagnostics.problems)
 
     @property
     def title(self) -> str:
+        """The question as the spec words it."""
         return self.result.spec.question
 
     def top_drivers(self, n: int = TOP_DRIVERS) -> pd.DataFrame:
+        """The ``n`` indicators with the largest push on the headline."""
         return self.drivers.head(n)
 
     def top_evidence(self, n: int = TOP_EVIDENCE) -> pd.DataFrame:
+        """The ``n`` most influential evidence items (an empty table when influence was not computed)."""
         if self.influence is None:
             return pd.DataFrame(columns=["id", "indicator", "grade", "quote", "influence", "pareto_k", "method"])
         return self.influence.head(n)
 
     def footer_lines(self) -> list[str]:
+        """The provenance footer: run, fingerprints, package versions, seed and sampler settings."""
         fp = self.provenance.fingerprints
         versions = self.provenance.versions
         run = self.run or {}
@@ -413,6 +420,7 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
 
 
 def driver_rows(content: BriefContent, n: int = TOP_DRIVERS) -> list[list[str]]:
+    """Rows of the drivers table: indicator, effect, current level, push on the headline (90% intervals)."""
     rows = []
     for r in content.top_drivers(n).itertuples():
         level = "" if pd.isna(r.level_mean) else f"{r.level_mean:+.2f} ({r.level_lower_90:+.2f} to {r.level_upper_90:+.2f})"
@@ -436,11 +444,13 @@ def method_text(method: str, pareto_k: float, limit: float = K_SHOWN) -> str:
 
 
 def evidence_rows(content: BriefContent, n: int = TOP_EVIDENCE) -> list[list[str]]:
+    """Rows of the evidence table: id, grade, influence in points, how it was computed (PSIS with Pareto k, or refit), quote."""
     limit = content.influence.attrs.get("k_limit", K_SHOWN) if content.influence is not None else K_SHOWN
     return [[r.id, r.grade, points(r.influence), method_text(r.method, r.pareto_k, limit), r.quote] for r in content.top_evidence(n).itertuples()]
 
 
 def scenario_rows(content: BriefContent) -> list[list[str]]:
+    """Rows of the scenarios table: scenario, its headline, the change from the base headline."""
     rows = []
     base = content.headline.get("mean")
     for r in content.scenario_headlines.itertuples():

@@ -159,6 +159,7 @@ class Provenance:
         )
 
     def source_text(self) -> str:
+        """The source line under a figure: package version, model, run, fingerprints."""
         fp = self.fingerprints
         parts = [f"forecast {self.versions.get('forecast', '')}".strip(), f"model: {MODEL_NAME}"]
         if self.run_id is not None:

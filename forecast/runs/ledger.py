@@ -159,11 +159,13 @@ COLUMNS_SHOWN = [
 
 
 def default_path(root: Path) -> Path:
+    """The ledger file: ``$FORECAST_LEDGER`` if set, else ``<root>/runs/ledger.sqlite``."""
     env = os.environ.get("FORECAST_LEDGER")
     return Path(env) if env else Path(root) / "runs" / "ledger.sqlite"
 
 
 def now() -> str:
+    """The current UTC time, ISO 8601 to the second (the ledger's timestamps)."""
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
@@ -661,6 +663,7 @@ class Ledger:
 
 
     def fail(self, run_id: int, error: str, wall_seconds: float | None = None) -> None:
+        """Mark run ``run_id`` ``failed`` with its reason (the last good run is untouched)."""
         with self._open("write") as con:
             con.execute(
                 "UPDATE runs SET status='failed', finished_at=?, error=?, wall_seconds=? WHERE id=?",
@@ -669,6 +672,7 @@ class Ledger:
 
     # -- reads ------------------------------------------------------------------------------------
     def last_success(self, question: str, kind: str | None = "update") -> dict | None:
+        """The latest succeeded run of ``question`` (of ``kind``; None: any kind), or None."""
         sql = "SELECT * FROM runs WHERE question=? AND status='succeeded'"
         args: list = [question]
         if kind:
@@ -743,6 +747,7 @@ class Ledger:
         return self._read(row)
 
     def get(self, run_id: int) -> dict | None:
+        """The ledger row of run ``run_id`` with its artefact paths resolved, or None."""
         if self._missing:
             return None
         with self._open("read") as con:

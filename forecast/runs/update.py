@@ -77,6 +77,7 @@ EXIT_LOCKED = 6
 
 
 class LockTimeout(RuntimeError):
+    """Another process held the project lock longer than the lock timeout (exit code 6)."""
     pass
 
 
@@ -157,6 +158,7 @@ def project_lock(ledger_path: Path, timeout: float):
 
 @dataclass
 class Alert:
+    """An alert rule that fired: ``rule`` (``move``, ``band`` or ``diagnostics``), its message and exit code."""
     rule: str  # "move", "band", "diagnostics"
     message: str
     exit_code: int
@@ -164,6 +166,9 @@ class Alert:
 
 @dataclass
 class UpdateOutcome:
+    """What one update did: status (``up-to-date``, ``succeeded``, ``failed``), run id, message, ledger row,
+    the run it was compared with, the fit, alerts and pruned runs.
+    """
     question: str
     status: str  # "up-to-date", "succeeded", "failed"
     run_id: int | None
@@ -176,6 +181,7 @@ class UpdateOutcome:
 
     @property
     def exit_code(self) -> int:
+        """0 when succeeded or up to date without alerts, 1 when failed, else the smallest alert's exit code."""
         if self.status == "failed":
             return 1
         return min((a.exit_code for a in self.alerts), default=0)
