@@ -86,8 +86,7 @@ def pareto_k_note(table: pd.DataFrame) -> str:
     """
     limit = float(table.attrs.get("k_limit", 0.7))
     kept = int(((table["method"] == "psis") & (table["pareto_k"] > limit)).sum()) if len(table) else 0
-    text = (f"Pareto k: how far the fit without an item lies from the fit with it; up to {limit:.2f} the PSIS estimate "
-            "is reliable, above it the item is refitted without it (refit)")
+    text = f"Pareto k: how reliable a psis estimate is; up to {limit:.2f} it is, above it the item is refitted (refit)"
     if kept:
         text += f"; {kept} estimate{'s' if kept > 1 else ''} above it, beyond the refits allowed, shown with k and not reliable"
     return text + "."

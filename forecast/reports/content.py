@@ -195,8 +195,7 @@ GLOSSARY = {
     "influence": "the headline with the item minus without it, in percentage points (pts; + toward the event)",
     "grade": "Admiralty code: source reliability A (best) to F, credibility of the item 1 (confirmed) to 6",
     "method": "psis = estimated without refitting (Pareto-smoothed importance sampling), refit = fitted again without the item",
-    "Pareto k": "shown after psis (as k=) when above 0.7: the item carries so much information that "
-                "the estimate without it is unreliable",
+    "Pareto k": "how reliable a psis estimate is; above 0.7 it is not, and the item is refitted (refit) or shown with its k",
     "P (90%)": "the average probability of the event by the headline date if the scenario held (90% interval)",
     "vs forecast": "that minus the headline, in percentage points",
     "diagnostics": "checks of the sampling",
