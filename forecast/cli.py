@@ -54,6 +54,27 @@ def _parse_date(value: str | None, name: str) -> dt.date | None:
         raise typer.Exit(EXIT_INPUT)
 
 
+WORKERS_HELP = "Run the fits on a local Dask cluster of this many worker processes (one task per question / simulation)."
+SCHEDULER_HELP = "Run on the Dask cluster of this scheduler (tcp://host:8786); default $FORECAST_SCHEDULER."
+
+
+def _print_cluster(client) -> None:
+    """Where the tasks run and the Dask dashboard's address (stderr: stdout stays for results)."""
+    from forecast.core.cluster import dashboard_link, describe
+
+    if client is None:
+        return
+    link = dashboard_link(client)
+    err.print(f"running {escape(describe(client))}" + (f"; Dask dashboard: {escape(link)}" if link else " (no dashboard)"), highlight=False)
+
+
+def _task_bar(disable: bool):
+    """The rich progress bar of finished tasks (stderr, removed when done)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True, disable=disable)
+
+
 @app.command()
 def update(
     question: Annotated[Optional[str], typer.Argument(help="Question id (a file models/<id>.yaml).")] = None,
@@ -71,17 +92,21 @@ def update(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON line per question instead of tables.")] = False,
     ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite, or $FORECAST_LEDGER).")] = None,
     lock_timeout: Annotated[float, typer.Option(help="Seconds to wait for another update to finish before giving up (exit 6).")] = 600.0,
+    workers: Annotated[Optional[int], typer.Option(help=WORKERS_HELP, min=1)] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help=SCHEDULER_HELP)] = None,
     root: Annotated[Optional[Path], typer.Option(help="Project folder (default: found from the current folder).")] = None,
 ) -> None:
     """Fit QUESTION with the evidence known at --as-of, record the run in the ledger, print the headline.
 
     An update whose inputs (spec, evidence in scope, code, sampler settings, seed, as-of) match the
     last successful update does not sample again ("up to date, run N"); --force re-runs.
+    With --workers or --scheduler each question's fit is a Dask task; this process alone writes the
+    ledger and the artefacts. A question that fails does not stop the others.
     """
+    from forecast.core.cluster import ClusterError
     from forecast.core.errors import InputError
     from forecast.inputs.project import Project
-    from forecast.runs.update import EXIT_LOCKED, LockTimeout
-    from forecast.runs.update import update as run_update
+    from forecast.runs.update import EXIT_LOCKED, LockTimeout, update_all
 
     if bool(question) == all_questions:
         err.print("[red]error[/red] give a QUESTION or --all")
@@ -95,50 +120,79 @@ def update(
     ids = project.question_ids() if all_questions else [question]
     overrides = {k: v for k, v in dict(draws=draws, tune=tune, chains=chains).items() if v is not None}
     codes = []
-    for qid in ids:
-        try:
-            with console.status(f"updating {qid}...", spinner="dots") if not json_out and console.is_terminal else _nullcontext():
-                outcome = run_update(
-                    qid, as_of=as_of_date, seed=seed, force=force, root=project.root, ledger_path=ledger,
-                    alert_threshold=alert_threshold, alert_band=alert_band, alert_diagnostics=strict,
-                    lock_timeout=lock_timeout, progressbar=not json_out and console.is_terminal, **overrides,
-                )
-        except InputError as exc:
-            _print_problems(exc.problems)
-            if json_out:
-                print(json.dumps({"question": qid, "status": "failed", "message": "bad input", "problems": [p.to_dict() for p in exc.problems], "exit_code": EXIT_INPUT}))
-            codes.append(EXIT_INPUT)
-            continue
-        except LockTimeout as exc:
-            err.print(f"[red]error[/red] {exc}")
-            if json_out:
-                print(json.dumps({"question": qid, "status": "locked", "message": str(exc), "exit_code": EXIT_LOCKED}))
-            codes.append(EXIT_LOCKED)
-            continue
-        except ValueError as exc:
-            err.print(f"[red]error[/red] {qid}: {exc}")
-            if json_out:
-                print(json.dumps({"question": qid, "status": "failed", "message": str(exc), "exit_code": EXIT_INPUT}))
-            codes.append(EXIT_INPUT)
-            continue
-        except Exception as exc:  # a sampling failure: recorded as failed in the ledger; go on with the others
-            err.print(f"[red]error[/red] {qid}: {type(exc).__name__}: {exc}")
-            if json_out:
-                print(json.dumps({"question": qid, "status": "failed", "message": f"{type(exc).__name__}: {exc}", "exit_code": 1}))
-            codes.append(1)
-            continue
-        if output is not None and outcome.result is not None:
-            from forecast.inference.store import save_result
+    interactive_terminal = not json_out and console.is_terminal
+    one_here = len(ids) == 1 and workers is None and not scheduler  # (or $FORECAST_SCHEDULER): decided once connected
+    bar = _task_bar(disable=not interactive_terminal)
+    state = {"task": None, "client": None}
 
-            save_result(outcome.result, output)
+    def connected(client) -> None:
+        state["client"] = client
+        _print_cluster(client)
+        if client is not None or not one_here:
+            bar.start()
+
+    def progress(done: int, total: int) -> None:
+        if state["task"] is None:
+            state["task"] = bar.add_task("fits", total=total)
+        bar.update(state["task"], completed=done, total=total, description=f"fits ({'on the cluster' if state['client'] is not None else 'here'})")
+
+    def report(outcome) -> None:
+        codes.append(_print_update_outcome(outcome, json_out, output))
+
+    try:
+        with console.status(f"updating {ids[0]}...", spinner="dots") if interactive_terminal and one_here and not _scheduler_from_env() else _nullcontext():
+            update_all(ids, as_of=as_of_date, seed=seed, force=force, root=project.root, ledger_path=ledger, alert_threshold=alert_threshold,
+                       alert_band=alert_band, alert_diagnostics=strict, lock_timeout=lock_timeout, progressbar=interactive_terminal and one_here,
+                       client=None, scheduler=scheduler, workers=workers, progress=progress, on_outcome=report, on_connect=connected, **overrides)
+    except LockTimeout as exc:
+        err.print(f"[red]error[/red] {exc}")
         if json_out:
-            print(json.dumps(outcome.to_dict(), default=str))
-        else:
-            print_outcome(outcome)
-        codes.append(outcome.exit_code)
+            for qid in ids:
+                print(json.dumps({"question": qid, "status": "locked", "message": str(exc), "exit_code": EXIT_LOCKED}))
+        codes.append(EXIT_LOCKED)
+    except (ValueError, ClusterError) as exc:  # a damaged ledger, an unreachable scheduler
+        err.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        if json_out:
+            print(json.dumps({"status": "failed", "message": str(exc), "exit_code": EXIT_INPUT}))
+        codes.append(EXIT_INPUT)
+    finally:
+        if bar.live.is_started:
+            bar.stop()
     nonzero = [c for c in codes if c]
     if nonzero:
         raise typer.Exit(min(nonzero))
+
+
+def _scheduler_from_env() -> bool:
+    from forecast.core.cluster import scheduler_address
+
+    return scheduler_address() is not None
+
+
+def _print_update_outcome(outcome, json_out: bool, output: Path | None) -> int:
+    """Print one question's outcome of ``forecast update`` as it arrives; returns its exit code."""
+    from forecast.core.errors import InputError
+
+    if outcome.status == "failed":
+        exc = outcome.error
+        if isinstance(exc, InputError):
+            _print_problems(exc.problems)
+            if json_out:
+                print(json.dumps({"question": outcome.question, "status": "failed", "message": "bad input", "problems": [p.to_dict() for p in exc.problems], "exit_code": EXIT_INPUT}))
+            return EXIT_INPUT
+        err.print(f"[red]failed[/red] {escape(outcome.question)}: {escape(outcome.message)}", highlight=False)
+        if json_out:
+            print(json.dumps({"question": outcome.question, "status": "failed", "message": outcome.message, "exit_code": EXIT_INPUT}))
+        return EXIT_INPUT
+    if output is not None and outcome.result is not None:
+        from forecast.inference.store import save_result
+
+        save_result(outcome.result, output)
+    if json_out:
+        print(json.dumps(outcome.to_dict(), default=str))
+    else:
+        print_outcome(outcome)
+    return outcome.exit_code
 
 
 def print_outcome(outcome) -> None:
