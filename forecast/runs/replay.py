@@ -95,6 +95,9 @@ def replay(
     force: bool = False,
     progress=None,
     reweight: bool = True,
+    client=None,
+    scheduler: str | None = None,
+    workers: int | None = None,
     **sampler,
 ):
     """The forecast of ``question_id`` as it would have been made at the end of every month from ``start`` to ``end``.
@@ -119,9 +122,16 @@ def replay(
         Recompute points already stored with the same fingerprint.
     progress : bool or callable, optional
         ``progress(i, n, point)`` after each point; ``True`` draws a progress bar (the default in
-        a notebook), ``False`` nothing.
+        a notebook), ``False`` nothing. Not called for a replay run on a cluster.
     reweight : bool
         False: NUTS at every point (each point an anchor).
+    client : distributed.Client, optional
+        Compute the replay as one task on this Dask cluster (:func:`replay_all`); this process
+        writes the ledger and the artefacts when it comes back.
+    scheduler : str, optional
+        Or the address of a Dask scheduler (default ``$FORECAST_SCHEDULER``).
+    workers : int, optional
+        Or a local Dask cluster of this many workers.
     **sampler
         ``draws``, ``tune``, ``chains``, ``future_paths``... of the anchors (default
         :data:`REPLAY_SETTINGS` over the spec's ``sampler``).
@@ -139,32 +149,71 @@ def replay(
         risk window.
     forecast.InputError
         The question's files are invalid.
+    forecast.core.cluster.TaskError
+        The replay failed on a worker (its message is the error's own).
     """
+    from forecast.core.cluster import scheduler_address
+
+    if client is not None or workers is not None or scheduler_address(scheduler) is not None:
+        from forecast.core.cluster import TaskError, TaskFailure
+
+        (outcome,) = replay_all([question_id], start, end, every=every, seed=seed, root=root, ledger_path=ledger_path, force=force,
+                                reweight=reweight, client=client, scheduler=scheduler, workers=workers, **sampler)
+        if outcome.status == "failed":
+            if isinstance(outcome.error, BaseException) and not isinstance(outcome.error, _Failed):
+                raise outcome.error
+            raise TaskError(TaskFailure(0, outcome.error_type or "Error", outcome.message))
+        return outcome.table
+
+    return _replay_here(question_id, start, end, every, seed, root, ledger_path, force, progress, reweight, sampler)
+
+
+def _replay_here(question_id, start, end, every, seed, root, ledger_path, force, progress, reweight, sampler):
+    """:func:`replay` in this process: each point recorded as soon as it is computed."""
     from forecast.core.progress import bar, interactive
 
     if progress is None or isinstance(progress, bool):
         with bar(f"replaying {question_id}", enabled=interactive() if progress is None else progress) as tick:
-            return replay(question_id, start, end, every=every, seed=seed, root=root, ledger_path=ledger_path, force=force,
-                          progress=lambda i, n, point: tick(i, n, str(point.as_of)), reweight=reweight, **sampler)
+            return _replay_here(question_id, start, end, every, seed, root, ledger_path, force,
+                                lambda i, n, point: tick(i, n, str(point.as_of)), reweight, sampler)
 
     import pandas as pd
-    import xarray as xr
 
-    from forecast.core.timegrid import to_date
-    from forecast.inference.diagnostics import SamplingDiagnostics, check_sampling
-    from forecast.inference.importance import psis, resample_draws
-    from forecast.inference.result import FitResult, annotate, headline_horizon
-    from forecast.inference.sampling import compiled_model, sample_posterior, sample_prior
-    from forecast.inference.store import save_result
-    from forecast.model.prediction import add_forecast
-    from forecast.runs.update import _record, project_lock
+    from forecast.runs.update import project_lock
 
-    if every != "month":
-        raise ValueError("replay --every supports 'month'")
     project = Project.find(root)
     ledger_path = Path(ledger_path) if ledger_path else default_path(project.root)
     ledger = Ledger(ledger_path)
     question = Question.from_inputs(project.load(question_id))
+    plan = _plan(question, start, end, every, seed, reweight, sampler)
+    with project_lock(ledger_path, 600):
+        ledger.recover()
+        sink = _LedgerSink(ledger, ledger_path, question, force)
+        rows = _replay_points(plan, sink, progress)
+    return pd.DataFrame([r.__dict__ for r in rows])
+
+
+@dataclass
+class _Plan:
+    """What a replay of one question computes: the question, its points and settings (picklable)."""
+
+    question: Question
+    points: list[dt.date]
+    config: SampleConfig
+    fp_config: "_MethodTagged"
+    seed: int
+    reweight: bool
+
+    def fingerprints(self, i: int) -> tuple[dict, str]:
+        return fingerprints(self.question, self.points[i], self.fp_config, self.seed)
+
+
+def _plan(question: Question, start, end, every: str, seed: int, reweight: bool, sampler: dict) -> _Plan:
+    """The points and settings of a replay (cheap; raises ValueError for an empty or bad range)."""
+    from forecast.core.timegrid import to_date
+
+    if every != "month":
+        raise ValueError("replay --every supports 'month'")
     start = to_date(start) if not isinstance(start, str) else parse_month(start)
     end = to_date(end) if not isinstance(end, str) else parse_month(end, end=True)
     points = [d for d in month_ends(start, end) if d >= question.spec.risk_window_start]
@@ -172,100 +221,418 @@ def replay(
         raise ValueError(f"no month end between {start} and {end} inside the risk window")
     config = SampleConfig.from_settings(question.spec.sampler, **{**REPLAY_SETTINGS, **sampler})
     fp_config = _MethodTagged(config, METHOD if reweight else "nuts")  # the sampler fingerprint names the method
+    return _Plan(question, points, config, fp_config, seed, reweight)
+
+
+class _LedgerSink:
+    """Where a replay in this process puts its points: straight into the ledger and the artefacts."""
+
+    def __init__(self, ledger: Ledger, ledger_path: Path, question: Question, force: bool):
+        self.ledger, self.ledger_path, self.question, self.force = ledger, ledger_path, question, force
+        self.spec_now = {**question.spec.to_dict(), "library": question.library.model_dump(mode="json")}
+
+    def stored(self, i: int, fingerprint: str) -> dict | None:
+        return None if self.force else self.ledger.find(self.question.id, fingerprint)
+
+    def start(self, i: int, as_of: dt.date, fps: dict, fingerprint: str, seed: int) -> int:
+        return self.ledger.start(self.question.id, as_of, "replay", seed, fps, fingerprint)
+
+    def done(self, i: int, run_id: int, tree, changes: dict, t0: float) -> dict:
+        return _save_point(self.ledger, self.ledger_path, self.question, self.spec_now, run_id, tree, changes, time.perf_counter() - t0)
+
+    def fail(self, run_id: int, message: str, seconds: float) -> None:
+        self.ledger.fail(run_id, message, seconds)
+
+
+def _save_point(ledger: Ledger, ledger_path: Path, question: Question, spec_now: dict, run_id: int, tree, changes: dict, seconds: float) -> dict:
+    """Write a point's artefacts, then mark its run ``succeeded``; returns its record."""
+    from forecast.inference.result import FitResult
+    from forecast.inference.store import save_result
+    from forecast.runs.update import _record
+
+    result = FitResult.from_tree(tree)
+    paths = save_result(result, ledger_path.parent / question.id, stem=f"run-{run_id:06d}")
+    record = _record(result, paths, item_digests(question, result.as_of), spec_now, changes, seconds)
+    ledger.succeed(run_id, record)
+    return record
+
+
+def _replay_points(plan: _Plan, sink, progress=None) -> list[ReplayPoint]:
+    """The replay's points, one after the other: stored ones reused, the others fitted or reweighted.
+
+    ``sink`` says which points are stored, hands out run ids and keeps each computed point
+    (:class:`_LedgerSink` in this process; a worker's sink keeps them for the client).
+    """
+    import xarray as xr
+
+    from forecast.inference.diagnostics import SamplingDiagnostics, check_sampling
+    from forecast.inference.importance import psis, resample_draws
+    from forecast.inference.result import annotate, headline_horizon
+    from forecast.inference.sampling import compiled_model, sample_posterior, sample_prior
+    from forecast.model.prediction import add_forecast
+
+    question, points, config, fp_config, seed, reweight = plan.question, plan.points, plan.config, plan.fp_config, plan.seed, plan.reweight
     full = make_design(question.spec, question.library, question.evidence, points[-1])
     thresholds = question.spec.thresholds
-    spec_now = {**question.spec.to_dict(), "library": question.library.model_dump(mode="json")}
-    loglik = compiled_model(full).log_likelihood
+    loglik = None
 
     def log_lik(posterior, data):
         """log p(a point's data | each draw) on the full grid: (chain, draw)."""
+        nonlocal loglik
+        if loglik is None:
+            loglik = compiled_model(full).log_likelihood
         return loglik.total(posterior, {**design_data(full), **data})
 
     rows: list[ReplayPoint] = []
     prior = None  # sampled once, on the full grid
     anchor = None  # dict: posterior (Dataset, no forecast), groups, loglik, diagnostics, run_id, as_of
-    with project_lock(ledger_path, 600):
-        ledger.recover()
-        for i, as_of in enumerate(points):
-            t0 = time.perf_counter()
-            fps, fingerprint = fingerprints(question, as_of, fp_config, seed)
-            stored = None if force else ledger.find(question_id, fingerprint)
-            if stored is not None:
-                rows.append(ReplayPoint(as_of, stored["id"], True, "stored", "stored with the same fingerprint", stored["headline_horizon"], stored["headline_mean"], stored["headline_lower_90"], stored["headline_upper_90"], bool(stored["diagnostics_passed"]), 0.0))
-                if progress:
-                    progress(i + 1, len(points), rows[-1])
-                continue
-            point = make_design(question.spec, question.library, question.evidence, as_of)
-            data = padded_data(point, full)
-            future = [h for h in question.spec.horizons if h > as_of]
-            head = headline_horizon(question.spec, future, as_of)
-            head_index = future.index(head) if head else None
-            if prior is None:
-                prior = sample_prior(full, draws=config.prior_draws, seed=seed + 1)
-            run_id = ledger.start(question_id, as_of, "replay", seed, fps, fingerprint)
-            try:
-                idata = diag = None
-                method, why = "nuts", "first point" if anchor is None else "reweighting disabled"
-                if reweight and anchor is not None:
-                    post = anchor["posterior"]
-                    weights = psis(log_lik(post, data) - anchor["loglik"])
-                    khat, ess_is = weights.pareto_k, weights.ess
-                    candidate = xr.DataTree.from_dict({"posterior": post, "prior": prior["prior"].to_dataset()})
-                    add_forecast(candidate, point, question.spec.horizons, config.future_paths, seed)
-                    cpost = candidate["posterior"].to_dataset()
-                    mcse = float("nan")
-                    if head_index is not None:
-                        mcse = weights.mcse(cpost["p_event_by"].isel(horizon=head_index).values)
-                    # a new anchor when the weights are unreliable, or when they cost precision that a
-                    # fresh fit would win back (an anchor that itself misses the MCSE threshold is not
-                    # refitted at every point: the next fit, with the same settings, would miss it too)
-                    mcse_ok = head_index is None or mcse <= max(thresholds.headline_mcse, 1.5 * anchor["diagnostics"].headline_mcse)
-                    efficient = ess_is >= MIN_IS_EFFICIENCY * weights.n_draws
-                    why = (f"Pareto k-hat {khat:.2f} > {PARETO_K_MAX}" if khat > PARETO_K_MAX
-                           else f"importance ESS {ess_is:.0f} < {MIN_IS_EFFICIENCY:.0%} of {weights.n_draws} draws" if not efficient
-                           else f"importance MCSE {mcse:.4f} > {thresholds.headline_mcse}")
-                    if khat <= PARETO_K_MAX and efficient and mcse_ok:
-                        why = f"reweighted from run {anchor['run_id']} ({anchor['as_of']}), k-hat {khat:.2f}, importance ESS {ess_is:.0f}"
-                        method = "reweighted"
-                        index = weights.resample(np.random.default_rng([seed, i]))
-                        groups = {**anchor["groups"], "posterior": resample_draws(cpost, index), "prior": candidate["prior"].to_dataset()}
-                        idata = xr.DataTree.from_dict(groups)
-                        a = anchor["diagnostics"]
-                        problems = [q for q in a.problems if not q.startswith("headline MCSE")]
-                        if head_index is not None and not mcse <= thresholds.headline_mcse:
-                            problems.append(f"headline MCSE {mcse:.4f} > {thresholds.headline_mcse}")
-                        diag = SamplingDiagnostics(
-                            passed=not problems, r_hat_max=a.r_hat_max, ess_bulk_min=a.ess_bulk_min, ess_tail_min=a.ess_tail_min,
-                            divergences=a.divergences, headline_mcse=mcse, n_draws=a.n_draws, problems=problems,
-                            ebfmi_min=a.ebfmi_min, max_treedepth_share=a.max_treedepth_share,
-                            importance={"anchor_run": anchor["run_id"], "anchor_as_of": anchor["as_of"].isoformat(),
-                                        "pareto_k": khat, "ess": ess_is},
-                        )
-                if idata is None:
-                    idata = sample_posterior(full, data=data, draws=config.draws, tune=config.tune, chains=config.chains, seed=seed + i,
-                                             target_accept=config.target_accept, cores=min(config.chains, 2))
-                    for name in ("prior", "prior_predictive"):
-                        idata[name] = prior[name]
-                    anchor_post = idata["posterior"].to_dataset()
-                    add_forecast(idata, point, question.spec.horizons, config.future_paths, seed)
-                    diag = check_sampling(idata, head_index, thresholds)
-                    anchor = {"posterior": anchor_post, "loglik": log_lik(anchor_post, data), "diagnostics": diag, "run_id": run_id, "as_of": as_of,
-                              "groups": {n: idata[n].to_dataset() for n in idata.children if n not in ("posterior", "prior")}}
-                idata = _slim(idata)
-                annotate(idata, spec=question.spec, design=point, config=fp_config.to_dict(), seed=seed, n_paths=config.future_paths,
-                         fingerprints={**fps, "combined": fingerprint}, versions=package_versions(), diagnostics=diag, headline=head,
-                         seconds=time.perf_counter() - t0)
-                result = FitResult.from_tree(idata)
-                paths = save_result(result, ledger_path.parent / question_id, stem=f"run-{run_id:06d}")
-                record = _record(result, paths, item_digests(question, as_of), spec_now, {"replay": True, "method": method, "why": why}, time.perf_counter() - t0)
-                ledger.succeed(run_id, record)
-            except BaseException as exc:
-                ledger.fail(run_id, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
-                raise
-            rows.append(ReplayPoint(as_of, run_id, False, method, why, record["headline_horizon"], record["headline_mean"], record["headline_lower_90"], record["headline_upper_90"], record["diagnostics_passed"], time.perf_counter() - t0))
+    for i, as_of in enumerate(points):
+        t0 = time.perf_counter()
+        fps, fingerprint = plan.fingerprints(i)
+        stored = sink.stored(i, fingerprint)
+        if stored is not None:
+            rows.append(ReplayPoint(as_of, stored["id"], True, "stored", "stored with the same fingerprint", stored["headline_horizon"], stored["headline_mean"], stored["headline_lower_90"], stored["headline_upper_90"], bool(stored["diagnostics_passed"]), 0.0))
             if progress:
                 progress(i + 1, len(points), rows[-1])
-    return pd.DataFrame([r.__dict__ for r in rows])
+            continue
+        point = make_design(question.spec, question.library, question.evidence, as_of)
+        data = padded_data(point, full)
+        future = [h for h in question.spec.horizons if h > as_of]
+        head = headline_horizon(question.spec, future, as_of)
+        head_index = future.index(head) if head else None
+        if prior is None:
+            prior = sample_prior(full, draws=config.prior_draws, seed=seed + 1)
+        run_id = sink.start(i, as_of, fps, fingerprint, seed)
+        try:
+            idata = diag = None
+            method, why = "nuts", "first point" if anchor is None else "reweighting disabled"
+            if reweight and anchor is not None:
+                post = anchor["posterior"]
+                weights = psis(log_lik(post, data) - anchor["loglik"])
+                khat, ess_is = weights.pareto_k, weights.ess
+                candidate = xr.DataTree.from_dict({"posterior": post, "prior": prior["prior"].to_dataset()})
+                add_forecast(candidate, point, question.spec.horizons, config.future_paths, seed)
+                cpost = candidate["posterior"].to_dataset()
+                mcse = float("nan")
+                if head_index is not None:
+                    mcse = weights.mcse(cpost["p_event_by"].isel(horizon=head_index).values)
+                # a new anchor when the weights are unreliable, or when they cost precision that a
+                # fresh fit would win back (an anchor that itself misses the MCSE threshold is not
+                # refitted at every point: the next fit, with the same settings, would miss it too)
+                mcse_ok = head_index is None or mcse <= max(thresholds.headline_mcse, 1.5 * anchor["diagnostics"].headline_mcse)
+                efficient = ess_is >= MIN_IS_EFFICIENCY * weights.n_draws
+                why = (f"Pareto k-hat {khat:.2f} > {PARETO_K_MAX}" if khat > PARETO_K_MAX
+                       else f"importance ESS {ess_is:.0f} < {MIN_IS_EFFICIENCY:.0%} of {weights.n_draws} draws" if not efficient
+                       else f"importance MCSE {mcse:.4f} > {thresholds.headline_mcse}")
+                if khat <= PARETO_K_MAX and efficient and mcse_ok:
+                    why = f"reweighted from run {anchor['run_id']} ({anchor['as_of']}), k-hat {khat:.2f}, importance ESS {ess_is:.0f}"
+                    method = "reweighted"
+                    index = weights.resample(np.random.default_rng([seed, i]))
+                    groups = {**anchor["groups"], "posterior": resample_draws(cpost, index), "prior": candidate["prior"].to_dataset()}
+                    idata = xr.DataTree.from_dict(groups)
+                    a = anchor["diagnostics"]
+                    problems = [q for q in a.problems if not q.startswith("headline MCSE")]
+                    if head_index is not None and not mcse <= thresholds.headline_mcse:
+                        problems.append(f"headline MCSE {mcse:.4f} > {thresholds.headline_mcse}")
+                    diag = SamplingDiagnostics(
+                        passed=not problems, r_hat_max=a.r_hat_max, ess_bulk_min=a.ess_bulk_min, ess_tail_min=a.ess_tail_min,
+                        divergences=a.divergences, headline_mcse=mcse, n_draws=a.n_draws, problems=problems,
+                        ebfmi_min=a.ebfmi_min, max_treedepth_share=a.max_treedepth_share,
+                        importance={"anchor_run": anchor["run_id"], "anchor_as_of": anchor["as_of"].isoformat(),
+                                    "pareto_k": khat, "ess": ess_is},
+                    )
+            if idata is None:
+                idata = sample_posterior(full, data=data, draws=config.draws, tune=config.tune, chains=config.chains, seed=seed + i,
+                                         target_accept=config.target_accept, cores=min(config.chains, 2))
+                for name in ("prior", "prior_predictive"):
+                    idata[name] = prior[name]
+                anchor_post = idata["posterior"].to_dataset()
+                add_forecast(idata, point, question.spec.horizons, config.future_paths, seed)
+                diag = check_sampling(idata, head_index, thresholds)
+                anchor = {"posterior": anchor_post, "loglik": log_lik(anchor_post, data), "diagnostics": diag, "run_id": run_id, "as_of": as_of,
+                          "groups": {n: idata[n].to_dataset() for n in idata.children if n not in ("posterior", "prior")}}
+            idata = _slim(idata)
+            annotate(idata, spec=question.spec, design=point, config=fp_config.to_dict(), seed=seed, n_paths=config.future_paths,
+                     fingerprints={**fps, "combined": fingerprint}, versions=package_versions(), diagnostics=diag, headline=head,
+                     seconds=time.perf_counter() - t0)
+            record = sink.done(i, run_id, idata, {"replay": True, "method": method, "why": why}, t0)
+        except BaseException as exc:
+            sink.fail(run_id, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
+            raise
+        rows.append(ReplayPoint(as_of, run_id, False, method, why, record["headline_horizon"], record["headline_mean"], record["headline_lower_90"], record["headline_upper_90"], record["diagnostics_passed"], time.perf_counter() - t0))
+        if progress:
+            progress(i + 1, len(points), rows[-1])
+    return rows
+
+
+# --------------------------------------------------------------------------------------------------
+# many questions: one task per question's replay
+
+
+@dataclass
+class ReplayOutcome:
+    """The replay of one question in :func:`replay_all`.
+
+    Attributes
+    ----------
+    question : str
+    status : {"succeeded", "failed"}
+    table : pandas.DataFrame or None
+        The points (as :func:`replay` returns them); None when the replay failed before any.
+    message : str
+        What went wrong for a failed replay (the error's own message), else a one-line summary.
+    error : BaseException, optional
+        The exception of a failed replay (for bad input, its problems).
+    error_type : str, optional
+        Class name of the error (also for errors raised on a worker).
+    """
+
+    question: str
+    status: str
+    table: object | None
+    message: str
+    error: BaseException | None = None
+    error_type: str | None = None
+
+
+class _Failed(RuntimeError):
+    """A replay that failed on a worker."""
+
+
+@dataclass
+class ReplayTask:
+    """One question's replay as a task: the plan, the points already stored and the run ids the
+    client started for the others (the worker writes nothing)."""
+
+    plan: _Plan
+    stored: dict[int, dict]
+    run_ids: dict[int, int]
+
+
+@dataclass
+class _ComputedPoint:
+    index: int
+    run_id: int
+    tree: object
+    changes: dict
+    seconds: float
+
+
+@dataclass
+class ReplayTaskResult:
+    """What a worker sends back: the computed points (trees), the table and, if it stopped, why."""
+
+    points: list[_ComputedPoint]
+    rows: list[ReplayPoint]
+    error_type: str | None = None
+    error: str | None = None
+
+
+class _CollectingSink:
+    """A worker's sink: stored points and run ids come from the task, computed points are kept."""
+
+    def __init__(self, task: ReplayTask):
+        self.task = task
+        self.points: list[_ComputedPoint] = []
+
+    def stored(self, i: int, fingerprint: str) -> dict | None:
+        return self.task.stored.get(i)
+
+    def start(self, i: int, as_of: dt.date, fps: dict, fingerprint: str, seed: int) -> int:
+        return self.task.run_ids[i]
+
+    def done(self, i: int, run_id: int, tree, changes: dict, t0: float) -> dict:
+        from forecast.inference.result import FitResult
+        from forecast.runs.update import _record
+
+        seconds = time.perf_counter() - t0
+        self.points.append(_ComputedPoint(i, run_id, tree, changes, seconds))
+        return _record(FitResult.from_tree(tree), {"posterior": "", "summary": ""}, {}, {}, changes, seconds)
+
+    def fail(self, run_id: int, message: str, seconds: float) -> None:
+        pass  # the client records the failure
+
+
+def replay_task(task: ReplayTask) -> ReplayTaskResult:
+    """The worker part of a replay: every point of one question, nothing written.
+
+    A failure at a point keeps the points computed before it (the client records them).
+    """
+    from forecast.inference.sampling import chain_processes
+
+    sink = _CollectingSink(task)
+    rows: list[ReplayPoint] = []
+    try:
+        with chain_processes(1):
+            rows = _replay_points(task.plan, sink, progress=lambda i, n, point: rows.append(point))
+    except Exception as exc:  # noqa: BLE001  (reported with the points computed so far)
+        return ReplayTaskResult(sink.points, rows, type(exc).__name__, str(exc))
+    return ReplayTaskResult(sink.points, rows)
+
+
+STORED_FIELDS = ("id", "headline_horizon", "headline_mean", "headline_lower_90", "headline_upper_90", "diagnostics_passed")
+
+
+def replay_all(
+    question_ids=None,
+    start=None,
+    end=None,
+    every: str = "month",
+    seed: int = 1,
+    root=None,
+    ledger_path=None,
+    force: bool = False,
+    reweight: bool = True,
+    client=None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    lock_timeout: float = 600.0,
+    progress=None,
+    on_outcome=None,
+    on_connect=None,
+    **sampler,
+) -> list[ReplayOutcome]:
+    """Replay several questions over the same months, one task per question.
+
+    In this process (no cluster) each question is :func:`replay` in turn. On a Dask cluster this
+    process holds the project lock, finds the points already stored, starts a ``running`` replay
+    run for every other point and sends each question's replay to a worker as one task (its
+    validated inputs travel with it: the worker needs no project folder). When a replay comes back,
+    this process writes its points' artefacts and marks their runs ``succeeded`` (the client alone
+    writes the ledger); a point that failed, and the points after it, are marked ``failed``. A
+    killed client leaves ``running`` rows that the next run marks failed ("interrupted"). The
+    numbers are those of :func:`replay`: the same code computes the points, seeded by their index.
+
+    Parameters
+    ----------
+    question_ids : list of str, optional
+        Default every question in ``models/``.
+    start, end, every, seed, root, ledger_path, force, reweight, **sampler
+        As for :func:`replay`.
+    client : distributed.Client, optional
+        Run the replays on this Dask cluster.
+    scheduler : str, optional
+        Or connect to the Dask scheduler at this address (default ``$FORECAST_SCHEDULER``).
+    workers : int, optional
+        Or start a local Dask cluster of this many worker processes.
+    lock_timeout : float
+        Seconds to wait for the project lock (on a cluster).
+    progress : callable, optional
+        ``progress(done, total)`` as questions finish.
+    on_outcome : callable, optional
+        ``on_outcome(outcome)`` as each question's replay is known.
+    on_connect : callable, optional
+        ``on_connect(client)`` once connected (``client`` None in this process).
+
+    Returns
+    -------
+    list of ReplayOutcome
+        In the order of ``question_ids``; one failing question does not stop the others.
+
+    Raises
+    ------
+    forecast.core.cluster.ClusterError
+        The scheduler cannot be reached, or its workers run other code.
+    """
+    import pandas as pd
+
+    from forecast.core.cluster import TaskFailure, connect, map_tasks, verify_workers
+    from forecast.core.errors import InputError
+    from forecast.inference.fingerprint import code_fingerprint
+    from forecast.runs.update import project_lock
+
+    if start is None or end is None:
+        raise ValueError("replay_all needs start and end (e.g. '2022-03', '2024-09')")
+    project = Project.find(root)
+    ids = list(question_ids) if question_ids is not None else project.question_ids()
+    ledger_path = Path(ledger_path) if ledger_path else default_path(project.root)
+    outcomes: dict[str, ReplayOutcome] = {}
+
+    def emit(outcome: ReplayOutcome) -> None:
+        outcomes[outcome.question] = outcome
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    def summary(table) -> str:
+        counts = table["method"].value_counts()
+        return (f"{len(table)} points: {int(counts.get('nuts', 0))} NUTS fits (anchors), {int(counts.get('reweighted', 0))} reweighted, "
+                f"{int(counts.get('stored', 0))} stored")
+
+    def failed(qid: str, exc: BaseException) -> ReplayOutcome:
+        message = str(exc) if isinstance(exc, (InputError, ValueError)) else f"{type(exc).__name__}: {exc}"
+        return ReplayOutcome(qid, "failed", None, message, error=exc, error_type=type(exc).__name__)
+
+    with connect(workers=workers, scheduler=scheduler, client=client) as c:
+        verify_workers(c, code_fingerprint, "forecast code")
+        if on_connect is not None:
+            on_connect(c)
+        if c is None:
+            for n, qid in enumerate(ids):
+                try:
+                    table = _replay_here(qid, start, end, every, seed, project.root, ledger_path, force, False, reweight, sampler)
+                    emit(ReplayOutcome(qid, "succeeded", table, summary(table)))
+                except Exception as exc:  # noqa: BLE001  (one question's failure does not stop the others)
+                    emit(failed(qid, exc))
+                if progress is not None:
+                    progress(n + 1, len(ids))
+            return [outcomes[qid] for qid in ids]
+
+        ledger = Ledger(ledger_path)
+        with project_lock(ledger_path, lock_timeout):
+            ledger.recover()
+            tasks: list[ReplayTask] = []
+            for qid in ids:
+                try:
+                    question = Question.from_inputs(project.load(qid))
+                    plan = _plan(question, start, end, every, seed, reweight, sampler)
+                except (InputError, ValueError) as exc:
+                    emit(failed(qid, exc))
+                    continue
+                stored, run_ids = {}, {}
+                for i, as_of in enumerate(plan.points):
+                    fps, fingerprint = plan.fingerprints(i)
+                    row = None if force else ledger.find(qid, fingerprint)
+                    if row is not None:
+                        stored[i] = {k: row[k] for k in STORED_FIELDS}
+                    else:
+                        run_ids[i] = ledger.start(qid, as_of, "replay", seed, fps, fingerprint)
+                tasks.append(ReplayTask(plan, stored, run_ids))
+            open_runs = {run_id for t in tasks for run_id in t.run_ids.values()}
+
+            def record(j: int, res) -> None:
+                task = tasks[j]
+                question = task.plan.question
+                qid = question.id
+                if isinstance(res, TaskFailure):
+                    res = ReplayTaskResult([], [], res.error, res.message)
+                spec_now = {**question.spec.to_dict(), "library": question.library.model_dump(mode="json")}
+                error = None if res.error is None else f"{res.error_type}: {res.error}"
+                for point in res.points:
+                    try:
+                        _save_point(ledger, ledger_path, question, spec_now, point.run_id, point.tree, point.changes, point.seconds)
+                    except Exception as exc:  # noqa: BLE001
+                        ledger.fail(point.run_id, f"{type(exc).__name__}: {exc}", point.seconds)
+                        error = error or f"{type(exc).__name__}: {exc}"
+                    open_runs.discard(point.run_id)
+                computed = {p.run_id for p in res.points}
+                missing = sorted(r for r in task.run_ids.values() if r not in computed)
+                for n, run_id in enumerate(missing):
+                    ledger.fail(run_id, error if n == 0 else f"not computed: an earlier point of the replay failed ({error})")
+                    open_runs.discard(run_id)
+                if error is not None:
+                    emit(ReplayOutcome(qid, "failed", pd.DataFrame([r.__dict__ for r in res.rows]) if res.rows else None, error,
+                                       error=_Failed(error), error_type=res.error_type))
+                else:
+                    table = pd.DataFrame([r.__dict__ for r in res.rows])
+                    emit(ReplayOutcome(qid, "succeeded", table, summary(table)))
+
+            try:
+                map_tasks(replay_task, tasks, c, progress=progress, on_result=record, name="forecast-replay")
+            except BaseException as exc:
+                for run_id in sorted(open_runs):
+                    ledger.fail(run_id, f"interrupted: {type(exc).__name__} in the process that started the run")
+                raise
+    return [outcomes[qid] for qid in ids]
 
 
 @dataclass(frozen=True)
