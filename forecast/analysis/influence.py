@@ -234,7 +234,17 @@ def refit_without(result, question, item_id: str, horizon=None) -> tuple[float, 
     return float(refit.p_by(horizon).mean()), refit
 
 
-def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7, refit: bool = True, max_refits: int = 3) -> pd.DataFrame:
+def _refit_task(task) -> float:
+    """One refit without an item, as a Dask task: its headline mean (the tree stays on the worker)."""
+    from forecast.inference.sampling import chain_processes
+
+    result, question, item_id, horizon = task
+    with chain_processes(1):
+        return refit_without(result, question, item_id, horizon)[0]
+
+
+def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7, refit: bool = True, max_refits: int = 3,
+                       client=None) -> pd.DataFrame:
     """Which evidence items moved the headline most, and in which direction.
 
     Parameters
@@ -252,6 +262,9 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
         Refit without the item where k exceeds ``k_threshold``.
     max_refits : int
         At most this many refits, the items with the largest k first.
+    client : distributed.Client, optional
+        Run the refits as tasks on this Dask cluster (one per item; the same numbers, each refit
+        has the result's seed and settings); None refits here, one after another.
 
     Returns
     -------
@@ -278,8 +291,16 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
     if refit and max_refits > 0:
         refittable = ~loo["id"].isin(result.design.generated_ids)  # a generated item cannot be left out of the files
         flagged = loo[(loo["pareto_k"] > reliable_k(result, k_threshold)) & refittable].sort_values("pareto_k", ascending=False).head(max_refits)
-        for idx, row in flagged.iterrows():
-            mean_without, _ = refit_without(result, question, row["id"], horizon)
+        if client is None:
+            means = [refit_without(result, question, item_id, horizon)[0] for item_id in flagged["id"]]
+        else:  # one task per refit on the Dask cluster
+            from forecast.core.cluster import TaskError, TaskFailure, map_tasks
+
+            means = map_tasks(_refit_task, [(result, question, item_id, horizon) for item_id in flagged["id"]], client, name="forecast-refit")
+            failed = [m for m in means if isinstance(m, TaskFailure)]
+            if failed:
+                raise TaskError(failed[0])
+        for (idx, row), mean_without in zip(flagged.iterrows(), means):
             loo.loc[idx, "influence"] = row["full_mean"] - mean_without
             loo.loc[idx, "method"] = "refit"
 
