@@ -235,12 +235,18 @@ def refit_without(result, question, item_id: str, horizon=None) -> tuple[float, 
 
 
 def _refit_task(task) -> float:
-    """One refit without an item, as a Dask task: its headline mean (the tree stays on the worker)."""
+    """One refit without an item, as a Dask task (what :func:`refit_without` does): its headline mean.
+
+    The task carries the question, the item, the settings (:func:`refit_settings`) and the horizon,
+    not the fit itself; the refit's tree stays on the worker.
+    """
     from forecast.inference.sampling import chain_processes
 
-    result, question, item_id, horizon = task
+    question, item_id, settings, horizon = task
+    kept = [li for li in question.evidence if li.item.id != item_id]
     with chain_processes(1):
-        return refit_without(result, question, item_id, horizon)[0]
+        refit = dataclasses.replace(question, evidence=kept).fit(**settings)
+    return float(refit.p_by(horizon).mean())
 
 
 def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7, refit: bool = True, max_refits: int = 3,
@@ -296,7 +302,8 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
         else:  # one task per refit on the Dask cluster
             from forecast.core.cluster import TaskError, TaskFailure, map_tasks
 
-            means = map_tasks(_refit_task, [(result, question, item_id, horizon) for item_id in flagged["id"]], client, name="forecast-refit")
+            means = map_tasks(_refit_task, [(question, item_id, refit_settings(result), horizon) for item_id in flagged["id"]], client,
+                              name="forecast-refit")
             failed = [m for m in means if isinstance(m, TaskFailure)]
             if failed:
                 raise TaskError(failed[0])
