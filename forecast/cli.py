@@ -303,25 +303,78 @@ def show(
 
 @app.command()
 def replay(
-    question: Annotated[str, typer.Argument(help="Question id.")],
-    from_: Annotated[str, typer.Option("--from", help="First month (YYYY-MM) or date.")],
-    to: Annotated[str, typer.Option("--to", help="Last month (YYYY-MM) or date.")],
+    question: Annotated[Optional[str], typer.Argument(help="Question id.")] = None,
+    all_questions: Annotated[bool, typer.Option("--all", help="Replay every question in models/ (one task per question).")] = False,
+    from_: Annotated[str, typer.Option("--from", help="First month (YYYY-MM) or date.")] = ...,
+    to: Annotated[str, typer.Option("--to", help="Last month (YYYY-MM) or date.")] = ...,
     every: Annotated[str, typer.Option(help="Spacing of the points (month).")] = "month",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Refit points already stored with the same fingerprint.")] = False,
     draws: Annotated[Optional[int], typer.Option(help="Draws per chain of each NUTS fit (default 1000).")] = None,
     reweight: Annotated[bool, typer.Option("--reweight/--no-reweight", help="Reweight an earlier fit where PSIS allows (default) or run NUTS at every point.")] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print the trajectory as JSON lines.")] = False,
+    workers: Annotated[Optional[int], typer.Option(help="Run the replays on a local Dask cluster of this many worker processes (one task per question).", min=1)] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help=SCHEDULER_HELP)] = None,
     ledger: Annotated[Optional[Path], typer.Option(help="Ledger database (default: runs/ledger.sqlite).")] = None,
     root: Annotated[Optional[Path], typer.Option(help="Project folder.")] = None,
 ) -> None:
     """The forecast as it would have been made at the end of each past month (stored as replay runs)."""
     from rich.progress import Progress
 
+    from forecast.core.cluster import ClusterError, scheduler_address
     from forecast.core.errors import InputError
     from forecast.runs.replay import replay as run_replay
+    from forecast.runs.replay import replay_all
 
+    if bool(question) == all_questions:
+        err.print("[red]error[/red] give a QUESTION or --all")
+        raise typer.Exit(2)
     extra = {"draws": draws} if draws else {}
+    if all_questions or workers is not None or scheduler_address(scheduler) is not None:
+        from forecast.inputs.project import Project
+
+        try:
+            ids = Project.find(root).question_ids() if all_questions else [question]
+        except InputError as exc:
+            _print_problems(exc.problems)
+            raise typer.Exit(EXIT_INPUT)
+        codes = []
+        bar = _task_bar(disable=json_out or not console.is_terminal)
+        state = {"task": None}
+
+        def progress(done: int, total: int) -> None:
+            if state["task"] is None:
+                state["task"] = bar.add_task("replays", total=total)
+            bar.update(state["task"], completed=done, total=total)
+
+        def report(outcome) -> None:
+            if outcome.status == "failed":
+                if isinstance(outcome.error, InputError):
+                    _print_problems(outcome.error.problems)
+                else:
+                    err.print(f"[red]failed[/red] {escape(outcome.question)}: {escape(outcome.message)}", highlight=False)
+                if json_out:
+                    print(json.dumps({"question": outcome.question, "status": "failed", "message": outcome.message}))
+                codes.append(EXIT_INPUT)
+            if outcome.table is not None and len(outcome.table):
+                _print_replay(outcome.question, outcome.table, json_out)
+
+        def connected(client) -> None:
+            _print_cluster(client)
+            bar.start()
+
+        try:
+            replay_all(ids, from_, to, every=every, seed=seed, root=root, ledger_path=ledger, force=force, reweight=reweight,
+                       scheduler=scheduler, workers=workers, progress=progress, on_outcome=report, on_connect=connected, **extra)
+        except (ValueError, ClusterError) as exc:
+            err.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+            codes.append(EXIT_INPUT)
+        finally:
+            if bar.live.is_started:
+                bar.stop()
+        if codes:
+            raise typer.Exit(min(codes))
+        return
     try:
         with Progress(console=err, transient=True, disable=json_out) as bar:
             task = bar.add_task(f"replaying {question}", total=None)
@@ -336,11 +389,16 @@ def replay(
     except ValueError as exc:
         err.print(f"[red]error[/red] {exc}")
         raise typer.Exit(EXIT_INPUT)
+    _print_replay(question, df, json_out, with_question=False)
+
+
+def _print_replay(question: str, df, json_out: bool, with_question: bool = True) -> None:
+    """The trajectory of one replay: a table and a summary line, or JSON lines."""
     if json_out:
         for rec in df.to_dict(orient="records"):
-            print(json.dumps(rec, default=str))
+            print(json.dumps({"question": question, **rec} if with_question else rec, default=str))
         return
-    table = Table(title=f"replay of {question}")
+    table = Table(title=f"replay of {escape(question)}")
     for col in ("as-of", "run", "headline", "90%", "how", "diag", "s"):
         table.add_column(col)
     for r in df.itertuples():
@@ -457,9 +515,10 @@ def check(
     question: Annotated[str, typer.Argument(help="Question id.")],
     only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only this check (repeat for several): prior-predictive, sbc, sensitivity, posterior-predictive, scoring, value-of-information.")] = None,
     sims: Annotated[Optional[int], typer.Option(help="Simulations for SBC and histories for scoring (default 100 / 40; --quick 20 / 20).")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes for SBC and scoring.")] = 1,
+    workers: Annotated[Optional[int], typer.Option(help="Run the SBC simulations and scored histories on a local Dask cluster of this many worker processes.", min=1)] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help=SCHEDULER_HELP)] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes: a first look in a few minutes.")] = False,
-    seed: Annotated[int, typer.Option(help="Random seed: same files + same seed = same results, whatever --workers.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed: same files + same seed = same results, whatever --workers / --scheduler.")] = 1,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Use only evidence known by this date (default: today).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for figures and stored simulations (default: runs/checks/<question>/).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
@@ -469,35 +528,42 @@ def check(
 
     Exit code 7 when any check fails (so it can gate CI); warnings exit 0.
 
-    SBC and scoring store each simulation under --out as it finishes: a rerun resumes.
+    SBC and scoring store each simulation under --out as it finishes: a rerun resumes. With
+    --workers or --scheduler each simulation is a Dask task (the same numbers as in this process).
     """
+    from contextlib import nullcontext
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from forecast.checks import EXIT_FAILED, normalize_names
+    from forecast.checks import EXIT_FAILED, FANS_OUT, normalize_names
     from forecast.checks import check as run_checks
+    from forecast.core.cluster import ClusterError, connect
     from forecast.core.errors import InputError
 
     try:
-        normalize_names(only)
+        names = normalize_names(only)
     except ValueError as exc:
         err.print(f"[red]error[/red] --only: {escape(str(exc))}", highlight=False)
         raise typer.Exit(2)
     when = _parse_date(as_of, "--as-of")
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err, transient=True, disable=json_out) as bar:
-            tasks: dict[str, int] = {}
+        # a cluster only for the checks that run one task per simulation
+        with connect(workers=workers, scheduler=scheduler) if any(n in FANS_OUT for n in names) else nullcontext(None) as client:
+            _print_cluster(client)
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=err, transient=True, disable=json_out) as bar:
+                tasks: dict[str, int] = {}
 
-            def tick(name, done, total, message=""):
-                if name not in tasks:
-                    tasks[name] = bar.add_task(name, total=total)
-                bar.update(tasks[name], completed=done, total=total, description=f"{name}: {escape(message)}")
+                def tick(name, done, total, message=""):
+                    if name not in tasks:
+                        tasks[name] = bar.add_task(name, total=total)
+                    bar.update(tasks[name], completed=done, total=total, description=f"{name}: {escape(message)}")
 
-            results = run_checks(question, only=only, quick=quick, workers=workers, sims=sims, seed=seed, out=out, progress=tick, as_of=when, root=root)
+                results = run_checks(question, only=only, quick=quick, sims=sims, seed=seed, out=out, progress=tick, as_of=when, root=root, client=client)
     except InputError as exc:
         _print_problems(exc.problems)
         raise typer.Exit(EXIT_INPUT)
-    except ValueError as exc:
+    except (ValueError, ClusterError, RuntimeError) as exc:  # bad options, an unreachable cluster, a failed simulation
         err.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_INPUT)
     failed = [r.name for r in results if r.status == "fail"]
