@@ -234,3 +234,41 @@ def test_workers_with_other_code_are_refused_by_name(cluster):
         verify_workers(c, lambda: 0, "nothing")  # the same everywhere: accepted
         with pytest.raises(ClusterError, match=r"Dask worker\(s\) tcp://127\.0\.0\.1:\d+, tcp://127\.0\.0\.1:\d+ run other process id than this process"):
             verify_workers(c, probe_pid, "process id")
+
+
+@pytest.mark.slow
+def test_a_killed_client_leaves_running_rows_that_the_next_update_recovers(cluster, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from .test_scheduler import forecast_command
+
+    root = tmp_path / "killed-client"
+    ids = make_project(root, 2)
+    pause = tmp_path / "client"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("FORECAST_")}, "FORECAST_PAUSE_AT": "fitted", "FORECAST_PAUSE_FILE": str(pause)}
+    args = ["update", "--all", "--as-of", AS_OF, "--root", str(root), "--scheduler", cluster.address, "--json"]
+    proc = subprocess.Popen(forecast_command() + args, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        marker = Path(f"{pause}.fitted")
+        deadline = time.monotonic() + 300
+        while not marker.exists():  # a fit came back from a worker; the client has written nothing of it
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the client never got a result"
+            time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    killed = ledger_rows(root)
+    assert [r["status"] for r in killed] == ["running", "running"] and not list((root / "runs").glob("*/run-*.nc"))
+
+    # the next update marks both failed ("interrupted") and records each question once
+    outcomes = update_all(root=root, as_of=AS_OF, client=None, scheduler=cluster.address)
+    assert [o.status for o in outcomes] == ["succeeded", "succeeded"]
+    rows = ledger_rows(root)
+    assert [(r["question"], r["status"]) for r in rows] == [(q, "failed") for q in ids] + [(q, "succeeded") for q in ids]
+    assert all(r["error"].startswith("interrupted") for r in rows[:2])

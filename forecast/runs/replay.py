@@ -162,7 +162,8 @@ def replay(
         if outcome.status == "failed":
             if isinstance(outcome.error, BaseException) and not isinstance(outcome.error, _Failed):
                 raise outcome.error
-            raise TaskError(TaskFailure(0, outcome.error_type or "Error", outcome.message))
+            kind = outcome.error_type or "Error"
+            raise TaskError(TaskFailure(0, kind, outcome.message.removeprefix(f"{kind}: ")))
         return outcome.table
 
     return _replay_here(question_id, start, end, every, seed, root, ledger_path, force, progress, reweight, sampler)

@@ -11,6 +11,13 @@
    change report in one transaction;
 6. evaluate the alert rules.
 
+The work is split where a cluster needs it (:func:`update_all`, ``forecast update --all --workers N``
+or ``--scheduler ADDRESS``): steps 1-4 and the ``running`` row are the cheap client part
+(``_begin``); the fit is the task (:func:`fit_task`, a pure function of a :class:`FitTask`: the
+question's validated inputs, the as-of date, the seed and the settings), which runs in this process
+or on a Dask worker; writing the artefacts and marking the run ``succeeded`` (``_finish``) is the
+client part again. Workers never touch the ledger or the artefacts.
+
 Crash safety rests on three facts: every writer of the ledger (update, replay) holds the lock, so a
 row still ``running`` when the lock is taken belongs to a process that died; artefacts are renamed
 into place before the transaction that marks their run ``succeeded``; and each run writes files
