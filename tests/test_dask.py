@@ -272,3 +272,23 @@ def test_a_killed_client_leaves_running_rows_that_the_next_update_recovers(clust
     rows = ledger_rows(root)
     assert [(r["question"], r["status"]) for r in rows] == [(q, "failed") for q in ids] + [(q, "succeeded") for q in ids]
     assert all(r["error"].startswith("interrupted") for r in rows[:2])
+
+
+@pytest.mark.slow
+def test_check_on_a_local_cluster_prints_the_dashboard_and_gives_the_same_ranks(tmp_path):
+    make_project(tmp_path, 1)
+    args = ["check", "q0", "--only", "sbc", "--sims", "4", "--quick", "--seed", "5", "--as-of", AS_OF, "--root", str(tmp_path), "--json"]
+    here = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "here")])
+    there = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "there"), "--workers", "2"])
+    assert here.exit_code == there.exit_code and there.exit_code in (0, 7), there.output
+    stderr = " ".join(there.stderr.split())
+    assert "running on the Dask cluster at tcp://127.0.0.1:" in stderr and ": 2 workers, 2 threads; Dask dashboard: http://127.0.0.1:" in stderr
+    assert "Dask" not in here.stderr  # no option: in this process
+    tables = [json.loads(res.stdout)["checks"][0]["table"] for res in (here, there)]
+    assert tables[0] == tables[1] and len(tables[0]) == 5  # baseline, effect, volatility, start level, headline
+
+    def ranks(folder):
+        lines = [json.loads(x) for x in next(folder.glob("sbc-*.jsonl")).read_text().splitlines()]
+        return {r["index"]: r["rank"] for r in lines if "index" in r}
+
+    assert ranks(tmp_path / "here") == ranks(tmp_path / "there") and len(ranks(tmp_path / "here")) == 4

@@ -278,18 +278,21 @@ def map_tasks(
         for i, item in enumerate(items)
     ]
     index_of = {f.key: i for i, f in enumerate(futures)}
+    finished = as_completed(futures, loop=client.loop)
+    pending: list[Any] = futures  # the futures not yet back (set to None as they come)
     try:
-        for future in as_completed(futures, loop=client.loop):
+        for future in finished:
             i = index_of[future.key]
             try:
                 results[i] = future.result()
             except Exception as exc:  # noqa: BLE001  (the task could not run at all, e.g. workers lost beyond retries)
                 results[i] = TaskFailure(i, type(exc).__name__, str(exc) or type(exc).__name__)
+            pending[i] = None  # the result is here: the cluster may forget it (fits are megabytes)
             if on_result is not None:
                 on_result(i, results[i])
             done += 1
             if progress is not None:
                 progress(done, total)
     finally:
-        client.cancel([f for f in futures if not f.done()])
+        client.cancel([f for f in pending if f is not None and not f.done()])
     return results
