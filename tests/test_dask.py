@@ -292,3 +292,19 @@ def test_check_on_a_local_cluster_prints_the_dashboard_and_gives_the_same_ranks(
         return {r["index"]: r["rank"] for r in lines if "index" in r}
 
     assert ranks(tmp_path / "here") == ranks(tmp_path / "there") and len(ranks(tmp_path / "here")) == 4
+
+
+@pytest.mark.slow
+def test_influence_refits_on_the_cluster_give_the_refits_made_here(cluster):
+    import pandas as pd
+
+    from forecast.analysis.influence import evidence_influence
+
+    from .test_influence import OUTLIER, small_fit
+
+    q, result = small_fit()
+    here = evidence_influence(result, q, max_refits=3)
+    with connect(scheduler=cluster.address) as c:
+        there = evidence_influence(result, q, max_refits=3, client=c)
+    assert OUTLIER in set(here.loc[here["method"] == "refit", "id"])  # the outlier's k is above 1: refitted
+    pd.testing.assert_frame_equal(here, there, check_exact=True)
