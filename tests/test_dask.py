@@ -308,3 +308,23 @@ def test_influence_refits_on_the_cluster_give_the_refits_made_here(cluster):
         there = evidence_influence(result, q, max_refits=3, client=c)
     assert OUTLIER in set(here.loc[here["method"] == "refit", "id"])  # the outlier's k is above 1: refitted
     pd.testing.assert_frame_equal(here, there, check_exact=True)
+
+
+@pytest.mark.slow
+def test_one_update_with_a_client_fits_on_the_cluster_and_a_worker_error_is_raised_as_its_message(cluster, sequential, tmp_path):
+    import forecast
+    from forecast.core.cluster import TaskError
+
+    seq_root, _, _ = sequential
+    make_project(tmp_path, 2, broken=True)
+    with connect(scheduler=cluster.address) as c:
+        c.run(break_fits)
+        outcome = forecast.update("q1", as_of=AS_OF, root=tmp_path, client=c)
+        with pytest.raises(TaskError, match=f"^{BROKEN_MESSAGE}$") as caught:
+            forecast.update(BROKEN, as_of=AS_OF, root=tmp_path, client=c)
+    assert caught.value.error == "RuntimeError"
+    assert outcome.status == "succeeded" and outcome.result.idata["posterior"]["log_rate"].size > 0
+    rows = ledger_rows(tmp_path)
+    assert [(r["question"], r["status"]) for r in rows] == [("q1", "succeeded"), (BROKEN, "failed")]
+    assert rows[1]["error"] == f"RuntimeError: {BROKEN_MESSAGE}"
+    assert_same_runs([r for r in ledger_rows(seq_root) if r["question"] == "q1"], rows[:1])
