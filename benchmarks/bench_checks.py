@@ -23,8 +23,8 @@ def main() -> None:
     import forecast
     from forecast.checks.context import CheckContext
     from forecast.checks.parallel import JsonlStore, run_plan
-    from forecast.core.cluster import connect
     from forecast.checks.sbc import SbcPlan
+    from forecast.core.cluster import connect
     from forecast.inference.sampling import cache_info, compiled_model
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

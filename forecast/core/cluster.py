@@ -84,7 +84,7 @@ def scheduler_address(scheduler: str | None = None) -> str | None:
 
 
 @contextmanager
-def connect(workers: int | None = None, scheduler: str | None = None, client=None, timeout: float = 20.0) -> Iterator[Any]:
+def connect(workers: int | None = None, scheduler: str | None = None, client=None, timeout: float = 10.0) -> Iterator[Any]:
     """Where tasks run, as a context manager yielding a :class:`distributed.Client` or None.
 
     Parameters
