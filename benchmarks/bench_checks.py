@@ -3,8 +3,8 @@
     uv run python benchmarks/bench_checks.py [--question belarus-entry] [--sims 16] [--workers 2] [--full]
 
 Runs the same ``--sims`` SBC simulations twice: in this process (after compiling the model once,
-timed separately) and in ``--workers`` worker processes (``forkserver``; each worker starts Python,
-imports PyMC and compiles the model before its first simulation, all inside the timed wall). Prints
+timed separately) and on a local Dask cluster of ``--workers`` worker processes (each worker starts
+Python, imports PyMC and compiles the model before its first simulation, all inside the timed wall). Prints
 the compile time, the time per simulation, both walls, the workers' start-up overhead, the speed-up
 (serial compile + simulations over the parallel wall) measured and projected to 100 and 200
 simulations (start-up is paid once per worker, so the speed-up grows with the number of simulations)
@@ -24,6 +24,7 @@ def main() -> None:
     from forecast.checks.context import CheckContext
     from forecast.checks.parallel import JsonlStore, run_plan
     from forecast.checks.sbc import SbcPlan
+    from forecast.core.cluster import connect
     from forecast.inference.sampling import cache_info, compiled_model
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -46,13 +47,14 @@ def main() -> None:
     print(f"compile (frozen model, in this process): {t_compile:.1f}s", flush=True)
 
     t0 = time.perf_counter()
-    serial = run_plan(plan, range(args.sims), JsonlStore(None), workers=1)
+    serial = run_plan(plan, range(args.sims), JsonlStore(None))
     t_serial = time.perf_counter() - t0
     per_sim = t_serial / args.sims
     print(f"serial: {args.sims} simulations in {t_serial:.1f}s = {per_sim:.2f}s per simulation", flush=True)
 
     t0 = time.perf_counter()
-    parallel = run_plan(plan, range(args.sims), JsonlStore(None), workers=args.workers)
+    with connect(workers=args.workers) as client:
+        parallel = run_plan(plan, range(args.sims), JsonlStore(None), client=client)
     t_parallel = time.perf_counter() - t0
     same = all(serial[i]["rank"] == parallel[i]["rank"] for i in range(args.sims))
     # each record times its own simulation; what the wall holds beyond them is start-up (fork server,
@@ -62,7 +64,7 @@ def main() -> None:
     cpu_workers = sum(parallel[i]["cpu_seconds"] for i in range(args.sims)) / args.sims
     overhead = max(0.0, t_parallel - per_sim_workers * math.ceil(args.sims / args.workers))
     print(f"{args.workers} workers: {args.sims} simulations in {t_parallel:.1f}s, about {overhead:.1f}s of it start-up "
-          f"(fork server, PyMC import, compilation)")
+          f"(cluster, PyMC import, compilation)")
     print(f"per simulation: {per_sim:.2f}s wall / {cpu_serial:.2f}s CPU serial, {per_sim_workers:.2f}s wall / {cpu_workers:.2f}s CPU "
           f"inside a worker (wall above CPU: the cores were busy with other processes)")
     print(f"speed-up at {args.sims} simulations: (serial compile + simulations) / parallel wall = {(t_compile + t_serial) / t_parallel:.2f}x")

@@ -14,16 +14,18 @@ from forecast.inputs.evidence_set import Evidence
 from forecast.inputs.project import Project, validate
 from forecast.inputs.scaffold import new
 
-__all__ = ["InputError", "Problem", "Project", "Question", "Evidence", "FitResult", "load", "validate", "new", "update", "history", "history_view", "replay", "brief", "plots", "check", "intake", "site", "prune"]
+__all__ = ["InputError", "Problem", "Project", "Question", "Evidence", "FitResult", "load", "validate", "new", "update", "update_all", "history", "history_view", "replay", "replay_all", "brief", "plots", "check", "intake", "site", "prune"]
 __version__ = "0.1.0"
 
 
 _LAZY = {
     "FitResult": ("inference.result", "FitResult"),
     "update": ("runs.update", "update"),  # forecast update: ledger, no-op when unchanged, alerts
+    "update_all": ("runs.update", "update_all"),  # forecast update --all: one task per question (Dask optional)
     "history": ("runs.update", "history"),  # forecast history: the ledger as a DataFrame
     "history_view": ("runs.history_view", "history_view"),  # the same runs as a table for a notebook
     "replay": ("runs.replay", "replay"),  # forecast replay
+    "replay_all": ("runs.replay", "replay_all"),  # forecast replay --all: one task per question (Dask optional)
     "brief": ("reports.brief", "brief"),  # forecast brief: PDF + HTML + figures of a recorded run
     "plots": ("reports.plots", None),  # forecast.plots.by_date(result), ...: the briefing figures
     "site": ("reports.site", "build_site"),  # forecast site: static dashboard of every question from the ledger

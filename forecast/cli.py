@@ -124,15 +124,31 @@ def error_exit_code(exc: BaseException, question: str | None = None, json_out: b
     folder where a file is expected, ...)
     other ``ValueError`` (as-of outside the      1     the message
     risk window, a run of another question)
+    ``ClusterError`` (no scheduler at the        1     the address or the workers, the fix
+    address, workers with other code)
+    ``SimulationError`` (SBC or scoring          1     how many failed, the first one's error,
+    simulations failed on a worker or here)            where the others are stored
     ===========================================  ====  ==========================================
 
     Returns None for any other exception (a bug or a sampling failure: the caller decides).
     """
+    known = _known_error(exc, f"{question}: " if question else "")
+    if known is None:
+        return None
+    code, status, message, extra = known
+    if json_out and question is not None:
+        print(json.dumps({"question": question, "status": status, "message": message, **extra, "exit_code": code}))
+    return code
+
+
+def _known_error(exc: BaseException, prefix: str = "") -> tuple[int, str, str, dict] | None:
+    """Print a known kind of error on stderr; ``(exit code, status, message, extra JSON keys)``, or None."""
+    from forecast.checks.parallel import SimulationError
+    from forecast.core.cluster import ClusterError
     from forecast.core.errors import InputError, os_error_message
     from forecast.runs.ledger import LedgerError
     from forecast.runs.update import EXIT_LOCKED, LockTimeout
 
-    prefix = f"{question}: " if question else ""
     if isinstance(exc, InputError):
         _print_problems(exc.problems)
         code, status, message = EXIT_INPUT, "failed", "bad input"
@@ -147,14 +163,12 @@ def error_exit_code(exc: BaseException, question: str | None = None, json_out: b
         message = os_error_message(exc, action="read" if isinstance(exc, FileNotFoundError) else "write") if exc.errno is not None else str(exc)
         code, status, extra = EXIT_INPUT, "failed", {}
         _error(prefix + message)
-    elif isinstance(exc, ValueError):
+    elif isinstance(exc, (ValueError, ClusterError, SimulationError)):
         code, status, message, extra = EXIT_INPUT, "failed", str(exc), {}
         _error(prefix + message)
     else:
         return None
-    if json_out and question is not None:
-        print(json.dumps({"question": question, "status": status, "message": message, **extra, "exit_code": code}))
-    return code
+    return code, status, message, extra
 
 
 @contextmanager
@@ -212,6 +226,27 @@ def _ids(ids) -> str:
     return ", ".join(parts)
 
 
+WORKERS_HELP = "Run the fits on a local Dask cluster of this many worker processes, one task per question"
+SCHEDULER_HELP = "Run on the Dask cluster of this scheduler (tcp://host:8786); default $FORECAST_SCHEDULER."
+
+
+def _print_cluster(client) -> None:
+    """Where the tasks run and the Dask dashboard's address (stderr: stdout stays for results)."""
+    from forecast.core.cluster import dashboard_link, describe
+
+    if client is None:
+        return
+    link = dashboard_link(client)
+    err.print(f"running {escape(describe(client))}" + (f"; Dask dashboard: {escape(link)}" if link else " (no dashboard)"), highlight=False)
+
+
+def _task_bar(disable: bool):
+    """The rich progress bar of finished tasks (stderr, removed when done)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True, disable=disable)
+
+
 @app.command()
 def update(
     question: Annotated[Optional[str], typer.Argument(help="Question id (a file models/<id>.yaml).")] = None,
@@ -239,15 +274,19 @@ def update(
         Optional[int],
         _int_range(limits.KEEP_RUNS, "After the update, delete the files of the question's runs older than the newest N (as `forecast prune --keep N`)"),
     ] = None,
+    workers: Annotated[Optional[int], _int_range(limits.WORKERS, WORKERS_HELP)] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help=SCHEDULER_HELP)] = None,
     root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder (default: found from the current folder).")] = None,
 ) -> None:
     """Fit QUESTION with the evidence known at --as-of, record the run in the ledger, print the headline.
 
     An update whose inputs (spec, evidence in scope, code, sampler settings, seed, as-of) match the
     last successful update does not sample again ("up to date, run N"); --force re-runs.
+    With --workers or --scheduler each question's fit is a Dask task; this process alone writes the
+    ledger and the artefacts. A question that fails does not stop the others.
     """
     from forecast.inputs.project import Project
-    from forecast.runs.update import update as run_update
+    from forecast.runs.update import update_all
 
     if bool(question) == all_questions:
         _error("give a QUESTION or --all")
@@ -257,37 +296,98 @@ def update(
     ids = project.question_ids() if all_questions else [question]
     overrides = {k: v for k, v in dict(draws=draws, tune=tune, chains=chains).items() if v is not None}
     codes = []
-    for qid in ids:
-        try:
-            with console.status(f"updating {escape(qid)}...", spinner="dots") if not json_out and console.is_terminal else _nullcontext():
-                outcome = run_update(
-                    qid, as_of=as_of, seed=seed, force=force, root=project.root, ledger_path=ledger,
-                    alert_threshold=alert_threshold, alert_band=alert_band, alert_diagnostics=strict,
-                    lock_timeout=lock_timeout, progressbar=not json_out and console.is_terminal, keep=keep, **overrides,
-                )
-            if output is not None and outcome.record is not None:
-                # the run's stored files, verified: the same bytes whether it was fitted now or is up
-                # to date; a damaged or missing file is an error naming it and the run
-                from forecast.inference.store import copy_artefacts
+    interactive_terminal = not json_out and console.is_terminal
+    one_here = len(ids) == 1 and workers is None and not scheduler  # (or $FORECAST_SCHEDULER): decided once connected
+    bar = _task_bar(disable=not interactive_terminal)
+    state = {"task": None, "client": None}
+    reported: set[str] = set()
 
-                copy_artefacts(outcome.record, output)
-        except Exception as exc:
-            code = error_exit_code(exc, qid, json_out)
-            if code is None:  # a sampling failure: recorded as failed in the ledger; go on with the others
-                _error(f"{qid}: {type(exc).__name__}: {exc}")
-                if json_out:
-                    print(json.dumps({"question": qid, "status": "failed", "message": f"{type(exc).__name__}: {exc}", "exit_code": EXIT_INPUT}))
-                code = EXIT_INPUT
-            codes.append(code)
-            continue
-        if json_out:
-            print(json.dumps(outcome.to_dict(), default=str))
-        else:
-            print_outcome(outcome)
-        codes.append(outcome.exit_code)
+    def connected(client) -> None:
+        state["client"] = client
+        _print_cluster(client)
+        if client is not None or not one_here:
+            bar.start()
+
+    def progress(done: int, total: int) -> None:
+        if state["task"] is None:
+            state["task"] = bar.add_task("fits", total=total)
+        bar.update(state["task"], completed=done, total=total, description=f"fits ({'on the cluster' if state['client'] is not None else 'here'})")
+
+    def report(outcome) -> None:
+        reported.add(outcome.question)
+        codes.append(_print_update_outcome(outcome, json_out, output))
+
+    try:
+        with console.status(f"updating {escape(ids[0])}...", spinner="dots") if interactive_terminal and one_here and not _scheduler_from_env() else _nullcontext():
+            update_all(ids, as_of=as_of, seed=seed, force=force, root=project.root, ledger_path=ledger, alert_threshold=alert_threshold,
+                       alert_band=alert_band, alert_diagnostics=strict, lock_timeout=lock_timeout, progressbar=interactive_terminal and one_here,
+                       keep=keep, client=None, scheduler=scheduler, workers=workers, progress=progress, on_outcome=report, on_connect=connected,
+                       **overrides)
+    except Exception as exc:  # the whole batch stopped: the lock, the ledger, the disk, the scheduler
+        code = _batch_error(exc, [qid for qid in ids if qid not in reported], json_out)
+        if code is None:
+            raise
+        codes.append(code)
+    finally:
+        if bar.live.is_started:
+            bar.stop()
     nonzero = [c for c in codes if c]
     if nonzero:
         raise typer.Exit(min(nonzero))
+
+
+def _scheduler_from_env() -> bool:
+    from forecast.core.cluster import scheduler_address
+
+    return scheduler_address() is not None
+
+
+def _failed_outcome(question: str, exc: BaseException | None, message: str, json_out: bool) -> int:
+    """Report one question of a batch that failed (``update --all``, ``replay --all``); returns its exit code.
+
+    A known kind of error goes through :func:`error_exit_code`; any other (a fit that failed, here or
+    on a Dask worker) is printed as ``<question>: <error class>: <message>``, as a failed fit always is.
+    """
+    code = error_exit_code(exc, question, json_out) if exc is not None else None
+    if code is None:
+        _error(f"{question}: {message}")
+        if json_out:
+            print(json.dumps({"question": question, "status": "failed", "message": message, "exit_code": EXIT_INPUT}))
+        code = EXIT_INPUT
+    return code
+
+
+def _batch_error(exc: BaseException, pending: list[str], json_out: bool) -> int | None:
+    """A batch that stopped as a whole (the lock, the ledger, the scheduler): one message, and with
+    ``--json`` a line for each question left without an outcome. None for an unknown kind of error."""
+    known = _known_error(exc)
+    if known is None:
+        return None
+    code, status, message, extra = known
+    if json_out:
+        for qid in pending:
+            print(json.dumps({"question": qid, "status": status, "message": message, **extra, "exit_code": code}))
+    return code
+
+
+def _print_update_outcome(outcome, json_out: bool, output: Path | None) -> int:
+    """Print one question's outcome of ``forecast update`` as it arrives; returns its exit code."""
+    if outcome.status == "failed":
+        return _failed_outcome(outcome.question, outcome.error, outcome.message, json_out)
+    if output is not None and outcome.record is not None:
+        # the run's stored files, verified: the same bytes whether it was fitted now or is up
+        # to date; a damaged or missing file is an error naming it and the run
+        try:
+            from forecast.inference.store import copy_artefacts
+
+            copy_artefacts(outcome.record, output)
+        except Exception as exc:  # noqa: BLE001  (reported; the other questions go on)
+            return _failed_outcome(outcome.question, exc, f"{type(exc).__name__}: {exc}", json_out)
+    if json_out:
+        print(json.dumps(outcome.to_dict(), default=str))
+    else:
+        print_outcome(outcome)
+    return outcome.exit_code
 
 
 def print_outcome(outcome) -> None:
@@ -503,27 +603,37 @@ def prune(
 
 @app.command()
 def replay(
-    question: Annotated[str, typer.Argument(help="Question id.")],
-    from_: Annotated[dt.date, typer.Option("--from", parser=_date_option(month=True), metavar="YYYY-MM[-DD]", help="First month (YYYY-MM) or date (YYYY-MM-DD), not after today.")],
+    question: Annotated[Optional[str], typer.Argument(help="Question id.")] = None,
+    all_questions: Annotated[bool, typer.Option("--all", help="Replay every question in models/ (one task per question).")] = False,
+    from_: Annotated[
+        dt.date,
+        typer.Option("--from", parser=_date_option(month=True), metavar="YYYY-MM[-DD]", help="First month (YYYY-MM) or date (YYYY-MM-DD), not after today."),
+    ] = ...,
     to: Annotated[
         dt.date,
         typer.Option("--to", parser=_date_option(month=True, end=True, future=True), metavar="YYYY-MM[-DD]", help="Last month (YYYY-MM) or date; the replay stops at the last month end on or before today."),
-    ],
+    ] = ...,
     every: Annotated[str, typer.Option(help="Spacing of the points (month).")] = "month",
     seed: Annotated[int, _int_range(limits.SEED, "Random seed")] = 1,
     force: Annotated[bool, typer.Option("--force", help="Refit points already stored with the same fingerprint.")] = False,
     draws: Annotated[Optional[int], _int_range(limits.DRAWS, "Draws per chain of each NUTS fit", default_help="; default 1000")] = None,
     reweight: Annotated[bool, typer.Option("--reweight/--no-reweight", help="Reweight an earlier fit where PSIS allows (default) or run NUTS at every point.")] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print the trajectory as JSON lines.")] = False,
+    workers: Annotated[Optional[int], _int_range(limits.WORKERS, "Run the replays on a local Dask cluster of this many worker processes, one task per question")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help=SCHEDULER_HELP)] = None,
     ledger: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Ledger database (default: runs/ledger.sqlite).")] = None,
     root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder.")] = None,
 ) -> None:
     """The forecast as it would have been made at the end of each past month (stored as replay runs)."""
     from rich.progress import Progress
 
-    from forecast.core.fmt import percent, percent_range
+    from forecast.core.cluster import scheduler_address
     from forecast.runs.replay import replay as run_replay
+    from forecast.runs.replay import replay_all
 
+    if bool(question) == all_questions:
+        _error("give a QUESTION or --all")
+        raise typer.Exit(EXIT_USAGE)
     if every != "month":
         _error(f"--every supports 'month', not {every!r}")
         raise typer.Exit(EXIT_USAGE)
@@ -531,6 +641,40 @@ def replay(
         _error(f"--to {to} is before --from {from_}")
         raise typer.Exit(EXIT_USAGE)
     extra = {"draws": draws} if draws else {}
+    if all_questions or workers is not None or scheduler_address(scheduler) is not None:
+        from forecast.inputs.project import Project
+
+        with errors_reported():
+            ids = Project.find(root).question_ids() if all_questions else [question]
+        codes = []
+        bar = _task_bar(disable=json_out or not console.is_terminal)
+        state = {"task": None}
+
+        def progress(done: int, total: int) -> None:
+            if state["task"] is None:
+                state["task"] = bar.add_task("replays", total=total)
+            bar.update(state["task"], completed=done, total=total)
+
+        def report(outcome) -> None:
+            if outcome.status == "failed":
+                codes.append(_failed_outcome(outcome.question, outcome.error, outcome.message, json_out))
+            if outcome.table is not None and len(outcome.table):
+                _print_replay(outcome.question, outcome.table, json_out)
+
+        def connected(client) -> None:
+            _print_cluster(client)
+            bar.start()
+
+        try:
+            with errors_reported():
+                replay_all(ids, from_, to, every=every, seed=seed, root=root, ledger_path=ledger, force=force, reweight=reweight,
+                           scheduler=scheduler, workers=workers, progress=progress, on_outcome=report, on_connect=connected, **extra)
+        finally:
+            if bar.live.is_started:
+                bar.stop()
+        if codes:
+            raise typer.Exit(min(codes))
+        return
     with errors_reported():
         with Progress(console=err, transient=True, disable=json_out) as bar:
             task = bar.add_task(f"replaying {question}", total=None)
@@ -539,9 +683,16 @@ def replay(
                 bar.update(task, completed=i, total=n, description=f"replaying {question}: {point.as_of}")
 
             df = run_replay(question, from_, to, every=every, seed=seed, root=root, ledger_path=ledger, force=force, progress=tick, reweight=reweight, **extra)
+    _print_replay(question, df, json_out, with_question=False)
+
+
+def _print_replay(question: str, df, json_out: bool, with_question: bool = True) -> None:
+    """The trajectory of one replay: a table of the rolling headline and a summary line, or JSON lines."""
+    from forecast.core.fmt import percent, percent_range
+
     if json_out:
         for rec in df.to_dict(orient="records"):
-            print(json.dumps(rec, default=str))
+            print(json.dumps({"question": question, **rec} if with_question else rec, default=str))
         return
     months = next((int(m) for m in df["rolling_months"] if m is not None and m == m), None)
     table = Table(title=Text(f"replay of {question}" + (f": P(event within {months} months of each as-of date)" if months else "")))
@@ -680,9 +831,10 @@ def check(
     question: Annotated[str, typer.Argument(help="Question id.")],
     only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only this check (repeat for several): prior-predictive, sbc, sensitivity, posterior-predictive, scoring, value-of-information.")] = None,
     sims: Annotated[Optional[int], _int_range(limits.SIMS, "Simulations for SBC and histories for scoring", default_help="; default 100 / 40; --quick 20 / 20")] = None,
-    workers: Annotated[int, _int_range(limits.WORKERS, "Worker processes for SBC and scoring")] = 1,
+    workers: Annotated[Optional[int], _int_range(limits.WORKERS, "Run the SBC simulations and scored histories on a local Dask cluster of this many worker processes")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help=SCHEDULER_HELP)] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes: a first look in a few minutes.")] = False,
-    seed: Annotated[int, _int_range(limits.SEED, "Random seed: same files + same seed = same results, whatever --workers")] = 1,
+    seed: Annotated[int, _int_range(limits.SEED, "Random seed: same files + same seed = same results, whatever --workers / --scheduler")] = 1,
     as_of: Annotated[Optional[dt.date], typer.Option("--as-of", parser=_date_option(), metavar="YYYY-MM-DD", help=AS_OF_HELP)] = None,
     out: Annotated[Optional[Path], typer.Option("--out", file_okay=False, help="Folder for figures and stored simulations (default: runs/checks/<question>/).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
@@ -692,29 +844,36 @@ def check(
 
     Exit code 7 when any check fails (so it can gate CI); warnings exit 0.
 
-    SBC and scoring store each simulation under --out as it finishes: a rerun resumes.
+    SBC and scoring store each simulation under --out as it finishes: a rerun resumes. With
+    --workers or --scheduler each simulation is a Dask task (the same numbers as in this process).
     """
+    from contextlib import nullcontext
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from forecast.checks import EXIT_FAILED, normalize_names
+    from forecast.checks import EXIT_FAILED, FANS_OUT, normalize_names
     from forecast.checks import check as run_checks
+    from forecast.core.cluster import connect
 
     try:
-        normalize_names(only)
+        names = normalize_names(only)
     except ValueError as exc:
         _error(f"--only: {exc}")
         raise typer.Exit(EXIT_USAGE)
     with errors_reported():
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err, transient=True, disable=json_out) as bar:
-            tasks: dict[str, int] = {}
+        # a cluster only for the checks that run one task per simulation
+        with connect(workers=workers, scheduler=scheduler) if any(n in FANS_OUT for n in names) else nullcontext(None) as client:
+            _print_cluster(client)
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=err, transient=True, disable=json_out) as bar:
+                tasks: dict[str, int] = {}
 
-            def tick(name, done, total, message=""):
-                if name not in tasks:
-                    tasks[name] = bar.add_task(name, total=total)
-                bar.update(tasks[name], completed=done, total=total, description=f"{name}: {escape(message)}")
+                def tick(name, done, total, message=""):
+                    if name not in tasks:
+                        tasks[name] = bar.add_task(name, total=total)
+                    bar.update(tasks[name], completed=done, total=total, description=f"{name}: {escape(message)}")
 
-            results = run_checks(question, only=only, quick=quick, workers=workers, sims=sims, seed=seed, out=out, progress=tick, as_of=as_of, root=root)
+                results = run_checks(question, only=only, quick=quick, sims=sims, seed=seed, out=out, progress=tick, as_of=as_of, root=root, client=client)
     failed = [r.name for r in results if r.status == "fail"]
     code = EXIT_FAILED if failed else 0
     if json_out:

@@ -113,36 +113,43 @@ def test_sbc_refuses_to_simulate_from_a_question_of_another_structure():
         sbc.run(context(base_question()), simulate_from=two_indicator_question(), sims=2)
 
 
-# -- worker processes ---------------------------------------------------------------------------------
+# -- the resumable store -------------------------------------------------------------------------------
 
 
 class SquarePlan:
-    """A plan without PyMC: records which process ran each index."""
+    """A plan without PyMC: counts how often it was prepared; index 13 fails."""
+
+    prepared = 0
 
     def prepare(self):
-        self.prepared_in = os.getpid()
+        SquarePlan.prepared += 1
 
     def run(self, index):
-        return {"square": index * index, "pid": os.getpid(), "prepared_in": self.prepared_in}
+        if index == 13:
+            raise ValueError("simulation 13 drew an impossible world")
+        return {"square": index * index, "pid": os.getpid()}
 
 
-def test_worker_processes_run_the_plan_and_the_store_resumes(tmp_path):
-    from forecast.checks.parallel import JsonlStore, run_plan
+def test_plan_runs_once_prepared_and_the_store_resumes(tmp_path):
+    from forecast.checks.parallel import JsonlStore, SimulationError, run_plan
 
     path = tmp_path / "sims.jsonl"
-    # "fork" starts workers in milliseconds; the forkserver default (for PyMC plans) runs in benchmarks/bench_checks.py
-    records = run_plan(SquarePlan(), range(6), JsonlStore(path, header={"what": "test"}), workers=2, start_method="fork")
+    SquarePlan.prepared = 0
+    records = run_plan(SquarePlan(), range(6), JsonlStore(path, header={"what": "test"}))
     assert [records[i]["square"] for i in range(6)] == [i * i for i in range(6)]
-    assert {r["pid"] for r in records.values()}.isdisjoint({os.getpid()})
-    assert all(r["pid"] == r["prepared_in"] for r in records.values())  # each worker prepared once, itself
+    assert SquarePlan.prepared == 1  # once per run in a process, not once per simulation
     with path.open("a") as fh:
         fh.write('{"index": 6, "squ')  # a write cut short by a kill
     store = JsonlStore(path)
     assert sorted(store.records) == list(range(6))
     seen = []
-    run_plan(SquarePlan(), range(8), store, workers=1, progress=lambda done, total: seen.append(done))
+    run_plan(SquarePlan(), range(8), store, progress=lambda done, total: seen.append(done))
     assert seen == [6, 7, 8]
     assert sorted(JsonlStore(path).records) == list(range(8))
+    # a failing simulation is named with its own message; every other one is stored for the rerun
+    with pytest.raises(SimulationError, match=r"1 of 16 simulations failed; simulation 13: ValueError: simulation 13 drew an impossible world; the 15 others are stored"):
+        run_plan(SquarePlan(), range(16), store)
+    assert sorted(JsonlStore(path).records) == [i for i in range(16) if i != 13]
 
 
 # -- prior predictive ---------------------------------------------------------------------------------

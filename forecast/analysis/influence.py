@@ -262,7 +262,23 @@ def refit_without(result, question, item_id: str, horizon=None) -> tuple[float, 
     return float(refit.p_by(horizon).mean()), refit
 
 
-def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7, refit: bool = True, max_refits: int = 3) -> pd.DataFrame:
+def _refit_task(task) -> float:
+    """One refit without an item, as a Dask task (what :func:`refit_without` does): its headline mean.
+
+    The task carries the question, the item, the settings (:func:`refit_settings`) and the horizon,
+    not the fit itself; the refit's tree stays on the worker.
+    """
+    from forecast.inference.sampling import chain_processes
+
+    question, item_id, settings, horizon = task
+    kept = [li for li in question.evidence if li.item.id != item_id]
+    with chain_processes(1):
+        refit = dataclasses.replace(question, evidence=kept).fit(**settings)
+    return float(refit.p_by(horizon).mean())
+
+
+def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7, refit: bool = True, max_refits: int = 3,
+                       client=None) -> pd.DataFrame:
     """Which evidence items moved the headline most, and in which direction.
 
     Parameters
@@ -281,6 +297,9 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
     max_refits : int
         At most this many refits, spent on the unreliable estimates (k above the limit) with the
         largest estimated ``|influence|`` first.
+    client : distributed.Client, optional
+        Run the refits as tasks on this Dask cluster (one per item; the same numbers, each refit
+        has the result's seed and settings); None refits here, one after another.
 
     Returns
     -------
@@ -314,8 +333,18 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
         unreliable = loo[(loo["pareto_k"] > limit) & refittable]
         # the refits go where the table would otherwise print the largest number it cannot vouch for
         order = unreliable.assign(size=unreliable["influence"].abs()).sort_values(["size", "pareto_k"], ascending=False, kind="stable")
-        for idx, row in order.head(max_refits).iterrows():
-            mean_without, _ = refit_without(result, question, row["id"], horizon)
+        flagged = order.head(max_refits)
+        if client is None:
+            means = [refit_without(result, question, item_id, horizon)[0] for item_id in flagged["id"]]
+        else:  # one task per refit on the Dask cluster
+            from forecast.core.cluster import TaskError, TaskFailure, map_tasks
+
+            means = map_tasks(_refit_task, [(question, item_id, refit_settings(result), horizon) for item_id in flagged["id"]], client,
+                              name="forecast-refit")
+            failed = [m for m in means if isinstance(m, TaskFailure)]
+            if failed:
+                raise TaskError(failed[0])
+        for (idx, row), mean_without in zip(flagged.iterrows(), means):
             loo.loc[idx, "influence"] = row["full_mean"] - mean_without
             loo.loc[idx, "method"] = "refit"
 

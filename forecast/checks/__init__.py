@@ -14,22 +14,25 @@ check                       question it answers                                 
 ``value-of-information``    which indicator is most worth watching next?                        no
 ==========================  ==================================================================  ============
 
-SBC and scoring run simulations in worker processes and store them as they come under
+SBC and scoring run one task per simulation, in this process or on a Dask cluster (``workers``,
+``scheduler`` or ``client``: :mod:`forecast.core.cluster`), and store them as they come under
 ``runs/checks/<question>/`` (rerunning resumes); the other checks share one fit of the question.
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable
 
 from forecast.checks.base import CheckResult, worst
 
 CHECKS = ("prior-predictive", "sbc", "sensitivity", "posterior-predictive", "scoring", "value-of-information")
+FANS_OUT = ("sbc", "scoring")  # one task per simulation: these run on a Dask cluster when one is given
 EXIT_FAILED = 7  # `forecast check` exit code when any check fails
 
-__all__ = ["CHECKS", "EXIT_FAILED", "CheckResult", "check", "worst"]
+__all__ = ["CHECKS", "FANS_OUT", "EXIT_FAILED", "CheckResult", "check", "worst"]
 
 
 def _module(name: str):
@@ -65,6 +68,8 @@ def check(
     progress: Callable | None = None,
     as_of=None,
     root=None,
+    scheduler: str | None = None,
+    client=None,
 ) -> list[CheckResult]:
     """Run the model checks of a question.
 
@@ -77,7 +82,8 @@ def check(
     quick : bool
         Small sizes (a minute or two for a small question; what the tests use).
     workers : int
-        Worker processes for SBC and scoring (each compiles the model once).
+        A local Dask cluster of this many worker processes runs the SBC simulations and scored
+        histories (each worker compiles the model once); 1 runs them in this process.
     sims : int, optional
         Number of SBC simulations and of scored histories.
     seed : int
@@ -91,6 +97,11 @@ def check(
         Default today: only evidence published by then.
     root : path, optional
         Project folder (default: found from the current folder).
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://10.0.0.5:8786``) instead of a local cluster;
+        default ``$FORECAST_SCHEDULER``.
+    client : distributed.Client, optional
+        An existing Dask client (used as is, not closed).
 
     Returns
     -------
@@ -104,7 +115,7 @@ def check(
         with bar("checking") as tick:
             return check(question, only=only, quick=quick, workers=workers, sims=sims, seed=seed, out=out,
                          progress=lambda name, done, total, message="": tick(done, total, f"{name} {message}".strip()),
-                         as_of=as_of, root=root)
+                         as_of=as_of, root=root, scheduler=scheduler, client=client)
     names = normalize_names(only)
     if isinstance(question, str):
         from forecast.inference.question import Question
@@ -116,16 +127,24 @@ def check(
             out = project.root / "runs" / "checks" / question_obj.id
     else:
         question_obj = question
+    from forecast.core.cluster import connect, verify_workers
+    from forecast.inference.fingerprint import code_fingerprint
+
     ctx = CheckContext(question_obj, as_of=as_of, quick=quick, seed=seed, workers=workers, sims=sims,
                        out=Path(out) if out is not None else None, progress=progress)
-    results = []
-    for name in names:
-        t0 = time.perf_counter()
-        result = _module(name).run(ctx)
-        result.seconds = time.perf_counter() - t0
-        if ctx.out is not None and result.figures:
-            save_figures(result, ctx.out)
-        results.append(result)
+    fans_out = any(name in FANS_OUT for name in names)
+    with connect(workers=workers, scheduler=scheduler, client=client) if fans_out else nullcontext(None) as c:
+        if c is not None:
+            verify_workers(c, code_fingerprint, "forecast code")
+        ctx.client = c
+        results = []
+        for name in names:
+            t0 = time.perf_counter()
+            result = _module(name).run(ctx)
+            result.seconds = time.perf_counter() - t0
+            if ctx.out is not None and result.figures:
+                save_figures(result, ctx.out)
+            results.append(result)
     return results
 
 

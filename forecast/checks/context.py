@@ -82,7 +82,7 @@ class CheckContext:
     seed : int
         Every simulation and fit is seeded from it.
     workers : int
-        Worker processes for SBC and scoring.
+        Kept for callers that set it; where the simulations run is ``client``.
     sims : int, optional
         Number of SBC simulations and of scored histories (overrides the sizes).
     out : Path, optional
@@ -91,10 +91,13 @@ class CheckContext:
         ``progress(check, done, total, message)``.
     sizes : Sizes, optional
         Explicit sizes (overrides ``quick``).
+    client : distributed.Client, optional
+        Where SBC simulations and scored histories run (one task each,
+        :func:`forecast.core.cluster.map_tasks`); None runs them in this process.
     """
 
     def __init__(self, question, as_of=None, quick: bool = False, seed: int = 1, workers: int = 1, sims: int | None = None,
-                 out: Path | None = None, progress: Callable | None = None, sizes: Sizes | None = None):
+                 out: Path | None = None, progress: Callable | None = None, sizes: Sizes | None = None, client=None):
         from forecast.core.timegrid import to_date
         from forecast.inference.result import headline_horizon
 
@@ -111,6 +114,7 @@ class CheckContext:
         self.sizes = sizes
         self.seed = int(seed)
         self.workers = max(1, int(workers))
+        self.client = client
         self.out = Path(out) if out is not None else None
         self._progress = progress
         self.target_accept = float(self.spec.sampler.target_accept)

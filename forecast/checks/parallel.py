@@ -1,31 +1,40 @@
-"""Many independent simulations across worker processes, stored as they finish, resumable.
+"""Many independent simulations, in this process or on a Dask cluster, stored as they finish, resumable.
 
 A *plan* is a small picklable object with ``prepare()`` (compile what the simulations need, once per
 process) and ``run(index) -> dict`` (one simulation, a pure function of the plan and the index: the
 random streams are seeded by ``[seed, index]``, so a simulation gives the same record whichever
-worker runs it and in whatever order). :func:`run_plan` runs the indices not yet in the store:
+worker runs it and in whatever order). :func:`run_plan` runs the indices not yet in the store with
+:func:`forecast.core.cluster.map_tasks`:
 
-* ``workers <= 1``: in this process;
-* otherwise a :class:`concurrent.futures.ProcessPoolExecutor` with the ``forkserver`` context
-  (``spawn`` where forkserver does not exist): PyMC and a forked parent's compiled state do not mix
-  well. The fork server preloads PyMC, so workers start without importing it again. Each worker
-  prepares the plan once (its own compiled model) and then runs many indices.
+* ``client=None``: in this process, one after another;
+* a :class:`distributed.Client` (``forecast check --workers N`` / ``--scheduler ADDRESS``): one Dask
+  task per simulation. Each worker process prepares a plan once (its compiled model) and keeps it
+  for the following simulations of the same run.
 
-Records are appended to a JSON Lines file as they arrive and flushed to disk, so an interrupted run
-loses at most the simulations in flight; a rerun with the same file skips the stored indices. A
-half-written last line (a run killed mid-write) is ignored.
+Only the client writes: records are appended to a JSON Lines file as their tasks finish and flushed
+to disk, so an interrupted run loses at most the simulations in flight; a rerun with the same file
+skips the stored indices. A half-written last line (a run killed mid-write) is ignored. A simulation
+that fails is not stored; the others are, and the run then stops with a :class:`SimulationError`
+naming it.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+import uuid
+from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
 
-_PLAN = None  # the plan of this worker process
+from forecast.core.cluster import TaskFailure, map_tasks
+
+_PREPARED: OrderedDict[str, object] = OrderedDict()  # plans prepared in this (worker) process, by run token
+_MAX_PREPARED = 4
+
+
+class SimulationError(RuntimeError):
+    """Some simulations of a plan failed; the others are stored (a rerun resumes)."""
 
 
 class JsonlStore:
@@ -64,62 +73,86 @@ class JsonlStore:
             os.fsync(fh.fileno())
 
 
-def _context(start_method: str | None = None):
-    if start_method is None:
-        start_method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(start_method)
-    if start_method == "forkserver":
-        # the server imports PyMC once and every worker forks from it with PyMC imported but nothing
-        # compiled or sampled (what makes fork fragile), instead of each worker importing it again
-        context.set_forkserver_preload(["pymc", "forecast.inference.sampling", "forecast.checks.sbc", "forecast.checks.scoring"])
-    return context
+def run_simulation(task: tuple[str, object, int]) -> dict:
+    """One simulation (a task): ``plan.run(index)``, preparing the plan first if this process has not.
+
+    Parameters
+    ----------
+    task : (token, plan, index)
+        ``token`` names the run: a worker prepares each run's plan once.
+
+    Returns
+    -------
+    dict
+        The simulation's record (without its index).
+    """
+    token, plan, index = task
+    prepared = _PREPARED.pop(token, None)
+    if prepared is None:
+        plan.prepare()
+        prepared = plan
+    _PREPARED[token] = prepared
+    while len(_PREPARED) > _MAX_PREPARED:
+        _PREPARED.popitem(last=False)
+    return prepared.run(index)
 
 
-def _init_worker(plan) -> None:
-    global _PLAN
-    _PLAN = plan
-    _PLAN.prepare()
-
-
-def _run_in_worker(index: int) -> dict:
-    return _PLAN.run(index)
-
-
-def run_plan(plan, indices, store: JsonlStore, workers: int = 1, progress: Callable[[int, int], None] | None = None,
-             start_method: str | None = None) -> dict[int, dict]:
+def run_plan(plan, indices, store: JsonlStore, client=None, progress: Callable[[int, int], None] | None = None,
+             what: str = "simulation") -> dict[int, dict]:
     """Run ``plan.run(i)`` for every ``i`` in ``indices`` not yet in ``store``; returns the records of ``indices``.
 
-    ``progress(done, total)`` is called once before the first simulation and after each one (``done``
-    counts stored records too). ``start_method`` overrides the worker start method (default
-    ``forkserver``, else ``spawn``); ``fork`` is only safe for plans that do not touch PyMC.
+    Parameters
+    ----------
+    plan : object
+        With ``prepare()`` and ``run(index) -> dict`` (see the module docstring); pickled to the
+        workers.
+    indices : iterable of int
+    store : JsonlStore
+        Records already there are not run again; new ones are added as their tasks finish.
+    client : distributed.Client, optional
+        From :func:`forecast.core.cluster.connect`; None runs here.
+    progress : callable, optional
+        ``progress(done, total)`` once before the first simulation and after each one (``done``
+        counts stored records too).
+    what : str
+        What one simulation is called in messages (``"history"``).
+
+    Returns
+    -------
+    dict of int to dict
+
+    Raises
+    ------
+    SimulationError
+        Some simulations failed: names the first and gives its error message; every other record
+        is stored.
     """
     indices = list(indices)
     todo = [i for i in indices if i not in store.records]
     total = len(indices)
-    done = total - len(todo)
+    done = [total - len(todo)]
     if progress:
-        progress(done, total)
-    if todo and workers <= 1:
-        plan.prepare()
-        for i in todo:
-            store.add({"index": i, **plan.run(i)})
-            done += 1
-            if progress:
-                progress(done, total)
-    elif todo:
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=_context(start_method), initializer=_init_worker, initargs=(plan,)) as pool:
-            pending = {pool.submit(_run_in_worker, i): i for i in todo}
-            try:
-                while pending:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        i = pending.pop(future)
-                        store.add({"index": i, **future.result()})
-                        done += 1
-                        if progress:
-                            progress(done, total)
-            except BaseException:
-                for future in pending:
-                    future.cancel()
-                raise
+        progress(done[0], total)
+    failures: list[tuple[int, TaskFailure]] = []
+
+    def record(position: int, result) -> None:
+        if isinstance(result, TaskFailure):
+            failures.append((todo[position], result))
+        else:
+            store.add({"index": todo[position], **result})
+        done[0] += 1
+        if progress:
+            progress(done[0], total)
+
+    if todo:
+        token = uuid.uuid4().hex
+        try:
+            map_tasks(run_simulation, [(token, plan, i) for i in todo], client, on_result=record, name=f"forecast-{what}")
+        finally:
+            _PREPARED.pop(token, None)  # in this process; a worker keeps the last few runs' plans
+    if failures:
+        failures.sort()
+        index, first = failures[0]
+        where = f"; the {total - len(failures)} others are stored in {store.path} (a rerun resumes)" if store.path else ""
+        raise SimulationError(f"{len(failures)} of {total} {what}s failed; {what} {index}: {first.error}: {first.message}{where}")
     return {i: store.records[i] for i in indices}

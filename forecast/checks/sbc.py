@@ -22,7 +22,9 @@ below :math:`0.01/m` (Bonferroni, family-wise 1%) and warns below :math:`0.05/m`
 quantities are named with the direction of the miscalibration (truth above or below the posterior,
 posterior too narrow or too wide).
 
-Simulations run in worker processes (:mod:`forecast.checks.parallel`) and are stored as they finish in
+Each simulation is one task (:mod:`forecast.checks.parallel`): in this process, or on a Dask cluster
+with ``forecast check --workers N`` / ``--scheduler ADDRESS``; the records are the same wherever they
+ran (each is seeded by its index). They are stored as they finish in
 ``<out>/sbc-<fingerprint>.jsonl`` (the fingerprint covers the design, the sizes, the seed and the
 code), so a rerun resumes. ``simulate_from`` draws the truth from another question of the same
 structure: fitting with priors other than those simulated from is a deliberately mis-specified fit,
@@ -77,7 +79,7 @@ def same_structure(a: Design, b: Design) -> None:
 
 @dataclass
 class SbcPlan:
-    """One SBC simulation per index (see the module docstring); picklable for worker processes."""
+    """One SBC simulation per index (see the module docstring); picklable, for Dask workers."""
 
     design: Design
     simulate_from: Design
@@ -179,7 +181,8 @@ def run(ctx, simulate_from=None, sims: int | None = None) -> CheckResult:
         settings["simulate_from"] = design_digest(source)
     store = JsonlStore(ctx.store_path("sbc", settings), header={"check": NAME, "question": ctx.spec.id, "as_of": ctx.as_of, **settings})
     t0 = time.perf_counter()
-    records = run_plan(plan, range(n), store, ctx.workers, progress=lambda done, total: ctx.progress(NAME, done, total, f"{done}/{total} simulations"))
+    records = run_plan(plan, range(n), store, ctx.client, progress=lambda done, total: ctx.progress(NAME, done, total, f"{done}/{total} simulations"),
+                       what="SBC simulation")
     ordered = [records[i] for i in range(n)]
     pit = pd.DataFrame([r["pit"] for r in ordered])
     table = uniformity(pit)

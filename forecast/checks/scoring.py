@@ -131,7 +131,7 @@ def simulate_history(design: Design, rng: np.random.Generator) -> tuple[Draws, f
 
 @dataclass
 class ScoringPlan:
-    """One simulated history per index, forecast at every origin; picklable for worker processes."""
+    """One simulated history per index, forecast at every origin; picklable, for Dask workers."""
 
     design: Design
     origins: list[Origin]
@@ -295,7 +295,8 @@ def run(ctx, sims: int | None = None) -> CheckResult:
                 "target_accept": ctx.target_accept, "k_max": K_MAX}
     store = JsonlStore(ctx.store_path("scoring", settings), header={"check": NAME, "question": ctx.spec.id, "as_of": ctx.as_of, **settings})
     t0 = time.perf_counter()
-    records = run_plan(plan, range(n), store, ctx.workers, progress=lambda done, total: ctx.progress(NAME, done, total, f"{done}/{total} histories"))
+    records = run_plan(plan, range(n), store, ctx.client, progress=lambda done, total: ctx.progress(NAME, done, total, f"{done}/{total} histories"),
+                       what="scored history")
     ordered = [records[i] for i in range(n)]
     y = np.array([r["outcome"] for r in ordered], dtype=float)
     forecasts = {

@@ -57,8 +57,24 @@ class TaskFailure:
         return self.message
 
 
+class TaskError(RuntimeError):
+    """A task failed (on a worker or here): ``str()`` is the error's own message.
+
+    Attributes
+    ----------
+    error : str
+        Class name of the original exception (``"InputError"``, ``"ValueError"``...).
+    """
+
+    def __init__(self, failure: TaskFailure):
+        super().__init__(failure.message)
+        self.error = failure.error
+        self.index = failure.index
+
+
 class ClusterError(RuntimeError):
-    """The scheduler named by ``--scheduler`` / ``$FORECAST_SCHEDULER`` cannot be reached."""
+    """The scheduler named by ``--scheduler`` / ``$FORECAST_SCHEDULER`` cannot be reached, or its
+    workers cannot run this version of the code."""
 
 
 def scheduler_address(scheduler: str | None = None) -> str | None:
@@ -68,7 +84,7 @@ def scheduler_address(scheduler: str | None = None) -> str | None:
 
 
 @contextmanager
-def connect(workers: int | None = None, scheduler: str | None = None, client=None, timeout: float = 20.0) -> Iterator[Any]:
+def connect(workers: int | None = None, scheduler: str | None = None, client=None, timeout: float = 10.0) -> Iterator[Any]:
     """Where tasks run, as a context manager yielding a :class:`distributed.Client` or None.
 
     Parameters
@@ -126,13 +142,74 @@ def connect(workers: int | None = None, scheduler: str | None = None, client=Non
 
 
 def dashboard_link(client) -> str | None:
-    """The Dask dashboard's address of ``client``'s cluster, or None (in-process, or no dashboard)."""
+    """The Dask dashboard's address of ``client``'s cluster, or None.
+
+    None when running in this process, and when the scheduler serves no dashboard (started with
+    ``--no-dashboard``, or without ``bokeh`` installed): an address that serves nothing is not shown.
+    """
     if client is None:
         return None
     try:
+        if "dashboard" not in client.scheduler_info().get("services", {}):
+            return None
         return client.dashboard_link
-    except Exception:  # noqa: BLE001  (a scheduler without the dashboard)
+    except Exception:  # noqa: BLE001  (an old scheduler, a closed client)
         return None
+
+
+def describe(client) -> str:
+    """One line on where tasks run: ``"in this process"`` or the scheduler, its workers and threads."""
+    if client is None:
+        return "in this process"
+    try:
+        info = client.scheduler_info()
+        workers = info.get("workers", {})
+        threads = sum(w.get("nthreads", 0) for w in workers.values())
+        return f"on the Dask cluster at {info.get('address', '?')}: {len(workers)} workers, {threads} threads"
+    except Exception:  # noqa: BLE001
+        return "on a Dask cluster"
+
+
+def verify_workers(client, probe: Callable[[], Any], what: str) -> None:
+    """Check that every worker of ``client`` gives the same ``probe()`` as this process.
+
+    The runs use it with the digest of the package's source code: a worker with other code would
+    give other numbers (and another fingerprint) for the same task.
+
+    Parameters
+    ----------
+    client : distributed.Client or None
+        Nothing is checked for None (in-process).
+    probe : callable
+        A module-level function without arguments (run on every worker).
+    what : str
+        What the probe measures, for the message (``"forecast code"``).
+
+    Raises
+    ------
+    ClusterError
+        The cluster has no worker, a worker cannot run the probe (e.g. cannot import the package),
+        or gives another value; the message names the workers.
+    """
+    if client is None:
+        return
+    here = probe()
+    try:
+        seen = client.run(probe, on_error="return")
+    except Exception as exc:  # noqa: BLE001
+        raise ClusterError(f"cannot ask the Dask workers for their {what}: {type(exc).__name__}: {exc}") from exc
+    if not seen:
+        address = client.scheduler.address if getattr(client, "scheduler", None) is not None else "?"
+        raise ClusterError(f"the Dask scheduler at {address} has no workers; start some with `dask worker {address}`")
+    broken = {w: v for w, v in seen.items() if isinstance(v, BaseException)}
+    if broken:
+        first = next(iter(broken.values()))
+        raise ClusterError(f"{len(broken)} Dask worker(s) cannot run this package ({', '.join(sorted(broken))}): {type(first).__name__}: {first}; "
+                           "install the same version of forecast in the workers' environment")
+    other = sorted(w for w, v in seen.items() if v != here)
+    if other:
+        raise ClusterError(f"Dask worker(s) {', '.join(other)} run other {what} than this process ({seen[other[0]]} vs {here}); "
+                           "install the same version of forecast on every worker")
 
 
 def _call(fn: Callable, item: Any, index: int) -> Any:
@@ -201,18 +278,21 @@ def map_tasks(
         for i, item in enumerate(items)
     ]
     index_of = {f.key: i for i, f in enumerate(futures)}
+    finished = as_completed(futures, loop=client.loop)
+    pending: list[Any] = futures  # the futures not yet back (set to None as they come)
     try:
-        for future in as_completed(futures, loop=client.loop):
+        for future in finished:
             i = index_of[future.key]
             try:
                 results[i] = future.result()
             except Exception as exc:  # noqa: BLE001  (the task could not run at all, e.g. workers lost beyond retries)
                 results[i] = TaskFailure(i, type(exc).__name__, str(exc) or type(exc).__name__)
+            pending[i] = None  # the result is here: the cluster may forget it (fits are megabytes)
             if on_result is not None:
                 on_result(i, results[i])
             done += 1
             if progress is not None:
                 progress(done, total)
     finally:
-        client.cancel([f for f in futures if not f.done()])
+        client.cancel([f for f in pending if f is not None and not f.done()])
     return results

@@ -30,6 +30,7 @@ percent of speed.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import os
@@ -49,6 +50,7 @@ from forecast.model.likelihood import PointwiseLogLikelihood, design_data
 from forecast.model.prediction import add_forecast
 
 MAX_MODELS = 4  # compiled structures kept in a process (least recently used dropped first)
+_CHAIN_PROCESSES: contextvars.ContextVar[int | None] = contextvars.ContextVar("forecast_chain_processes", default=None)
 
 
 @dataclass
@@ -185,6 +187,27 @@ class CompiledModel:
         return self._log_likelihood
 
 
+@contextmanager
+def chain_processes(limit: int | None):
+    """Run the chains of every NUTS call in this block in at most ``limit`` processes.
+
+    A task on a Dask worker fits with ``limit=1``: the worker is the unit of parallelism (one
+    task per core), and a worker process may not start chain processes of its own. The limit is not
+    a sampler setting: PyMC seeds each chain the same way whether chains run in one process or in
+    several, so the draws are identical (the settings, fingerprints and stored attrs do not change).
+
+    Parameters
+    ----------
+    limit : int or None
+        At most this many chain processes; None leaves each call's ``cores`` as it is.
+    """
+    token = _CHAIN_PROCESSES.set(limit)
+    try:
+        yield
+    finally:
+        _CHAIN_PROCESSES.reset(token)
+
+
 def _chain_trace(model):
     """A template trace of ``model`` (see :attr:`CompiledModel.trace`); compiles its point function."""
     from pymc.backends.ndarray import NDArray
@@ -261,7 +284,7 @@ def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: floa
     target_accept : float
         NUTS target acceptance rate.
     cores : int
-        Chains run in parallel processes when above 1.
+        Chains run in parallel processes when above 1 (capped by :func:`chain_processes`).
     progressbar : bool
         PyMC's progress bar (and its log lines).
     trace : pymc.backends.base.BaseTrace, optional
@@ -275,6 +298,9 @@ def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: floa
     """
     import pymc as pm
 
+    limit = _CHAIN_PROCESSES.get()
+    if limit is not None:
+        cores = max(1, min(cores, limit))
     with quiet():
         if progressbar:
             logging.getLogger("pymc").setLevel(logging.INFO)

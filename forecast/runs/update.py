@@ -27,6 +27,15 @@ rolling headline, nothing is compared and the report says so. Alerts allow for M
 * **band** (exit 5): the ICD 203 term of the printed mean changed *and* the new mean +- 2 MCSE
   prints with that same term (the new term would not flip with another seed).
 
+Who does what
+-------------
+The work is split where a cluster needs it (:func:`update_all`, ``forecast update --all --workers N``
+or ``--scheduler ADDRESS``): steps 1-4 and the ``running`` row are the cheap client part
+(``_begin``); the fit is the task (:func:`fit_task`, a pure function of a :class:`FitTask`: the
+question's validated inputs, the as-of date, the seed and the settings), which runs in this process
+or on a Dask worker; writing the artefacts, marking the run ``succeeded`` (``_finish``) and pruning
+(step 7) are the client part again. Workers never touch the ledger or the artefacts.
+
 Crash safety rests on three facts: every writer of the ledger (update, replay, prune) holds the
 lock, so a row still ``running`` when the lock is taken belongs to a process that died; artefacts
 are renamed into place before the transaction that marks their run ``succeeded``; and each run
@@ -178,6 +187,7 @@ class UpdateOutcome:
     result: object | None = None
     alerts: list[Alert] = field(default_factory=list)
     pruned: list[int] = field(default_factory=list)  # runs whose files ``keep`` deleted
+    error: BaseException | None = field(default=None, repr=False)  # why a failed update failed
 
     @property
     def exit_code(self) -> int:
@@ -320,7 +330,151 @@ def alerts_for(record: dict, previous: dict | None, move_threshold: float | None
 
 
 # --------------------------------------------------------------------------------------------------
-# the update
+# the update: a cheap client part, the fit (in this process or on a Dask worker), a client part that records
+
+
+@dataclass
+class FitTask:
+    """The fit of one question as a task: everything a worker needs, and nothing of the project folder.
+
+    The question's validated inputs (spec, indicator library, evidence items) travel with the task,
+    so a worker needs no access to the project's files (a shared project folder works as well: the
+    worker never reads it). Picklable.
+
+    Attributes
+    ----------
+    question : Question
+    as_of : datetime.date
+    seed : int
+    overrides : dict
+        Sampler settings given on the command line (``draws``, ``tune``, ``chains``).
+    chain_processes : int or None
+        1 on a Dask worker (the chains run one after the other in the worker's process; the draws
+        are the same as with parallel chains); None in this process.
+    progressbar : bool
+        PyMC's progress bar (in this process only).
+    """
+
+    question: Question
+    as_of: dt.date
+    seed: int
+    overrides: dict = field(default_factory=dict)
+    chain_processes: int | None = None
+    progressbar: bool = False
+
+
+def fit_task(task: FitTask):
+    """The worker part of an update: the fit, nothing written.
+
+    Parameters
+    ----------
+    task : FitTask
+
+    Returns
+    -------
+    FitResult
+        Its tree carries the spec, the person-period data and the settings, so the client records
+        it without the project's files.
+    """
+    from forecast.inference.sampling import chain_processes
+
+    with chain_processes(task.chain_processes):
+        return task.question.fit(as_of=task.as_of, seed=task.seed, progressbar=task.progressbar, **task.overrides)
+
+
+@dataclass
+class _Started:
+    """An update whose ``running`` row is in the ledger and whose fit is to come."""
+
+    question: Question
+    as_of: dt.date
+    seed: int
+    kind: str
+    run_id: int
+    fps: dict
+    base: dict | None  # the previous successful update the change report compares with
+    overrides: dict
+    t0: float
+
+
+def _begin(project: Project, ledger: Ledger, ledger_path: Path, question_id: str, as_of: dt.date, seed: int, force: bool, kind: str,
+           overrides: dict) -> "UpdateOutcome | _Started":
+    """Client part before the fit (lock held, ledger recovered): load, fingerprint, up-to-date check, start row.
+
+    Raises
+    ------
+    InputError, ValueError
+        Bad input (a ``failed`` run recording it is in the ledger).
+    """
+    from forecast.inputs.settings import SampleConfig
+
+    t0 = time.perf_counter()
+    try:
+        question = Question.from_inputs(project.load(question_id))
+        question.design(question.check_as_of(as_of))  # as-of after today or before the risk window, no horizon after it
+    except (InputError, ValueError) as exc:
+        fps = {"code": code_fingerprint()}
+        run_id = ledger.start(question_id, as_of, kind, seed, fps, "")
+        ledger.fail(run_id, f"bad input: {exc}", time.perf_counter() - t0)
+        raise
+    _remove_stale_temp_files(ledger_path.parent / question.id)  # question.id: a known file name
+    config = SampleConfig.from_settings(question.spec.sampler, **overrides)
+    fps, fingerprint = fingerprints(question, as_of, config, seed)
+    backdated = kind == "update" and as_of < dt.date.today()
+    previous = ledger.previous_in_series(question_id, as_of, backdated=backdated)
+    if not force:
+        # any stored update with these inputs answers this update, not only the last one
+        same = ledger.find(question_id, fingerprint, kind="update" if kind == "update" else None)
+        if same is not None:
+            return UpdateOutcome(question_id, "up-to-date", same["id"], f"up to date, run {same['id']}", record=same, previous=same)
+    run_id = ledger.start(question_id, as_of, kind, seed, fps, fingerprint, backdated=backdated)
+    return _Started(question, as_of, seed, kind, run_id, fps, previous if kind == "update" else None, dict(overrides), t0)
+
+
+def _finish(ledger: Ledger, started: _Started, result) -> None:
+    """Client part after the fit: write the artefacts, then mark the run ``succeeded`` with its record.
+
+    The files go to the ledger's artefact folder (:meth:`Ledger.artefact_dir
+    <forecast.runs.ledger.Ledger.artefact_dir>`) and their SHA-256 into the record; if anything
+    after the write fails, the files are deleted again (nothing references them).
+    """
+    from forecast.inference.store import load_result, save_result
+
+    question, as_of, base = started.question, started.as_of, started.base
+    paths = None
+    try:
+        paths = save_result(result, ledger.artefact_dir(question.id), stem=f"run-{started.run_id:06d}")
+        items_now = item_digests(question, as_of)
+        spec_now = {**question.spec.to_dict(), "library": question.library.model_dump(mode="json")}
+        changes = change_report(base, items_now, spec_now, started.fps, as_of, later=published_after(question, as_of))
+        if base is not None:
+            try:
+                from forecast.analysis.influence import attribute_changes
+
+                changes["attribution"] = attribute_changes(load_result(base), result.design, changes, question)
+            except Exception as exc:  # noqa: BLE001
+                # An unreadable previous posterior (damaged or half-restored runs/) must not
+                # fail this run: it would stay the base of every later update and fail them all.
+                changes["attribution"] = []
+                changes["attribution_error"] = f"previous posterior {base.get('posterior_path')} unreadable: {type(exc).__name__}: {exc}"
+        record = _record(result, paths, items_now, spec_now, changes, time.perf_counter() - started.t0)
+        if base is not None:
+            changes["compared"] = comparison(record, base)
+        _checkpoint("saved")
+        ledger.succeed(started.run_id, record)
+    except BaseException:
+        _remove_files(paths)  # a failed run's files: nothing references them
+        raise
+
+
+def _succeeded(ledger: Ledger, started: _Started, result, alert_threshold, alert_band, alert_diagnostics,
+               pruned: list[int] | None = None) -> "UpdateOutcome":
+    """The outcome of a recorded run: its ledger row, the alerts against the previous run of its series."""
+    record = ledger.get(started.run_id)
+    alerts = alerts_for(record, started.base, alert_threshold, alert_band, alert_diagnostics)
+    msg = f"run {started.run_id}: {result.headline_sentence()}"
+    return UpdateOutcome(started.question.id, "succeeded", started.run_id, msg, record=record, previous=started.base, result=result,
+                         alerts=alerts, pruned=list(pruned or []))
 
 
 def update(
@@ -337,88 +491,98 @@ def update(
     lock_timeout: float = 600.0,
     progressbar: bool = False,
     keep: int | None = None,
+    client=None,
+    scheduler: str | None = None,
+    workers: int | None = None,
     **fit_overrides,
 ) -> UpdateOutcome:
     """Fit ``question_id`` unless nothing changed since the last successful update; record the run.
 
     Parameters
     ----------
+    question_id : str
+    as_of : date or str, optional
+        Default today.
+    seed : int
+    force : bool
+        Fit even when a stored run of the question has the same inputs (fingerprint).
+    root, ledger_path : path, optional
+        The project folder and the ledger (default ``runs/ledger.sqlite``).
+    kind : str
+        ``"update"``, or another kind of run (compared with no earlier run: no change report, no move or band alert).
+    alert_threshold, alert_band, alert_diagnostics
+        The alert rules (:func:`alerts_for`).
+    lock_timeout : float
+        Seconds to wait for the project lock.
+    progressbar : bool
+        PyMC's progress bar (a fit in this process only).
     keep : int, optional
         After a succeeded or up-to-date update, delete the files of the question's older runs
         beyond the newest ``keep`` (:meth:`Ledger.prune <forecast.runs.ledger.Ledger.prune>`, as
         ``forecast prune --keep``); None keeps every file.
+    client : distributed.Client, optional
+        Run the fit as a task on this Dask cluster; this process still writes the ledger and the
+        artefacts.
+    scheduler : str, optional
+        Or connect to the Dask scheduler at this address (default ``$FORECAST_SCHEDULER``).
+    workers : int, optional
+        Or start a local Dask cluster of this many workers (for one fit, rarely worth it).
+    **fit_overrides
+        ``draws``, ``tune``, ``chains`` (part of the fingerprint).
 
-    Other parameters are those of ``forecast update`` (see the module docstring).
+    Returns
+    -------
+    UpdateOutcome
+
+    Raises
+    ------
+    forecast.InputError, ValueError
+        Bad input (recorded as a failed run).
+    LockTimeout
+        Another update held the lock for ``lock_timeout`` seconds.
+    forecast.core.cluster.TaskError
+        The fit failed on a worker (its message is the error's own).
     """
+    from forecast.core.cluster import TaskError, TaskFailure, connect, map_tasks, verify_workers
     from forecast.core.timegrid import to_date
-    from forecast.inputs.settings import SampleConfig
 
     if keep is not None and keep < 0:
         raise ValueError(f"keep must be 0 or more, not {keep}")
     project = Project.find(root)
     ledger_path = Path(ledger_path) if ledger_path else default_path(project.root)
     as_of = to_date(as_of) if as_of is not None else dt.date.today()
-    ledger = Ledger(ledger_path)
-    with project_lock(ledger_path, lock_timeout):
-        ledger.recover()
-        t0 = time.perf_counter()
-        try:
-            question = Question.from_inputs(project.load(question_id))
-            question.design(question.check_as_of(as_of))  # as-of after today or before the risk window, no horizon after it
-        except (InputError, ValueError) as exc:
-            fps = {"code": code_fingerprint()}
-            run_id = ledger.start(question_id, as_of, kind, seed, fps, "")
-            ledger.fail(run_id, f"bad input: {exc}", time.perf_counter() - t0)
-            raise
-        _remove_stale_temp_files(ledger_path.parent / question.id)  # question.id: a known file name
-        config = SampleConfig.from_settings(question.spec.sampler, **fit_overrides)
-        fps, fingerprint = fingerprints(question, as_of, config, seed)
-        backdated = kind == "update" and as_of < dt.date.today()
-        previous = ledger.previous_in_series(question_id, as_of, backdated=backdated)
-        if not force:
-            # any stored update with these inputs answers this update, not only the last one
-            same = ledger.find(question_id, fingerprint, kind="update" if kind == "update" else None)
-            if same is not None:
-                pruned = ledger.prune(question_id, keep).pruned if keep is not None else []
-                return UpdateOutcome(question_id, "up-to-date", same["id"], f"up to date, run {same['id']}", record=same, previous=same,
-                                     pruned=pruned)
-        run_id = ledger.start(question_id, as_of, kind, seed, fps, fingerprint, backdated=backdated)
-        _checkpoint("started")
-        paths = None
-        try:
-            result = question.fit(as_of=as_of, seed=seed, progressbar=progressbar, **fit_overrides)
-            _checkpoint("fitted")
-            from forecast.inference.store import load_result, save_result
+    with connect(workers=workers, scheduler=scheduler, client=client) as c:
+        verify_workers(c, code_fingerprint, "forecast code")
+        ledger = Ledger(ledger_path)
+        with project_lock(ledger_path, lock_timeout):
+            ledger.recover()
+            started = _begin(project, ledger, ledger_path, question_id, as_of, seed, force, kind, fit_overrides)
+            if isinstance(started, UpdateOutcome):
+                started.pruned = _prune(ledger, question_id, keep)
+                return started
+            _checkpoint("started")
+            try:
+                if c is None:
+                    result = started.question.fit(as_of=as_of, seed=seed, progressbar=progressbar, **fit_overrides)
+                else:
+                    (result,) = map_tasks(fit_task, [FitTask(started.question, as_of, seed, dict(fit_overrides), chain_processes=1)], c, name="forecast-update")
+                    if isinstance(result, TaskFailure):
+                        raise TaskError(result)
+                _checkpoint("fitted")
+                _finish(ledger, started, result)
+            except TaskError as exc:
+                ledger.fail(started.run_id, f"{exc.error}: {exc}", time.perf_counter() - started.t0)
+                raise
+            except BaseException as exc:  # KeyboardInterrupt too: never leave a run 'running' if we can help it
+                ledger.fail(started.run_id, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}", time.perf_counter() - started.t0)
+                raise
+            pruned = _prune(ledger, question_id, keep)
+    return _succeeded(ledger, started, result, alert_threshold, alert_band, alert_diagnostics, pruned)
 
-            paths = save_result(result, ledger.artefact_dir(question_id), stem=f"run-{run_id:06d}")
-            items_now = item_digests(question, as_of)
-            spec_now = {**question.spec.to_dict(), "library": question.library.model_dump(mode="json")}
-            base = previous if kind == "update" else None
-            changes = change_report(base, items_now, spec_now, fps, as_of, later=published_after(question, as_of))
-            if base is not None:
-                try:
-                    from forecast.analysis.influence import attribute_changes
 
-                    changes["attribution"] = attribute_changes(load_result(base), result.design, changes, question)
-                except Exception as exc:  # noqa: BLE001
-                    # An unreadable previous posterior (damaged or half-restored runs/) must not
-                    # fail this run: it would stay the base of every later update and fail them all.
-                    changes["attribution"] = []
-                    changes["attribution_error"] = f"previous posterior {base.get('posterior_path')} unreadable: {type(exc).__name__}: {exc}"
-            record = _record(result, paths, items_now, spec_now, changes, time.perf_counter() - t0)
-            if base is not None:
-                changes["compared"] = comparison(record, base)
-            _checkpoint("saved")
-            ledger.succeed(run_id, record)
-        except BaseException as exc:  # KeyboardInterrupt too: never leave a run 'running' if we can help it
-            ledger.fail(run_id, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}", time.perf_counter() - t0)
-            _remove_files(paths)  # a failed run's files: nothing references them
-            raise
-        pruned = ledger.prune(question_id, keep).pruned if keep is not None else []
-    record = ledger.get(run_id)
-    alerts = alerts_for(record, base, alert_threshold, alert_band, alert_diagnostics)
-    msg = f"run {run_id}: {result.headline_sentence()}"
-    return UpdateOutcome(question_id, "succeeded", run_id, msg, record=record, previous=base, result=result, alerts=alerts, pruned=pruned)
+def _prune(ledger: Ledger, question_id: str, keep: int | None) -> list[int]:
+    """With ``keep``, delete the files of the question's runs older than the newest ``keep`` (lock held)."""
+    return ledger.prune(question_id, keep).pruned if keep is not None else []
 
 
 def _remove_files(paths: dict | None) -> None:
@@ -471,16 +635,150 @@ def _record(result, paths: dict, items_now: dict, spec_now: dict, changes: dict,
     }
 
 
-def update_all(root=None, **kwargs) -> list[UpdateOutcome]:
-    """``update`` every question in models/ (each skipped when its inputs did not change)."""
+def update_all(
+    question_ids=None,
+    as_of=None,
+    seed: int = 1,
+    force: bool = False,
+    root: str | Path | None = None,
+    ledger_path: str | Path | None = None,
+    alert_threshold: float | None = None,
+    alert_band: bool = False,
+    alert_diagnostics: bool = False,
+    lock_timeout: float = 600.0,
+    progressbar: bool = False,
+    keep: int | None = None,
+    client=None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress=None,
+    on_outcome=None,
+    on_connect=None,
+    **fit_overrides,
+) -> list[UpdateOutcome]:
+    """``update`` every question (each skipped when its inputs did not change), one fit per task.
+
+    This process takes the project lock for the whole batch, recovers runs a killed process left
+    ``running``, loads and fingerprints every question and starts a ``running`` row for each one
+    that needs a fit (the cheap client part). The fits are tasks
+    (:func:`forecast.core.cluster.map_tasks`): in this process one after another, or on a Dask
+    cluster, one task per question. As each fit comes back this process writes its artefacts and
+    marks its run ``succeeded`` (the client alone writes the ledger). A worker that dies loses only
+    its task, which Dask runs again elsewhere; a run is recorded when its result arrives, once. A
+    killed client leaves ``running`` rows that the next update marks failed ("interrupted").
+
+    Parameters
+    ----------
+    question_ids : list of str, optional
+        Default every question in ``models/``.
+    as_of, seed, force, root, ledger_path, alert_threshold, alert_band, alert_diagnostics, lock_timeout
+        As for :func:`update`; the seed is each question's own (a task's numbers do not depend on
+        where it runs).
+    progressbar : bool
+        PyMC's progress bar for fits run in this process.
+    keep : int, optional
+        As for :func:`update`: after each question's succeeded or up-to-date update, delete the
+        files of its runs older than the newest ``keep`` (this process, lock held).
+    client : distributed.Client, optional
+        Run the fits on this Dask cluster.
+    scheduler : str, optional
+        Or connect to the Dask scheduler at this address (default ``$FORECAST_SCHEDULER``).
+    workers : int, optional
+        Or start a local Dask cluster of this many worker processes.
+    progress : callable, optional
+        ``progress(done, total)`` as fits finish (``total`` counts the fits, not the questions up
+        to date).
+    on_outcome : callable, optional
+        ``on_outcome(outcome)`` as each question's outcome is known (up to date and bad input
+        first, fits as they finish).
+    on_connect : callable, optional
+        ``on_connect(client)`` once connected (``client`` None in this process), before the lock.
+    **fit_overrides
+        ``draws``, ``tune``, ``chains``.
+
+    Returns
+    -------
+    list of UpdateOutcome
+        In the order of ``question_ids``. A question that failed (bad input, a failed fit) has
+        status ``"failed"`` and the error in ``.error``; the others are not affected.
+
+    Raises
+    ------
+    LockTimeout
+        Another update held the lock for ``lock_timeout`` seconds (nothing was done).
+    forecast.runs.ledger.LedgerError
+        The ledger is not a usable database.
+    forecast.core.cluster.ClusterError
+        The scheduler cannot be reached, or its workers run other code.
+    """
+    from forecast.core.cluster import TaskFailure, connect, map_tasks, verify_workers
+    from forecast.core.timegrid import to_date
+
+    if keep is not None and keep < 0:
+        raise ValueError(f"keep must be 0 or more, not {keep}")
     project = Project.find(root)
-    outcomes = []
-    for qid in project.question_ids():
-        try:
-            outcomes.append(update(qid, root=project.root, **kwargs))
-        except InputError as exc:
-            outcomes.append(UpdateOutcome(qid, "failed", None, str(exc)))
-    return outcomes
+    ids = list(question_ids) if question_ids is not None else project.question_ids()
+    ledger_path = Path(ledger_path) if ledger_path else default_path(project.root)
+    as_of = to_date(as_of) if as_of is not None else dt.date.today()
+    outcomes: dict[str, UpdateOutcome] = {}
+
+    def emit(outcome: UpdateOutcome) -> None:
+        outcomes[outcome.question] = outcome
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    with connect(workers=workers, scheduler=scheduler, client=client) as c:
+        verify_workers(c, code_fingerprint, "forecast code")
+        if on_connect is not None:
+            on_connect(c)
+        ledger = Ledger(ledger_path)
+        with project_lock(ledger_path, lock_timeout):
+            ledger.recover()
+            started: list[_Started] = []
+            for qid in ids:
+                try:
+                    begun = _begin(project, ledger, ledger_path, qid, as_of, seed, force, "update", fit_overrides)
+                except (InputError, ValueError) as exc:
+                    emit(UpdateOutcome(qid, "failed", None, str(exc), error=exc))
+                    continue
+                if isinstance(begun, UpdateOutcome):
+                    begun.pruned = _prune(ledger, qid, keep)
+                    emit(begun)
+                else:
+                    started.append(begun)
+            if started:
+                _checkpoint("started")
+            tasks = [FitTask(s.question, as_of, seed, dict(fit_overrides), chain_processes=1 if c is not None else None,
+                             progressbar=progressbar and c is None) for s in started]
+            open_runs = {s.run_id for s in started}
+
+            def record(i: int, result) -> None:
+                s = started[i]
+                try:
+                    if isinstance(result, TaskFailure):
+                        raise _Failed(f"{result.error}: {result.message}")
+                    _checkpoint("fitted")
+                    _finish(ledger, s, result)
+                except Exception as exc:  # noqa: BLE001  (one question's failure does not stop the others)
+                    message = str(exc) if isinstance(exc, _Failed) else f"{type(exc).__name__}: {exc}"
+                    ledger.fail(s.run_id, message, time.perf_counter() - s.t0)
+                    open_runs.discard(s.run_id)
+                    emit(UpdateOutcome(s.question.id, "failed", s.run_id, message, error=exc))
+                    return
+                open_runs.discard(s.run_id)
+                emit(_succeeded(ledger, s, result, alert_threshold, alert_band, alert_diagnostics, _prune(ledger, s.question.id, keep)))
+
+            try:
+                map_tasks(fit_task, tasks, c, progress=progress, on_result=record, name="forecast-update")
+            except BaseException as exc:  # Ctrl-C: the runs not recorded yet did not finish
+                for run_id in sorted(open_runs):
+                    ledger.fail(run_id, f"interrupted: {type(exc).__name__} in the process that started the run")
+                raise
+    return [outcomes[qid] for qid in ids]
+
+
+class _Failed(RuntimeError):
+    """A fit that failed on a worker (message: the error's class and its own message)."""
 
 
 def history(question_id: str | None = None, root=None, ledger_path=None, kind: str | None = None):
