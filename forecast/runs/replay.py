@@ -204,7 +204,7 @@ def replay(
     cores = config.cores or min(config.chains, os.cpu_count() or 1)  # as an update
     lead = question.spec.headline_lead_months
     fp_config = _MethodTagged(config, METHOD if reweight else "nuts")  # the sampler fingerprint names the method
-    full = make_design(question.spec, question.library, question.evidence, points[-1])
+    full = make_design(question.spec, question.library, question.evidence, points[-1], sources=getattr(question, "sources", None))
     thresholds = question.spec.thresholds
     spec_now = {**question.spec.to_dict(), "library": question.library.model_dump(mode="json")}
     loglik = compiled_model(full).log_likelihood
@@ -230,7 +230,7 @@ def replay(
                 if progress:
                     progress(i + 1, len(points), rows[-1])
                 continue
-            point = make_design(question.spec, question.library, question.evidence, as_of)
+            point = make_design(question.spec, question.library, question.evidence, as_of, sources=getattr(question, "sources", None))
             data = padded_data(point, full)
             future = [h for h in question.spec.horizons if h > as_of]
             head = headline_horizon(question.spec, future, as_of)
