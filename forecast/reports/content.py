@@ -40,6 +40,8 @@ class BriefContent:
     # power-scaling prior sensitivity of the headline (:func:`prior_sensitivity`), None when not computed
     sensitivity: dict | None = None
     generated: dt.date = field(default_factory=dt.date.today)
+    # each source's prior and posterior weight (forecast.analysis.sources), when the question learns them
+    sources: pd.DataFrame | None = None
 
     @property
     def passed(self) -> bool:
@@ -96,6 +98,15 @@ class BriefContent:
     def sensitivity_flag(self) -> str | None:
         """``"prior-dominated"`` or ``"prior-data conflict"`` when the headline is either, else None."""
         return None if self.sensitivity is None else self.sensitivity.get("flag")
+
+    def sources_line(self) -> str | None:
+        """One sentence of each source's weight, prior median -> posterior mean (90%), or None in the fixed mode."""
+        if self.sources is None or not len(self.sources):
+            return None
+        parts = [f"{r.source} ({r.letter}, {r.items} items) {r.prior_median:.2f} -> {r.posterior_mean:.2f} ({r.posterior_lower_90:.2f}-{r.posterior_upper_90:.2f})"
+                 for r in self.sources.itertuples()]
+        return ("Source weights, learned from the evidence (prior median -> posterior mean, 90% interval; 1 = an A-graded source; "
+                "a source whose reports disagree with the rest loses weight): " + "; ".join(parts) + ".")
 
     def footnotes(self, section: str) -> list[str]:
         """The definitions a reader needs for ``section`` (``drivers``, ``evidence``, ``scenarios``,
@@ -395,6 +406,12 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
         except ValueError as exc:
             notes["sensitivity"].append(f"not computed ({exc}).")
 
+    source_table = None
+    if result.design.learned_sources:
+        from forecast.analysis.sources import source_weights
+
+        source_table = source_weights(result, question)
+
     return BriefContent(
         result=result,
         question=question,
@@ -409,6 +426,7 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
         changes=changes_paragraph(run, ledger),
         notes=notes,
         sensitivity=psense,
+        sources=source_table,
     )
 
 
