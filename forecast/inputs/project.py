@@ -360,11 +360,18 @@ class Project:
         qids = self.question_ids()
         registry, more = self._sources()
         problems.extend(more)
+        learned = []
         for qid in qids:
             spec, more = self._spec(qid, lib)
             problems.extend(more)
             problems.extend(self._learned_needs_registry(spec, registry))
-        problems.extend(self._evidence(lib, qids, registry)[1])
+            if spec is not None and spec.learned_sources:
+                learned.append(spec)
+        items, more = self._evidence(lib, qids, registry)
+        problems.extend(more)
+        if registry is not None:
+            for spec in learned:
+                problems.extend(check_item_sources(registry, [RawItem(li.item.model_dump(), li.file, li.line) for li in _bearing_on(spec, items)], "error"))
         return problems.items
 
     def _learned_needs_registry(self, spec: QuestionSpec | None, registry: SourceRegistry | None) -> list[Problem]:
@@ -424,10 +431,18 @@ class Project:
         problems.extend(self._learned_needs_registry(spec, registry))
         items, more = self._evidence(lib, qids, registry)
         problems.extend(more)
+        if spec is not None and spec.learned_sources and registry is not None:
+            problems.extend(check_item_sources(registry, [RawItem(li.item.model_dump(), li.file, li.line) for li in _bearing_on(spec, items)], "error"))
         problems.raise_if_any()
         assert lib is not None and spec is not None
         return QuestionInputs(spec=spec, library=lib, evidence=items, project=self, warnings=[p for p in problems.items if p.severity == "warning"],
                               sources=registry)
+
+
+def _bearing_on(spec: QuestionSpec, items: list[LocatedItem]) -> list[LocatedItem]:
+    """The items a question's model uses: on one of its indicators (naming no other question), or resolving it."""
+    return [li for li in items if (li.item.resolves and li.item.question == spec.id)
+            or (not li.item.resolves and li.item.indicator in spec.indicators and li.item.question in (None, spec.id))]
 
 
 def _duplicate_ids(raws: list[RawItem]) -> list[Problem]:
@@ -559,8 +574,8 @@ class QuestionInputs:
             known.add(it.id)
             if it.indicator is not None and it.indicator not in self.library.ids:
                 problems.append(Problem(li.file, f"unknown indicator '{it.indicator}'", li.line, "indicator", nearest(it.indicator, list(self.library.ids))))
-        if self.sources is not None:
-            problems += check_item_sources(self.sources, [RawItem(li.item.model_dump(), li.file, li.line) for li in added])
+        if self.sources is not None and self.spec.learned_sources:
+            problems += check_item_sources(self.sources, [RawItem(li.item.model_dump(), li.file, li.line) for li in _bearing_on(self.spec, added)], "error")
         problems += draft_problems(added, self.project.root if self.project else None)
         if problems:
             raise InputError(problems)

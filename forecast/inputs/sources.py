@@ -15,8 +15,11 @@ its ``id`` or its ``name`` (letter case and runs of spaces aside), optionally fo
 qualifier in parentheses: ``Article (the August-September 2020 uprisings; widely reported at the
 time)`` is the source ``article``. When the registry exists, ``forecast validate`` and every load
 report an item whose source is not registered, with its file, line and field and the nearest
-registered name (:func:`forecast.core.errors.nearest`). Without a registry file, ``source`` stays
-free text and every question uses fixed grade weights.
+registered name (:func:`forecast.core.errors.nearest`): as a **warning** in the default
+fixed-weight mode, where the source is a label and the item's grade alone weighs it (so an item
+drafted by ``forecast intake`` from a new outlet still loads), and as an **error** for an item of a
+question with ``sources: learned``, which cannot give it a weight. Without a registry file,
+``source`` stays free text and no question may learn source weights.
 
 **An item's grade wins.** An item may carry a reliability letter other than its source's default
 (a usually reliable outlet relaying a rumour, graded C3): the item's own grade sets its observation
@@ -163,7 +166,7 @@ def read_sources(path: Path) -> tuple[SourceRegistry | None, list[Problem]]:
         return None, problems + cap_problems(_problems_from_validation(exc, path, parsed.line_of, fields), path)
 
 
-def check_item_sources(registry: SourceRegistry, raws) -> list[Problem]:
+def check_item_sources(registry: SourceRegistry, raws, severity: str = "warning") -> list[Problem]:
     """One problem per evidence item whose ``source`` names no registered source.
 
     Parameters
@@ -171,6 +174,9 @@ def check_item_sources(registry: SourceRegistry, raws) -> list[Problem]:
     registry : SourceRegistry
     raws : iterable of forecast.inputs.evidence.RawItem
         Every item as read (valid or not), with its file and line.
+    severity : str
+        ``"warning"`` (the fixed-weight mode, where the source is a label) or ``"error"`` (an item
+        of a question that learns source weights: it cannot be given one).
 
     Returns
     -------
@@ -187,8 +193,9 @@ def check_item_sources(registry: SourceRegistry, raws) -> list[Problem]:
         if registry.resolve(text) is None:
             item_id = data.get("id")
             named = f" in item '{item_id}'" if isinstance(item_id, str) else ""
+            why = "; a question with `sources: learned` needs every item's source" if severity == "error" else ""
             problems.append(
-                Problem(raw.file, f"unknown source {text.strip()[:80]!r}{named} (not in evidence/{SOURCES_FILE}; register it there)", raw.line, "source",
-                        registry.suggestion(text))
+                Problem(raw.file, f"unknown source {text.strip()[:80]!r}{named} (not in evidence/{SOURCES_FILE}; register it there{why})", raw.line, "source",
+                        registry.suggestion(text), severity=severity)
             )
     return problems

@@ -103,7 +103,7 @@ class BriefContent:
         """One sentence of each source's weight, prior median -> posterior mean (90%), or None in the fixed mode."""
         if self.sources is None or not len(self.sources):
             return None
-        parts = [f"{r.source} ({r.letter}, {r.items} items) {r.prior_median:.2f} -> {r.posterior_mean:.2f} ({r.posterior_lower_90:.2f}-{r.posterior_upper_90:.2f})"
+        parts = [f"{r.source} ({r.letter}, {r.items} item{'' if r.items == 1 else 's'}) {r.prior_median:.2f} -> {r.posterior_mean:.2f} ({r.posterior_lower_90:.2f}-{r.posterior_upper_90:.2f})"
                  for r in self.sources.itertuples()]
         return ("Source weights, learned from the evidence (prior median -> posterior mean, 90% interval; 1 = an A-graded source; "
                 "a source whose reports disagree with the rest loses weight): " + "; ".join(parts) + ".")
