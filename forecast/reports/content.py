@@ -467,3 +467,17 @@ def scenario_rows(content: BriefContent) -> list[list[str]]:
         delta = "" if base is None else points(r.mean - base)
         rows.append([r.name, f"{percent(r.mean)} ({percent_range(r.lower_90, r.upper_90)})", delta, r.description])
     return rows
+
+
+SOURCE_HEADER = ["source", "kind", "letter", "items", "prior weight (90%)", "posterior weight (90%)", "posterior / prior", "P(below prior)"]
+
+
+def source_rows(table: pd.DataFrame) -> list[list[str]]:
+    """The table as text rows (:data:`HEADER`), as the CLI, the notebook and the brief show it."""
+    out = []
+    for r in table.itertuples():
+        fixed = r.mode == "fixed"
+        prior = f"{r.prior_median:.2f}" + ("" if fixed else f" ({r.prior_lower_90:.2f}-{r.prior_upper_90:.2f})")
+        post = f"{r.posterior_mean:.2f}" + (" (fixed)" if fixed else f" ({r.posterior_lower_90:.2f}-{r.posterior_upper_90:.2f})")
+        out.append([r.source, r.kind, r.letter, str(r.items), prior, post, f"{r.ratio:.2f}", "" if fixed else f"{r.p_below:.0%}"])
+    return out

@@ -125,8 +125,7 @@ def render_html(content, images: dict[str, bytes], paper: str = "a4") -> str:
         parts.append(notes(content.notes["scenarios"] or ["Not computed."], "sub"))
 
     if content.sources is not None:
-        from forecast.reports.sources import HEADER as SOURCE_HEADER
-        from forecast.reports.sources import rows as source_rows
+        from forecast.reports.content import SOURCE_HEADER, source_rows
 
         parts.append(tag("h2", "Sources: learned weights"))
         parts.append(table(SOURCE_HEADER, source_rows(content.sources), numeric={3, 4, 5, 6, 7}, sortable=False, css_class="stack sources", cell_labels=True))

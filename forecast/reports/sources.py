@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from forecast.reports.content import SOURCE_HEADER, source_rows
+
 
 @dataclass
 class SourcesReport:
@@ -34,18 +36,7 @@ class SourcesReport:
         return table(HEADER, rows(self.table), numeric={3, 4, 5, 6, 7})
 
 
-HEADER = ["source", "kind", "letter", "items", "prior weight (90%)", "posterior weight (90%)", "posterior / prior", "P(below prior)"]
-
-
-def rows(table: pd.DataFrame) -> list[list[str]]:
-    """The table as text rows (:data:`HEADER`), as the CLI, the notebook and the brief show it."""
-    out = []
-    for r in table.itertuples():
-        fixed = r.mode == "fixed"
-        prior = f"{r.prior_median:.2f}" + ("" if fixed else f" ({r.prior_lower_90:.2f}-{r.prior_upper_90:.2f})")
-        post = f"{r.posterior_mean:.2f}" + (" (fixed)" if fixed else f" ({r.posterior_lower_90:.2f}-{r.posterior_upper_90:.2f})")
-        out.append([r.source, r.kind, r.letter, str(r.items), prior, post, f"{r.ratio:.2f}", "" if fixed else f"{r.p_below:.0%}"])
-    return out
+HEADER, rows = SOURCE_HEADER, source_rows  # the table as the CLI, the notebook and the brief show it
 
 
 def sources(question_id: str, run: int | None = None, ledger_path=None, root=None, seed: int = 1, **fit_overrides) -> SourcesReport:
