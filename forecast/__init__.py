@@ -14,7 +14,7 @@ from forecast.inputs.evidence_set import Evidence
 from forecast.inputs.project import Project, validate
 from forecast.inputs.scaffold import new
 
-__all__ = ["InputError", "Problem", "Project", "Question", "Evidence", "FitResult", "load", "validate", "new", "update", "update_all", "history", "history_view", "replay", "replay_all", "brief", "plots", "check", "intake", "site", "prune"]
+__all__ = ["InputError", "Problem", "Project", "Question", "Evidence", "FitResult", "load", "validate", "new", "update", "update_all", "history", "history_view", "replay", "replay_all", "brief", "plots", "check", "intake", "site", "prune", "sources"]
 __version__ = "0.1.0"
 
 
@@ -32,6 +32,7 @@ _LAZY = {
     "check": ("checks", "check"),  # forecast check: prior predictive, SBC, sensitivity, PPC, scoring, what to watch
     "intake": ("inputs.intake", "intake"),  # forecast intake: draft evidence items from a report
     "prune": ("runs.retention", "prune"),  # forecast prune: delete the files of older runs
+    "sources": ("reports.sources", "sources"),  # forecast sources: each source's prior and posterior weight
 }
 
 

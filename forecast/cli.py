@@ -9,6 +9,7 @@
 ``forecast intake REPORT -q ID --published``  ``forecast.intake(REPORT, question=ID, ...)``
 ``forecast site [--out DIR]``                ``forecast.site(out=DIR)``
 ``forecast prune ID --keep N``               ``forecast.prune(ID, keep=N)``
+``forecast sources ID [--run N] [--json]``    ``forecast.sources(ID, run=N)``
 ==========================================  ==========================================
 
 Exit codes: 0 ok; 1 bad input (every problem printed, nothing written) or a store that cannot be
@@ -794,6 +795,38 @@ def brief(
     if not content.passed:
         err.print("[red]WARNING[/red] the fit's sampling diagnostics are flagged; the brief says so on every page", highlight=False)
     console.print(f"wrote {escape(str(pack.pdf))}, {escape(str(pack.html))} and {len(pack.figures)} figures in {escape(str(pack.folder / 'figures'))}", highlight=False)
+
+
+@app.command()
+def sources(
+    question: Annotated[str, typer.Argument(help="Question id.")],
+    run: Annotated[Optional[int], typer.Option("--run", help="Ledger run (default: the last successful update; fits one if there is none).")] = None,
+    seed: Annotated[int, _int_range(limits.SEED, "Seed of the update run when the ledger has none")] = 1,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the table as one JSON object.")] = False,
+    ledger: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Ledger database (default: runs/ledger.sqlite, or $FORECAST_LEDGER).")] = None,
+    root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder (default: found from the current folder).")] = None,
+) -> None:
+    """Each source's prior and posterior weight in a run (learned with `sources: learned`, else fixed by its letter)."""
+    from forecast.reports.sources import HEADER, rows
+    from forecast.reports.sources import sources as source_report
+
+    with errors_reported(question if json_out else None, json_out):
+        report = source_report(question, run=run, ledger_path=ledger, root=root, seed=seed)
+    if json_out:
+        print(json.dumps(report.to_dict(), default=str))
+        return
+    title = f"sources of {question} as of {report.as_of} (run {report.run_id}): {report.mode} weights"
+    table = Table(title=Text(title))
+    for i, name in enumerate(HEADER):
+        table.add_column(name, justify="right" if i >= 3 else "left")
+    for row in rows(report.table):
+        table.add_row(*(Text(cell) for cell in row))
+    console.print(table)
+    if report.mode == "fixed":
+        console.print("fixed weights: each source weighs its reliability letter's weight (set `sources: learned` in the spec to learn them)", highlight=False)
+    else:
+        console.print("weight: the power an item's likelihood is raised to (1 = an A-graded source); posterior / prior: the factor the "
+                      "source's items end with; P(below prior): posterior probability that the source lost weight", highlight=False)
 
 
 @app.command()

@@ -85,7 +85,7 @@ def forecast_origins(question, design: Design, every: int, lead: int) -> list[Or
     chosen = ends[::-1][::max(1, every)][::-1]
     out = []
     for d in chosen:
-        point = make_design(spec, question.library, question.evidence, d)
+        point = make_design(spec, question.library, question.evidence, d, sources=getattr(question, "sources", None))
         published = set(point.evidence_ids)
         out.append(Origin(d, design.u(d), np.array([i in published for i in design.evidence_ids], dtype=bool)))
     return out

@@ -53,7 +53,7 @@ class Question(QuestionInputs):
         from forecast.model.design import make_design
 
         as_of = self.check_as_of(as_of, horizons=False)
-        return make_design(self.spec, self.library, self.evidence, as_of)
+        return make_design(self.spec, self.library, self.evidence, as_of, sources=self.sources)
 
     def fit(
         self,

@@ -81,18 +81,20 @@ def structure_key(design: Design) -> str:
     -------
     str
         16 hex digits over the grid length, item and indicator counts, months per period, signs and
-        priors.
+        priors (with learned source weights, also the sources' priors and letter weights).
     """
-    return digest(
-        {
-            "n_months": design.n_months,
-            "n_items": len(design.evidence_ids),
-            "n_indicators": len(design.indicator_ids),
-            "months_per_period": design.months_per_period,
-            "signs": np.asarray(design.signs, dtype=float).tolist(),
-            "priors": [p.model_dump(mode="json") for p in (design.baseline, *design.level_priors, *design.volatility_priors, *design.effect_priors)],
-        }
-    )
+    key = {
+        "n_months": design.n_months,
+        "n_items": len(design.evidence_ids),
+        "n_indicators": len(design.indicator_ids),
+        "months_per_period": design.months_per_period,
+        "signs": np.asarray(design.signs, dtype=float).tolist(),
+        "priors": [p.model_dump(mode="json") for p in (design.baseline, *design.level_priors, *design.volatility_priors, *design.effect_priors)],
+    }
+    if design.learned_sources:  # only then: the fixed-weight model's key is what it always was
+        key["sources"] = {"priors": [p.model_dump(mode="json") for p in design.source_priors],
+                          "letter_weight": np.asarray(design.source_letter_weight, dtype=float).tolist()}
+    return digest(key)
 
 
 @contextmanager
@@ -312,7 +314,7 @@ def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: floa
 
 
 def relabel(tree, design: Design):
-    """``tree`` with the coordinate labels (months, steps, items, indicators) of ``design`` where lengths match.
+    """``tree`` with the coordinate labels (months, steps, items, indicators, sources) of ``design`` where lengths match.
 
     A compiled model is named after the design it was built from; a fit of another design of the
     same structure carries that design's labels after this.
@@ -332,6 +334,7 @@ def relabel(tree, design: Design):
         "step": design.month_labels[1:],
         "item": list(design.evidence_ids),
         "indicator": list(design.indicator_ids),
+        "source": list(design.source_ids),
     }
     groups = {}
     for name in tree.children:

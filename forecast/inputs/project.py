@@ -18,6 +18,7 @@ from forecast.core.timegrid import check_not_future, to_date
 from forecast.inputs.evidence import EVIDENCE_SUFFIXES, LocatedItem, RawItem, read_evidence
 from forecast.inputs.evidence_set import Evidence
 from forecast.inputs.priors import ElicitationError, Prior
+from forecast.inputs.sources import SOURCES_FILE, SourceRegistry, check_item_sources, read_sources
 from forecast.inputs.spec import IndicatorLibrary, QuestionSpec, normalize_text
 from forecast.inputs.yamlio import load_yaml, read_text_bounded
 
@@ -287,8 +288,8 @@ class Project:
         files, problems = [], []
         where = folder.relative_to(self.root).as_posix() + "/" if folder.is_relative_to(self.root) else f"{folder}/"
         for entry in entries:
-            if entry.name.startswith("."):
-                continue
+            if entry.name.startswith(".") or (folder == self.evidence_dir and entry.name == SOURCES_FILE):
+                continue  # the source registry is read by _sources, not as evidence
             away = self.outside(entry)
             if away is not None:
                 problems.append(away)
@@ -307,7 +308,21 @@ class Project:
                 files.append(entry)
         return files, problems
 
-    def _evidence(self, lib: IndicatorLibrary | None, question_ids: list[str]) -> tuple[list[LocatedItem], list[Problem]]:
+    @property
+    def sources_path(self) -> Path:
+        return self.evidence_dir / SOURCES_FILE
+
+    def _sources(self) -> tuple[SourceRegistry | None, list[Problem]]:
+        """The source registry (``evidence/sources.yaml``), None when the project has none (or it is invalid)."""
+        path = self.sources_path
+        if not path.exists() and not path.is_symlink():
+            return None, []
+        away = self.outside(path)
+        if away is not None:
+            return None, [away]
+        return read_sources(path)
+
+    def _evidence(self, lib: IndicatorLibrary | None, question_ids: list[str], registry: SourceRegistry | None = None) -> tuple[list[LocatedItem], list[Problem]]:
         items: list[LocatedItem] = []
         raws: list[RawItem] = []
         files, problems = self.evidence_paths()
@@ -319,6 +334,8 @@ class Project:
         # checks across files run on every item as read, valid or not, so that one problem of an
         # item (an impossible date) does not hide another (an unknown indicator)
         problems += _duplicate_ids(raws)
+        if registry is not None:
+            problems += check_item_sources(registry, raws)
         for raw in raws:
             data = raw.data if isinstance(raw.data, dict) else {}
             item_id = data.get("id")
@@ -345,10 +362,32 @@ class Project:
         lib, more = self._library()
         problems.extend(more)
         qids = self.question_ids()
+        registry, more = self._sources()
+        problems.extend(more)
+        learned = []
         for qid in qids:
-            problems.extend(self._spec(qid, lib)[1])
-        problems.extend(self._evidence(lib, qids)[1])
+            spec, more = self._spec(qid, lib)
+            problems.extend(more)
+            problems.extend(self._learned_needs_registry(spec, registry))
+            if spec is not None and spec.learned_sources:
+                learned.append(spec)
+        items, more = self._evidence(lib, qids, registry)
+        problems.extend(more)
+        if registry is not None:
+            for spec in learned:
+                problems.extend(check_item_sources(registry, [RawItem(li.item.model_dump(), li.file, li.line) for li in _bearing_on(spec, items)], "error"))
         return problems.items
+
+    def _learned_needs_registry(self, spec: QuestionSpec | None, registry: SourceRegistry | None) -> list[Problem]:
+        """A problem when a spec asks for learned source weights and the project has no (valid) registry."""
+        if spec is None or spec.sources != "learned" or registry is not None:
+            return []
+        if self.sources_path.exists() or self.sources_path.is_symlink():
+            return []  # the registry's own problems are reported
+        path = self.models_dir / f"{spec.id}.yaml"
+        parsed, _ = load_yaml(path)
+        line = parsed.line_of(("sources",)) if parsed is not None else None
+        return [Problem(str(path), f"`sources: learned` needs a source registry: create evidence/{SOURCES_FILE} (id, name, kind, reliability of each source)", line, "sources")]
 
     def _known_question(self, question_id: str) -> list[str]:
         qids = self.question_ids()
@@ -391,11 +430,23 @@ class Project:
         problems.extend(more)
         spec, more = self._spec(question_id, lib)
         problems.extend(more)
-        items, more = self._evidence(lib, qids)
+        registry, more = self._sources()
         problems.extend(more)
+        problems.extend(self._learned_needs_registry(spec, registry))
+        items, more = self._evidence(lib, qids, registry)
+        problems.extend(more)
+        if spec is not None and spec.learned_sources and registry is not None:
+            problems.extend(check_item_sources(registry, [RawItem(li.item.model_dump(), li.file, li.line) for li in _bearing_on(spec, items)], "error"))
         problems.raise_if_any()
         assert lib is not None and spec is not None
-        return QuestionInputs(spec=spec, library=lib, evidence=items, project=self, warnings=[p for p in problems.items if p.severity == "warning"])
+        return QuestionInputs(spec=spec, library=lib, evidence=items, project=self, warnings=[p for p in problems.items if p.severity == "warning"],
+                              sources=registry)
+
+
+def _bearing_on(spec: QuestionSpec, items: list[LocatedItem]) -> list[LocatedItem]:
+    """The items a question's model uses: on one of its indicators (naming no other question), or resolving it."""
+    return [li for li in items if (li.item.resolves and li.item.question == spec.id)
+            or (not li.item.resolves and li.item.indicator in spec.indicators and li.item.question in (None, spec.id))]
 
 
 def _duplicate_ids(raws: list[RawItem]) -> list[Problem]:
@@ -427,6 +478,7 @@ class QuestionInputs:
     evidence: list[LocatedItem]
     project: Project | None = None
     warnings: list[Problem] = field(default_factory=list)
+    sources: SourceRegistry | None = None  # evidence/sources.yaml, when the project has one
 
     def __post_init__(self):
         # an Evidence is a list of LocatedItem: code that takes a list keeps working, and a
@@ -527,10 +579,13 @@ class QuestionInputs:
             known.add(it.id)
             if it.indicator is not None and it.indicator not in self.library.ids:
                 problems.append(Problem(li.file, f"unknown indicator '{it.indicator}'", li.line, "indicator", nearest(it.indicator, list(self.library.ids))))
+        if self.sources is not None and self.spec.learned_sources:
+            problems += check_item_sources(self.sources, [RawItem(li.item.model_dump(), li.file, li.line) for li in _bearing_on(self.spec, added)], "error")
         problems += draft_problems(added, self.project.root if self.project else None)
         if problems:
             raise InputError(problems)
-        return type(self)(spec=self.spec, library=self.library, evidence=Evidence([*self.evidence, *added]), project=self.project, warnings=self.warnings)
+        return type(self)(spec=self.spec, library=self.library, evidence=Evidence([*self.evidence, *added]), project=self.project, warnings=self.warnings,
+                          sources=self.sources)
 
     def __repr__(self) -> str:
         return f"<Question {self.spec.id}: {len(self.spec.indicators)} indicators, {len(self.evidence)} evidence items>"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from forecast.inputs.evidence import EvidenceFile, EvidenceItem
 from forecast.inputs.grading import Grading
 from forecast.inputs.priors import Prior
+from forecast.inputs.sources import SourceRegistry
 from forecast.inputs.spec import IndicatorLibrary, QuestionSpec
 
 SCHEMAS = {
@@ -13,6 +14,7 @@ SCHEMAS = {
     "question": QuestionSpec,
     "indicators": IndicatorLibrary,
     "grading": Grading,
+    "sources": SourceRegistry,
     "prior": Prior,
 }
 

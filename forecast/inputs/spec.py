@@ -336,6 +336,15 @@ class QuestionSpec(BaseModel):
     baseline: Baseline
     indicators: dict[str, Effect] = Field(default_factory=dict, description="Indicator id -> its effect.")
     grading: Grading = Field(default_factory=Grading)
+    sources: Literal["fixed", "learned"] | None = Field(
+        None,
+        description=(
+            "How much each source's items count. Absent or `fixed`: each item by its Admiralty grade (the default). "
+            "`learned`: each registered source (evidence/sources.yaml) has a latent weight, its prior centred on the source's "
+            "reliability letter; items of a source share it, so a source whose reports disagree with the rest of the evidence "
+            "loses weight (forecast.model.hazard)."
+        ),
+    )
     sampler: SamplerSettings = Field(default_factory=SamplerSettings, validate_default=True)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     scenarios: list[Scenario] = Field(default_factory=list, description="What-if scenarios (forecast.analysis.scenarios).")
@@ -384,6 +393,11 @@ class QuestionSpec(BaseModel):
                 "the last horizon closer"
             )
         return sampler
+
+    @property
+    def learned_sources(self) -> bool:
+        """True when the question learns each source's weight (``sources: learned``)."""
+        return self.sources == "learned"
 
     def future_horizons(self, as_of: dt.date) -> list[dt.date]:
         """The horizons after ``as_of`` (those a fit as of that date reports)."""

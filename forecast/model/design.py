@@ -1,4 +1,4 @@
-"""From a question spec, the indicator library and the evidence in scope to the model's data.
+r"""From a question spec, the indicator library and the evidence in scope to the model's data.
 
 A :class:`Design` is the *person-period* form of a question's history (one "person", the
 question, observed month by month on the grid of :mod:`forecast.core.timegrid`, whose month 0
@@ -22,6 +22,17 @@ quote). They obey the as-of rule like any item: a fit as of a date before ``pict
 does not see them (they are listed as excluded) and its scales are anchored only by the level
 priors at the reference date and the items published by then.
 
+**Sources.** With a source registry (``evidence/sources.yaml``, :mod:`forecast.inputs.sources`),
+each item in scope is tied to its registered source: ``evidence_source`` (N,) indexes
+``source_ids`` (S,), the sources with at least one item in scope in registry order, and
+``source_letter_weight`` (S,) is the grading weight of each source's default reliability letter.
+The generated picture items belong to no source (index -1): they define each scale's 0 and keep
+their fixed weight in every mode. When the spec asks for learned weights (``sources: learned``),
+``source_priors`` holds the prior of each source's latent weight :math:`w_s`, a LogNormal whose
+median is the letter's weight (:func:`source_weight_prior`); the model then scales each item's
+observation SD by :math:`\sqrt{\rho_s / w_s}` (:func:`forecast.model.hazard.observation_sd`). In the
+fixed mode ``source_priors`` is empty and the model is exactly the fixed-weight model.
+
 **A change item** observes :math:`x_{k,t} - x_{k,t-3}`. One whose 3-month window starts before the
 library's reference date (the first month of the grid) cannot be measured on the grid, and is
 excluded with that reason rather than entering as a constant likelihood.
@@ -30,14 +41,15 @@ excluded with that reason rather than entering as a constant likelihood.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 
 import numpy as np
 
 from forecast.core import timegrid
 from forecast.inputs.evidence import CHANGE_WINDOW_MONTHS, EvidenceItem, LocatedItem
 from forecast.inputs.grading import Grading
-from forecast.inputs.priors import Prior
+from forecast.inputs.priors import Prior, Provenance
+from forecast.inputs.sources import SourceRegistry
 from forecast.inputs.spec import IndicatorLibrary, QuestionSpec
 
 
@@ -84,6 +96,22 @@ class Design:
     resolved_on: dt.date | None = None
     excluded: tuple[ExcludedItem, ...] = field(default_factory=tuple)
     generated: tuple[LocatedItem, ...] = field(default_factory=tuple)  # the source-picture items in scope
+    source_ids: tuple[str, ...] = ()  # (S,) registered sources with items in scope (registry order)
+    source_letter_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (S,) weight of each source's reliability letter
+    source_priors: tuple[Prior, ...] = ()  # (S,) prior of each source's learned weight; empty in the fixed mode
+    evidence_source: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (N,) index into source_ids; -1: no source
+
+    @property
+    def learned_sources(self) -> bool:
+        """True when the model learns each source's weight (the spec's ``sources: learned``)."""
+        return len(self.source_priors) > 0
+
+    @property
+    def item_source(self) -> np.ndarray:
+        """(N,) index of each item's source into ``source_ids``, -1 for an item without one."""
+        n = len(self.evidence_ids)
+        src = np.asarray(self.evidence_source, dtype=np.int64)
+        return src if len(src) == n else np.full(n, -1, dtype=np.int64)
 
     @property
     def generated_ids(self) -> tuple[str, ...]:
@@ -156,9 +184,11 @@ class Design:
         KeyError, TypeError, pydantic.ValidationError
             ``data`` is not the output of :meth:`to_dict`.
         """
-        ints = ("counts", "evidence_indicator", "evidence_month", "evidence_base_month")
+        ints = ("counts", "evidence_indicator", "evidence_month", "evidence_base_month", "evidence_source")
         kw = {}
         for f in fields(cls):
+            if f.name not in data and (f.default is not MISSING or f.default_factory is not MISSING):
+                continue  # a design stored before the field existed: its default
             value = data[f.name]
             if f.name in ("as_of", "grid_start") or (f.name == "resolved_on" and value is not None):
                 value = dt.date.fromisoformat(value)
@@ -170,11 +200,11 @@ class Design:
                 value = tuple(ExcludedItem(i, r) for i, r in value)
             elif f.name == "generated":
                 value = tuple(_generated_item(li) for li in value)
-            elif f.name in ("indicator_ids", "evidence_ids"):
+            elif f.name in ("indicator_ids", "evidence_ids", "source_ids"):
                 value = tuple(value)
             elif f.name in ints:
                 value = np.asarray(value, dtype=np.int64)
-            elif f.name in ("signs", "exposure", "evidence_value", "evidence_sd", "evidence_weight"):
+            elif f.name in ("signs", "exposure", "evidence_value", "evidence_sd", "evidence_weight", "source_letter_weight"):
                 value = np.asarray(value, dtype=float)
             kw[f.name] = value
         return cls(**kw)
@@ -254,12 +284,53 @@ def picture_items(spec: QuestionSpec, library: IndicatorLibrary) -> list[Located
     return out
 
 
+# SD of log w_s under its prior: the 90% prior interval of a source's weight runs from 0.44 to 2.3
+# times its letter's weight. Wide enough that a few reports at odds with the rest of the evidence
+# can halve a source's weight; narrow enough that one report, whose disagreement says little about
+# its source, leaves the weight (and the forecast) near the fixed-weight model.
+SOURCE_WEIGHT_SIGMA = 0.5
+
+
+def source_weight_prior(letter: str, grading: Grading, sigma: float = SOURCE_WEIGHT_SIGMA) -> Prior:
+    r"""The prior of a source's learned weight :math:`w_s`, set by its reliability letter.
+
+    Parameters
+    ----------
+    letter : str
+        The source's default Admiralty reliability letter (A-F).
+    grading : Grading
+        The question's grading tables: :math:`\rho = ` ``grading.reliability[letter]``.
+    sigma : float
+        SD of :math:`\log w_s` (:data:`SOURCE_WEIGHT_SIGMA`).
+
+    Returns
+    -------
+    Prior
+        ``LogNormal(mu=log(rho), sigma)``: median :math:`\rho`, the weight the letter gives in the
+        fixed mode (PreliZ and PyMC build it from the project's prior table,
+        :data:`forecast.inputs.priors.FAMILIES`).
+    """
+    import math
+
+    rho = float(grading.reliability[letter])
+    return Prior(
+        dist="lognormal",
+        params={"mu": math.log(rho), "sigma": float(sigma)},
+        source=Provenance(
+            quote=f"reliability {letter}",
+            reasoning=f"A source graded {letter} weighs {rho:g} in the fixed mode; its learned weight is centred (median) there.",
+            assumption=True,
+        ),
+    )
+
+
 def make_design(
     spec: QuestionSpec,
     library: IndicatorLibrary,
     items: list[LocatedItem],
     as_of: dt.date,
     grading: Grading | None = None,
+    sources: SourceRegistry | None = None,
 ) -> Design:
     """The person-period data of ``spec`` as of ``as_of``.
 
@@ -273,6 +344,9 @@ def make_design(
     as_of : datetime.date
     grading : Grading, optional
         Default ``spec.grading``: the observation SD of each grade.
+    sources : SourceRegistry, optional
+        The project's source registry: ties each item to its source (see the module docstring).
+        Required when ``spec.sources`` is ``learned``.
 
     Returns
     -------
@@ -281,10 +355,13 @@ def make_design(
     Raises
     ------
     ValueError
-        The risk window starts before the library's reference date, or ``as_of`` is before the
-        risk window start.
+        The risk window starts before the library's reference date, ``as_of`` is before the
+        risk window start, or the spec learns source weights and ``sources`` is None or lacks an
+        item's source.
     """
     grading = grading or spec.grading
+    if spec.learned_sources and sources is None:
+        raise ValueError(f"{spec.id} has `sources: learned`, which needs the source registry (evidence/sources.yaml)")
     start = library.reference_date
     if spec.risk_window_start < start:
         raise ValueError(
@@ -335,6 +412,12 @@ def make_design(
             generated.append(li)
         else:
             sd = grading.sd(it.grade, change=it.is_change)
+        src = None
+        if sources is not None and it.id not in picture_ids:
+            registered = sources.resolve(it.source)
+            if registered is None and spec.learned_sources:
+                raise ValueError(f"item '{it.id}' names the source {it.source!r}, which is not in the source registry")
+            src = registered.id if registered is not None else None
         ev.append(
             (
                 it.id,
@@ -344,6 +427,7 @@ def make_design(
                 it.observed_value,
                 sd,
                 grading.weight(it.grade),
+                src,
             )
         )
 
@@ -354,7 +438,11 @@ def make_design(
         counts[timegrid.month_index(start, resolved_on)] = 1
 
     lib = {i.id: i for i in library.indicators}
-    cols = list(zip(*ev)) if ev else [()] * 7
+    cols = list(zip(*ev)) if ev else [()] * 8
+    used = set(cols[7]) - {None}
+    source_ids = tuple(s.id for s in sources.sources if s.id in used) if sources is not None else ()
+    letters = [sources.get(s).reliability for s in source_ids]
+    source_index = {s: i for i, s in enumerate(source_ids)}
     return Design(
         question_id=spec.id,
         as_of=as_of,
@@ -381,4 +469,8 @@ def make_design(
         resolved_on=resolved_on,
         excluded=tuple(excluded),
         generated=tuple(generated),
+        source_ids=source_ids,
+        source_letter_weight=np.asarray([grading.reliability[letter] for letter in letters], dtype=float),
+        source_priors=tuple(source_weight_prior(letter, grading) for letter in letters) if spec.learned_sources else (),
+        evidence_source=np.asarray([source_index.get(s, -1) for s in cols[7]], dtype=np.int64),
     )

@@ -8,8 +8,8 @@ re-deriving the likelihood in numpy, :class:`PointwiseLogLikelihood` takes the l
 model's observed variables (``event_count``, ``evidence``) from the graph of
 :func:`~forecast.model.hazard.build_model` (``pm.logp``), replaces
 
-* the deterministic nodes it depends on, ``level`` (K, T) and ``log_rate`` (T,), by inputs with a
-  leading draw axis, and
+* the deterministic nodes it depends on, ``level`` (K, T) and ``log_rate`` (T,), and in the
+  learned-weights mode the sources' ``source_weight`` (S,), by inputs with a leading draw axis, and
 * the ``pm.Data`` variables (exposure, counts, the evidence arrays) by inputs of any length,
 
 and compiles that once. One call then scores every draw against any data: observations of the
@@ -27,6 +27,9 @@ import numpy as np
 from forecast.model.design import Design
 
 MASKED_SD = 1e6
+# the model's nodes a term's log density depends on, replaced by inputs with a leading draw axis,
+# and the number of their own (core) dims
+LATENT_CORE_DIMS = {"level": 2, "log_rate": 1, "source_weight": 1}
 
 
 def design_data(design: Design) -> dict[str, np.ndarray]:
@@ -42,7 +45,8 @@ def design_data(design: Design) -> dict[str, np.ndarray]:
         ``exposure`` (T,) fraction of each month at risk; ``counts`` (T,) events per month;
         ``evidence_indicator``, ``evidence_month``, ``evidence_base_month`` (N,) indices;
         ``evidence_sd`` (N,) observation SD and ``evidence_value`` (N,) observed value, both in
-        standardized units.
+        standardized units; ``evidence_source`` (N,) index of each item's source (-1 none; the
+        model reads it in the learned-weights mode only).
     """
     return {
         "exposure": np.asarray(design.exposure, dtype=float),
@@ -52,6 +56,7 @@ def design_data(design: Design) -> dict[str, np.ndarray]:
         "evidence_base_month": np.asarray(design.evidence_base_month, dtype=np.int64),
         "evidence_sd": np.asarray(design.evidence_sd, dtype=float),
         "evidence_value": np.asarray(design.evidence_value, dtype=float),
+        "evidence_source": design.item_source,
     }
 
 
@@ -109,7 +114,7 @@ class PointwiseLogLikelihood:
         for name in self.observed:
             logp = pm.logp(model[name], model.rvs_to_values[model[name]])
             needed = set(ancestors([logp]))
-            latent = [n for n in ("level", "log_rate") if n in model.named_vars and model[n] in needed]
+            latent = [n for n in LATENT_CORE_DIMS if n in model.named_vars and model[n] in needed]
             data = [n for n in DATA_NAMES if n in model.named_vars and model[n] in needed]
             # one draw's latent values and the data, as inputs of any length ...
             single = {model[n]: pt.tensor(name=n, dtype="float64", shape=(None,) * model[n].ndim) for n in latent}
@@ -129,8 +134,9 @@ class PointwiseLogLikelihood:
         Parameters
         ----------
         draws : mapping
-            ``level`` (..., K, T) and ``log_rate`` (..., T) arrays or DataArrays with the same
-            leading draw dims (e.g. (chain, draw)); only those the requested terms need.
+            ``level`` (..., K, T), ``log_rate`` (..., T) and, in the learned-weights mode,
+            ``source_weight`` (..., S) arrays or DataArrays with the same leading draw dims (e.g.
+            (chain, draw)); only those the requested terms need.
         data : dict of str to numpy.ndarray
             The ``pm.Data`` values (as :func:`design_data` returns them); ``exposure``/``counts``
             of the model's length T, the evidence arrays of any common length N.
@@ -152,10 +158,10 @@ class PointwiseLogLikelihood:
         for name in names or self.observed:
             latent, needed = self._inputs[name]
             arrays = [np.asarray(getattr(draws[n], "values", draws[n]), dtype=float) for n in latent]
-            core = {"level": 2, "log_rate": 1}
-            lead = arrays[0].shape[: arrays[0].ndim - core[latent[0]]]
+            lead = arrays[0].shape[: arrays[0].ndim - LATENT_CORE_DIMS[latent[0]]]
             flat = [a.reshape(-1, *a.shape[len(lead):]) for a in arrays]
-            values = [np.asarray(data[n], dtype=self._dtypes[n]) for n in needed]
+            values = [np.asarray(data[n] if n in data or n != "evidence_source" else np.full(len(data["evidence_value"]), -1), dtype=self._dtypes[n])
+                      for n in needed]  # an item given without its source keeps its fixed SD
             v = np.asarray(self._fns[name](*flat, *values))
             out[name] = v.reshape(*lead, *v.shape[1:])
         return out

@@ -137,13 +137,44 @@ def brief(
     ValueError
         ``run`` is not a succeeded run of ``question_id``, or ``paper`` is not ``a4`` or ``letter``.
     """
+    if paper not in PAPER_INCHES:
+        raise ValueError(f"paper must be one of {', '.join(PAPER_INCHES)}, not {paper!r}")
+    project, question, ledger, row, result = recorded_result(question_id, run, ledger_path, root, seed, **fit_overrides)
+    content = collect(result, question, run=row, ledger=ledger, influence_refits=influence_refits)
+    out = Path(out) if out else project.root / "briefs" / f"{question_id}-{result.as_of.isoformat()}"
+    return write_brief(content, out, paper)
+
+
+def recorded_result(question_id: str, run: int | None = None, ledger_path=None, root=None, seed: int = 1, **fit_overrides):
+    """The fit of a recorded run: run ``run`` of the ledger, or the latest successful update (one is run when there is none).
+
+    Parameters
+    ----------
+    question_id : str
+    run : int, optional
+        A succeeded run of ``question_id`` in the ledger.
+    ledger_path, root : path, optional
+        The ledger (default ``runs/ledger.sqlite`` of the project) and the project folder.
+    seed : int
+        Seed of the update run when the ledger has none.
+    **fit_overrides
+        Passed to :func:`forecast.runs.update.update` (draws, chains, ...).
+
+    Returns
+    -------
+    (Project, Question, Ledger, dict, FitResult)
+        The project, the question as loaded now, the ledger, the run's row and its fit.
+
+    Raises
+    ------
+    ValueError
+        ``run`` is not a succeeded run of ``question_id``.
+    """
     from forecast.inference.question import Question
     from forecast.inference.store import load_result
     from forecast.inputs.project import Project
     from forecast.runs.ledger import Ledger, default_path
 
-    if paper not in PAPER_INCHES:
-        raise ValueError(f"paper must be one of {', '.join(PAPER_INCHES)}, not {paper!r}")
     project = Project.find(root)
     question = Question.from_inputs(project.load(question_id))
     ledger_path = Path(ledger_path) if ledger_path else default_path(project.root)
@@ -165,7 +196,4 @@ def brief(
             result = outcome.result
     if result is None:
         result = load_result(row, question)
-    content = collect(result, question, run=row, ledger=ledger, influence_refits=influence_refits)
-    out = Path(out) if out else project.root / "briefs" / f"{question_id}-{result.as_of.isoformat()}"
-    return write_brief(content, out, paper)
-
+    return project, question, ledger, row, result

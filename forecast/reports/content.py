@@ -40,6 +40,8 @@ class BriefContent:
     # power-scaling prior sensitivity of the headline (:func:`prior_sensitivity`), None when not computed
     sensitivity: dict | None = None
     generated: dt.date = field(default_factory=dt.date.today)
+    # each source's prior and posterior weight (forecast.analysis.sources), when the question learns them
+    sources: pd.DataFrame | None = None
 
     @property
     def passed(self) -> bool:
@@ -103,6 +105,15 @@ class BriefContent:
     def sensitivity_flag(self) -> str | None:
         """``"prior-dominated"`` or ``"prior-data conflict"`` when the headline is either, else None."""
         return None if self.sensitivity is None else self.sensitivity.get("flag")
+
+    def sources_line(self) -> str | None:
+        """One sentence of each source's weight, prior median -> posterior mean (90%), or None in the fixed mode."""
+        if self.sources is None or not len(self.sources):
+            return None
+        parts = [f"{r.source} ({r.letter}, {r.items} item{'' if r.items == 1 else 's'}) {r.prior_median:.2f} -> {r.posterior_mean:.2f} ({r.posterior_lower_90:.2f}-{r.posterior_upper_90:.2f})"
+                 for r in self.sources.itertuples()]
+        return ("Source weights, learned from the evidence (prior median -> posterior mean, 90% interval; 1 = an A-graded source; "
+                "a source whose reports disagree with the rest loses weight): " + "; ".join(parts) + ".")
 
     def footnotes(self, section: str) -> list[str]:
         """The definitions a reader needs for ``section`` (``drivers``, ``evidence``, ``scenarios``,
@@ -401,6 +412,12 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
         except ValueError as exc:
             notes["sensitivity"].append(f"not computed ({exc}).")
 
+    source_table = None
+    if result.design.learned_sources:
+        from forecast.analysis.sources import source_weights
+
+        source_table = source_weights(result, question)
+
     return BriefContent(
         result=result,
         question=question,
@@ -415,6 +432,7 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
         changes=changes_paragraph(run, ledger),
         notes=notes,
         sensitivity=psense,
+        sources=source_table,
     )
 
 
@@ -458,3 +476,17 @@ def scenario_rows(content: BriefContent) -> list[list[str]]:
         delta = "" if base is None else points(r.mean - base)
         rows.append([r.name, f"{percent(r.mean)} ({percent_range(r.lower_90, r.upper_90)})", delta, r.description])
     return rows
+
+
+SOURCE_HEADER = ["source", "kind", "letter", "items", "prior weight (90%)", "posterior weight (90%)", "posterior / prior", "P(below prior)"]
+
+
+def source_rows(table: pd.DataFrame) -> list[list[str]]:
+    """The table as text rows (:data:`HEADER`), as the CLI, the notebook and the brief show it."""
+    out = []
+    for r in table.itertuples():
+        fixed = r.mode == "fixed"
+        prior = f"{r.prior_median:.2f}" + ("" if fixed else f" ({r.prior_lower_90:.2f}-{r.prior_upper_90:.2f})")
+        post = f"{r.posterior_mean:.2f}" + (" (fixed)" if fixed else f" ({r.posterior_lower_90:.2f}-{r.posterior_upper_90:.2f})")
+        out.append([r.source, r.kind, r.letter, str(r.items), prior, post, f"{r.ratio:.2f}", "" if fixed else f"{r.p_below:.0%}"])
+    return out

@@ -124,6 +124,15 @@ def render_html(content, images: dict[str, bytes], paper: str = "a4") -> str:
     else:
         parts.append(notes(content.notes["scenarios"] or ["Not computed."], "sub"))
 
+    if content.sources is not None:
+        from forecast.reports.content import SOURCE_HEADER, source_rows
+
+        parts.append(tag("h2", "Sources: learned weights"))
+        parts.append(table(SOURCE_HEADER, source_rows(content.sources), numeric={3, 4, 5, 6, 7}, sortable=False, css_class="stack sources", cell_labels=True))
+        parts.append(notes(["weight: the power an item's likelihood is raised to (1 = an A-graded source); prior: centred on the source's "
+                            "reliability letter; posterior / prior: the factor the source's items end with; P(below prior): the posterior "
+                            "probability that the source lost weight (its reports disagree with the rest of the evidence)."]))
+
     parts.append(tag("h2", "What changed"))
     parts.append(tag("p", content.changes, id="changes"))
     parts.append(notes([f"Note: {n}" for n in content.notes["general"]], "sub"))

@@ -238,6 +238,8 @@ def _layout(content: BriefContent, paper: str, row_h: float, scen_h: float, rows
         else:
             cur.text("Evidence influence: " + " ".join(content.notes["influence"] or ["not computed."]), size=7.5, color=DARK, gap=0.1)
 
+        if content.sources_line():
+            cur.text(content.sources_line(), size=7.0, color=DARK, wrap=usable, gap=0.06)
         cur.text("What changed", size=8.5, weight="bold", gap=0.02)
         cur.text(content.changes, size=7.0, wrap=usable, gap=0.06)
         for note in content.notes["general"]:

@@ -322,7 +322,7 @@ def _replay_points(plan: _Plan, sink, progress=None) -> list[ReplayPoint]:
     from forecast.model.prediction import add_forecast
 
     question, points, config, fp_config, seed, reweight = plan.question, plan.points, plan.config, plan.fp_config, plan.seed, plan.reweight
-    full = make_design(question.spec, question.library, question.evidence, points[-1])
+    full = make_design(question.spec, question.library, question.evidence, points[-1], sources=getattr(question, "sources", None))
     thresholds = question.spec.thresholds
     cores = config.cores or min(config.chains, os.cpu_count() or 1)  # as an update (one process on a worker: chain_processes)
     lead = question.spec.headline_lead_months
@@ -347,7 +347,7 @@ def _replay_points(plan: _Plan, sink, progress=None) -> list[ReplayPoint]:
             if progress:
                 progress(i + 1, len(points), rows[-1])
             continue
-        point = make_design(question.spec, question.library, question.evidence, as_of)
+        point = make_design(question.spec, question.library, question.evidence, as_of, sources=getattr(question, "sources", None))
         data = padded_data(point, full)
         future = [h for h in question.spec.horizons if h > as_of]
         head = headline_horizon(question.spec, future, as_of)
