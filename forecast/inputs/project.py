@@ -310,6 +310,7 @@ class Project:
 
     @property
     def sources_path(self) -> Path:
+        """The project's source registry file, ``evidence/sources.yaml`` (it may not exist)."""
         return self.evidence_dir / SOURCES_FILE
 
     def _sources(self) -> tuple[SourceRegistry | None, list[Problem]]:

@@ -93,9 +93,17 @@ class SourceRegistry(BaseModel):
 
     @property
     def ids(self) -> list[str]:
+        """The registered source ids, in file order."""
         return [s.id for s in self.sources]
 
     def get(self, source_id: str) -> Source:
+        """The source ``source_id``.
+
+        Raises
+        ------
+        KeyError
+            When no source has that id.
+        """
         for s in self.sources:
             if s.id == source_id:
                 return s
