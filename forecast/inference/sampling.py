@@ -45,6 +45,7 @@ import xarray as xr
 from forecast.inference.fingerprint import digest
 from forecast.inputs.settings import SampleConfig
 from forecast.model.design import Design
+from forecast.model.collapse import GROUP_DATA_NAMES, collapse
 from forecast.model.likelihood import PointwiseLogLikelihood, design_data
 from forecast.model.prediction import add_forecast
 
@@ -135,9 +136,13 @@ class CompiledModel:
 
         self.key = structure_key(design)
         self.design = design
-        self._source = build_model(design)  # the graph before freezing (its latent paths have no fixed length)
-        self.model = freeze_model(self._source)
-        self.data_names = [n for n in DATA_NAMES if n in self.model.named_vars]
+        # the per-item graph before freezing (its latent paths have no fixed length): the pointwise
+        # log-likelihood and, frozen, the predictive draws
+        self._source = build_model(design)
+        # the sampler's model: the evidence through its sufficient statistics (forecast.model.collapse)
+        self.model = freeze_model(build_model(design, collapsed=True))
+        self.data_names = [n for n in (*DATA_NAMES, *GROUP_DATA_NAMES) if n in self.model.named_vars]
+        self._item_model = None
         self._log_likelihood: PointwiseLogLikelihood | None = None
         self._trace = None
 
@@ -173,8 +178,46 @@ class CompiledModel:
         if structure_key(design) != self.key:
             raise ValueError(f"design of {design.question_id} as of {design.as_of} is not of the compiled structure {self.key}")
         values = {**design_data(design), **(data or {})}
+        if "group_sd" in self.data_names:
+            values.update(collapse(values["evidence_indicator"], values["evidence_month"], values["evidence_base_month"],
+                                   values["evidence_sd"], values["evidence_value"], design.evidence_noise_group).data())
+        self.values = values
         with self.model:
             pm.set_data({k: v for k, v in values.items() if k in self.data_names})
+
+    @property
+    def item_model(self):
+        """The frozen per-item model (one ``evidence`` observation per item) with the data of the
+        last :meth:`set_data`: the graph of prior and posterior predictive draws."""
+        import pymc as pm
+        from pymc.model.transform.optimization import freeze_model
+
+        from forecast.model.hazard import DATA_NAMES
+
+        if self._item_model is None:
+            self._item_model = freeze_model(self._source)
+        names = [n for n in DATA_NAMES if n in self._item_model.named_vars]
+        with self._item_model:
+            pm.set_data({k: v for k, v in self.values.items() if k in names})
+        return self._item_model
+
+    def item_data(self, tree):
+        """``tree`` with its ``observed_data`` and ``constant_data`` per item and month (the
+        collapsed model's sampler records its groups), from the data of the last :meth:`set_data`."""
+        v = self.values
+        observed = {"event_count": ("month", np.asarray(v["counts"], dtype=np.int64))}
+        constant = {"counts": ("month", np.asarray(v["counts"], dtype=np.int32))}
+        if "evidence_value" in self.values and "group_sd" in self.data_names:
+            observed["evidence"] = ("item", np.asarray(v["evidence_value"], dtype=float))
+            constant["evidence_sd"] = ("item", np.asarray(v["evidence_sd"], dtype=float))
+            for name in ("evidence_base_month", "evidence_month", "evidence_indicator"):
+                constant[name] = ("item", np.asarray(v[name], dtype=np.int32))
+        constant["exposure"] = ("month", np.asarray(v["exposure"], dtype=float))
+        for name, content in (("observed_data", observed), ("constant_data", constant)):
+            if name in tree.children:
+                attrs = tree[name].attrs
+                tree[name] = xr.DataTree(xr.Dataset(content, attrs=attrs))
+        return tree
 
     @property
     def log_likelihood(self) -> PointwiseLogLikelihood:
@@ -338,7 +381,7 @@ def sample_posterior(design: Design, *, draws: int, tune: int, chains: int, seed
     compiled.set_data(design, data)
     tree = nuts(compiled.model, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept, cores=cores,
                 progressbar=progressbar, trace=compiled.trace)
-    return relabel(tree, design)
+    return relabel(compiled.item_data(tree), design)
 
 
 def sample_prior(design: Design, *, draws: int, seed, data: dict[str, np.ndarray] | None = None):
@@ -363,7 +406,7 @@ def sample_prior(design: Design, *, draws: int, seed, data: dict[str, np.ndarray
 
     compiled = compiled_model(design)
     compiled.set_data(design, data)
-    with quiet(), compiled.model:
+    with quiet(), compiled.item_model:
         tree = pm.sample_prior_predictive(draws=draws, random_seed=_int_seed(seed))
     return relabel(tree, design)
 
@@ -389,7 +432,7 @@ def sample_posterior_predictive(design: Design, posterior: xr.Dataset, *, seed, 
 
     compiled = compiled_model(design)
     compiled.set_data(design)
-    with quiet(), compiled.model:
+    with quiet(), compiled.item_model:
         tree = pm.sample_posterior_predictive(xr.DataTree.from_dict({"posterior": posterior}), var_names=list(var_names),
                                               random_seed=_int_seed(seed), progressbar=False)
     return relabel(tree, design)["posterior_predictive"].to_dataset()
@@ -496,6 +539,7 @@ def evidence_log_likelihood(design: Design, level, items: dict[str, np.ndarray])
     if not len(design.evidence_ids):
         design = dataclasses.replace(
             design, evidence_ids=("item",), evidence_indicator=np.zeros(1, dtype=np.int64), evidence_month=np.zeros(1, dtype=np.int64),
-            evidence_base_month=np.full(1, -1, dtype=np.int64), evidence_value=np.zeros(1), evidence_sd=np.ones(1), evidence_weight=np.ones(1))
+            evidence_base_month=np.full(1, -1, dtype=np.int64), evidence_value=np.zeros(1), evidence_sd=np.ones(1), evidence_weight=np.ones(1),
+            evidence_noise_group=np.zeros(1, dtype=np.int64))
     level = np.asarray(getattr(level, "values", level), dtype=float)
     return compiled_model(design).log_likelihood({"level": level}, items, names=["evidence"])["evidence"]

@@ -84,6 +84,14 @@ class Design:
     resolved_on: dt.date | None = None
     excluded: tuple[ExcludedItem, ...] = field(default_factory=tuple)
     generated: tuple[LocatedItem, ...] = field(default_factory=tuple)  # the source-picture items in scope
+    # (N,) the noise group of each item: items observing the same functional (indicator, month, base
+    # month) in the same noise group are combined into one observation (forecast.model.collapse);
+    # 0 for every item (None on construction means that)
+    evidence_noise_group: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.evidence_noise_group is None:
+            object.__setattr__(self, "evidence_noise_group", np.zeros(len(self.evidence_ids), dtype=np.int64))
 
     @property
     def generated_ids(self) -> tuple[str, ...]:
@@ -155,9 +163,11 @@ class Design:
         KeyError, TypeError, pydantic.ValidationError
             ``data`` is not the output of :meth:`to_dict`.
         """
-        ints = ("counts", "evidence_indicator", "evidence_month", "evidence_base_month")
+        ints = ("counts", "evidence_indicator", "evidence_month", "evidence_base_month", "evidence_noise_group")
         kw = {}
         for f in fields(cls):
+            if f.name == "evidence_noise_group" and f.name not in data:  # a design stored before noise groups: all 0
+                continue
             value = data[f.name]
             if f.name in ("as_of", "grid_start") or (f.name == "resolved_on" and value is not None):
                 value = dt.date.fromisoformat(value)
