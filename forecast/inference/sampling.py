@@ -46,7 +46,7 @@ from forecast.inference.fingerprint import digest
 from forecast.inputs.settings import SampleConfig
 from forecast.model.design import Design
 from forecast.model.collapse import GROUP_DATA_NAMES, collapse
-from forecast.model.likelihood import PointwiseLogLikelihood, design_data
+from forecast.model.likelihood import PointwiseLogLikelihood, design_data, normal_item_location
 from forecast.model.prediction import add_forecast
 
 MAX_MODELS = 4  # compiled structures kept in a process (least recently used dropped first)
@@ -406,8 +406,22 @@ def sample_prior(design: Design, *, draws: int, seed, data: dict[str, np.ndarray
 
     compiled = compiled_model(design)
     compiled.set_data(design, data)
-    with quiet(), compiled.item_model:
-        tree = pm.sample_prior_predictive(draws=draws, random_seed=_int_seed(seed))
+    model = compiled.item_model
+    # every variable but the per-item evidence, which is drawn below from the prior levels (one
+    # vectorised draw, not one call per prior draw: the items can be many)
+    names = [v.name for v in (*model.free_RVs, *model.deterministics, *model.observed_RVs) if v.name != "evidence"]
+    with quiet(), model:
+        tree = pm.sample_prior_predictive(draws=draws, random_seed=_int_seed(seed), var_names=names)
+    if "evidence" in model.named_vars:
+        values = compiled.values
+        level = tree["prior"]["level"].transpose("chain", "draw", "indicator", "month").values
+        shape = level.shape[:2]
+        location = normal_item_location(level.reshape(-1, *level.shape[2:]), values)
+        rng = np.random.default_rng([_int_seed(seed), 1])
+        location += rng.standard_normal(location.shape) * np.asarray(values["evidence_sd"], dtype=float)
+        pp = tree["prior_predictive"].to_dataset()
+        pp["evidence"] = (("chain", "draw", "item"), location.reshape(*shape, -1))
+        tree["prior_predictive"] = xr.DataTree(pp)
     return relabel(tree, design)
 
 
