@@ -44,8 +44,8 @@ import xarray as xr
 
 from forecast.inference.fingerprint import digest
 from forecast.inputs.settings import SampleConfig
-from forecast.model.design import Design
 from forecast.model.collapse import GROUP_DATA_NAMES, collapse
+from forecast.model.design import Design
 from forecast.model.likelihood import PointwiseLogLikelihood, design_data, normal_item_location
 from forecast.model.prediction import add_forecast
 

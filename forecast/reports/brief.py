@@ -124,6 +124,7 @@ def brief(
     root=None,
     seed: int = 1,
     influence_refits: int = 3,
+    progress=None,
     **fit_overrides,
 ) -> BriefOutput:
     """``forecast brief``: the briefing pack of a recorded run.
@@ -131,6 +132,9 @@ def brief(
     Uses run ``run`` of the ledger, or the latest successful update; when the ledger has none,
     runs :func:`forecast.runs.update.update` first (``seed`` and ``fit_overrides`` go to it). The pack
     is written to ``out`` (default ``briefs/<question>-<as-of>`` under the project folder).
+    ``progress(stage, done, total)``, if given, follows the slow stages: ``"update"`` (when one is
+    run), ``"influence refits"`` (only items whose PSIS estimate is unreliable and large enough to
+    matter are refitted, see :func:`forecast.analysis.influence.evidence_influence`) and ``"figures"``.
 
     Raises
     ------
@@ -160,12 +164,21 @@ def brief(
         if row is None:
             from forecast.runs.update import update
 
+            if progress is not None:
+                progress("update", 0, 1)
             outcome = update(question_id, seed=seed, root=project.root, ledger_path=ledger_path, **fit_overrides)
+            if progress is not None:
+                progress("update", 1, 1)
             row = ledger.get(outcome.run_id)
             result = outcome.result
     if result is None:
         result = load_result(row, question)
-    content = collect(result, question, run=row, ledger=ledger, influence_refits=influence_refits)
+    content = collect(result, question, run=row, ledger=ledger, influence_refits=influence_refits, progress=progress)
     out = Path(out) if out else project.root / "briefs" / f"{question_id}-{result.as_of.isoformat()}"
-    return write_brief(content, out, paper)
+    if progress is not None:
+        progress("figures", 0, 1)
+    written = write_brief(content, out, paper)
+    if progress is not None:
+        progress("figures", 1, 1)
+    return written
 
