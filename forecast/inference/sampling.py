@@ -26,6 +26,28 @@ percent of speed.
 
 :func:`fit_design` is the whole fit of a question: NUTS, the prior, the pointwise log-likelihood
 (:func:`log_likelihood`, the ``log_likelihood`` group ArviZ's LOO reads) and the forecast.
+
+**Two graphs per structure.** NUTS runs on the model whose evidence enters through its sufficient
+statistics (``build_model(design, collapsed=True)``, :mod:`forecast.model.collapse`): one
+observation per (indicator, month, base month, noise group), so a gradient costs the same with
+100,000 items as with 200. Prior and posterior predictive draws use the per-item model (frozen
+once, :attr:`CompiledModel.item_model`), and the ``observed_data``/``constant_data`` groups of a
+fit are the per-item data, as before. The per-item evidence log-likelihood and the prior
+predictive evidence are computed in numpy from the draws of the levels (vectorised over draws and
+items: :func:`~forecast.model.likelihood.normal_item_log_density`).
+
+**Backend and the first fit (measured).** ``benchmarks/bench_first_fit.py`` fits belarus-entry
+(4 chains x 1500 draws, chains on 2 cores) in a new process with an empty PyTensor compile
+directory and an empty numba cache, then in a second new process with the caches it filled. With
+PyTensor's default numba backend: first fit 67 s, warm 41 s (1.6x; load average 4 on 2 CPUs);
+with the C backend (``linker=cvm``): first 132 s, warm 88 s (its NUTS half as fast). The numba backend
+is kept: the faster first fit, and the same headline to the last digit in the first and the warm
+process (with ``numba__fastmath=False``, below). nutpie, which compiles the same numba graph, is
+not a dependency: it would add a second sampler whose numbers differ from PyMC's for the same seed.
+What a first fit pays beyond a warm one is numba's compilation of the log density and gradient
+(in the parent, and loading it from numba's cache in each chain process) and of the forward
+sampling function; both are kept on disk (PyTensor's compile directory and ``NUMBA_CACHE_DIR``)
+and reused by any process fitting a question of the same structure.
 """
 
 from __future__ import annotations
