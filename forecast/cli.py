@@ -787,9 +787,21 @@ def brief(
     if paper not in PAPER_INCHES:
         _error(f"--paper must be one of {', '.join(PAPER_INCHES)}, not {paper!r}")
         raise typer.Exit(EXIT_USAGE)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with errors_reported():
-        with console.status(f"writing the brief of {escape(question)}...", spinner="dots") if console.is_terminal else _nullcontext():
-            pack = write_pack(question, run=run, out=out, paper=paper, ledger_path=ledger, root=root, seed=seed, influence_refits=influence_refits)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=True, disable=not err.is_terminal) as bar:
+            stages: dict[str, int] = {}
+            bar.add_task(f"brief of {escape(question)}", total=None)
+
+            def tick(stage, done, total):
+                if stage not in stages:
+                    stages[stage] = bar.add_task(stage, total=total)
+                bar.update(stages[stage], completed=done, total=total)
+
+            pack = write_pack(question, run=run, out=out, paper=paper, ledger_path=ledger, root=root, seed=seed, influence_refits=influence_refits,
+                              progress=tick)
     content = pack.content
     console.print(escape(content.headline["sentence"]), style="bold" if content.passed else "bold red", highlight=False, soft_wrap=True)
     if not content.passed:

@@ -307,7 +307,20 @@ def test_refits_go_to_the_largest_unreliable_influence(fitted, monkeypatch):
     assert (table.loc[ids[1:3], "method"] == "psis").all()
     note = pareto_k_note(full)
     assert note.count("\n") == 0 and "Pareto k" in note and f"up to {full.attrs['k_limit']:.2f}" in note
-    assert "2 estimates above it, beyond the refits allowed, shown with k and not reliable" in note
+    assert "2 estimates above it but within 0.5 points, not refitted (too small to change the reading), shown with k" in note
+    assert "beyond the refits allowed" not in note
+
+
+def test_refits_skip_unreliable_estimates_too_small_to_matter():
+    """An unreliable estimate (k above the limit) is refitted only when |influence| is above the
+    threshold; the rest are ranked by |influence| and capped."""
+    from forecast.analysis.influence import refit_candidates
+
+    loo = pd.DataFrame({"id": ["a", "b", "c", "d", "picture"], "influence": [0.004, -0.02, 0.03, 0.5, 0.9],
+                        "pareto_k": [0.9, 0.8, 0.6, 1.2, 1.0]})
+    chosen = refit_candidates(loo, limit=0.7, generated={"picture"}, min_influence=0.005, max_refits=3)
+    assert list(chosen["id"]) == ["d", "b"]  # a: too small; c: reliable; picture: generated
+    assert list(refit_candidates(loo, 0.7, {"picture"}, 0.005, max_refits=1)["id"]) == ["d"]
 
 
 # --------------------------------------------------------------------------------------------------

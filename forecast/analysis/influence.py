@@ -28,13 +28,18 @@ come from :mod:`forecast.inference.importance` (``arviz_stats``' PSIS).
 :math:`1 - 1/\log_{10} S` when the :math:`S` draws are too few for 0.7 (0.64 for 600 draws): the
 item carries so much information the full posterior has too few draws where it is absent), the question
 is refitted without the item with the same as-of date, seed and sampler settings, and the exact
-difference is reported (``method == "refit"``). Refits are the expensive part: at most
-``max_refits``, spent on the unreliable estimates with the largest estimated :math:`|\Delta_i|`
-(the PSIS estimate, unreliable as it is, still ranks an item whose absence moves the headline by
-points above one that moves it by hundredths, whatever their :math:`\hat k`: a refit buys the most
-where the table would otherwise show a large number it cannot vouch for). An item above the
-threshold that is not refitted keeps its PSIS estimate and its :math:`\hat k`, so a reader can see
-it is unreliable; :func:`pareto_k_note` is the one line that says so under the table.
+difference is reported (``method == "refit"``). Refits are the expensive part (each is a whole
+fit): an item is refitted only when PSIS is unreliable for it *and* it matters, its estimated
+:math:`|\Delta_i|` above ``min_influence`` (half a percentage point by default, the size of the
+headline's Monte Carlo error threshold; an item whose absence moves the headline by hundredths of a
+point changes no reading of the table, whatever its :math:`\hat k`), and at most ``max_refits``
+of them, the largest estimated :math:`|\Delta_i|` first (the PSIS estimate, unreliable as it is,
+still ranks an item whose absence moves the headline by points above one that moves it by
+hundredths: a refit buys the most where the table would otherwise show a large number it cannot
+vouch for). The refits are independent tasks (:func:`forecast.core.cluster.map_tasks`: in this
+process, or on a Dask cluster given a client), with a ``progress(done, total)`` callback. An item
+above the threshold that is not refitted keeps its PSIS estimate and its :math:`\hat k`, so a
+reader can see it is unreliable; :func:`pareto_k_note` is the one line that says so under the table.
 
 A **resolution item** (``resolves: true``) is not an indicator observation and never enters this
 table: it ends the risk window and fixes the headline at 1, and a resolved question (or one with no
@@ -85,10 +90,17 @@ def pareto_k_note(table: pd.DataFrame) -> str:
         The limit, and how many PSIS estimates above it were kept (not refitted).
     """
     limit = float(table.attrs.get("k_limit", 0.7))
-    kept = int(((table["method"] == "psis") & (table["pareto_k"] > limit)).sum()) if len(table) else 0
-    text = f"Pareto k: how reliable a psis estimate is; up to {limit:.2f} it is, above it the item is refitted (refit)"
+    small_limit = float(table.attrs.get("min_influence", MIN_REFIT_INFLUENCE))
+    unreliable = (table["method"] == "psis") & (table["pareto_k"] > limit) if len(table) else pd.Series([], dtype=bool)
+    small = unreliable & (table["influence"].abs() <= small_limit) if len(table) else unreliable
+    kept, small = int((unreliable & ~small).sum()), int(small.sum())
+    text = (f"Pareto k: how reliable a psis estimate is; up to {limit:.2f} it is, above it an item moving the headline more "
+            f"than {100 * small_limit:.1f} points is refitted (refit)")
     if kept:
         text += f"; {kept} estimate{'s' if kept > 1 else ''} above it, beyond the refits allowed, shown with k and not reliable"
+    if small:
+        text += (f"; {small} estimate{'s' if small > 1 else ''} above it but within {100 * small_limit:.1f} points, not refitted "
+                 "(too small to change the reading), shown with k")
     return text + "."
 
 
@@ -262,6 +274,38 @@ def refit_without(result, question, item_id: str, horizon=None) -> tuple[float, 
     return float(refit.p_by(horizon).mean()), refit
 
 
+MIN_REFIT_INFLUENCE = 0.005  # |estimated influence| (probability) below which an unreliable estimate is not refitted
+
+
+def refit_candidates(loo: pd.DataFrame, limit: float, generated=(), min_influence: float = MIN_REFIT_INFLUENCE,
+                     max_refits: int = 3) -> pd.DataFrame:
+    """The rows of a PSIS influence table worth an exact refit, in the order to refit them.
+
+    Parameters
+    ----------
+    loo : pandas.DataFrame
+        :func:`leave_one_out_means` with an ``influence`` column (PSIS estimates).
+    limit : float
+        Pareto k above which PSIS is unreliable (:func:`reliable_k`).
+    generated : collection of str
+        Ids of generated items (the source's picture), which cannot be left out of the files.
+    min_influence : float
+        Refit only estimates with ``|influence|`` above this (probability; 0.005 = half a point).
+    max_refits : int
+        At most this many.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows of ``loo`` with ``pareto_k > limit`` and ``|influence| > min_influence``, not
+        generated, largest ``|influence|`` first (ties: larger k first), at most ``max_refits``.
+    """
+    keep = (loo["pareto_k"] > limit) & (loo["influence"].abs() > min_influence) & ~loo["id"].isin(list(generated))
+    chosen = loo[keep]
+    order = chosen.assign(size=chosen["influence"].abs()).sort_values(["size", "pareto_k"], ascending=False, kind="stable")
+    return order.head(max(max_refits, 0)).drop(columns="size")
+
+
 def _refit_task(task) -> float:
     """One refit without an item, as a Dask task (what :func:`refit_without` does): its headline mean.
 
@@ -278,7 +322,7 @@ def _refit_task(task) -> float:
 
 
 def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7, refit: bool = True, max_refits: int = 3,
-                       client=None) -> pd.DataFrame:
+                       min_influence: float = MIN_REFIT_INFLUENCE, progress=None, client=None) -> pd.DataFrame:
     """Which evidence items moved the headline most, and in which direction.
 
     Parameters
@@ -297,6 +341,11 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
     max_refits : int
         At most this many refits, spent on the unreliable estimates (k above the limit) with the
         largest estimated ``|influence|`` first.
+    min_influence : float
+        Refit only unreliable estimates whose ``|influence|`` exceeds this (probability; default
+        :data:`MIN_REFIT_INFLUENCE`, half a percentage point); see :func:`refit_candidates`.
+    progress : callable, optional
+        ``progress(done, total)`` as refits finish (called once with ``(0, total)`` first).
     client : distributed.Client, optional
         Run the refits as tasks on this Dask cluster (one per item; the same numbers, each refit
         has the result's seed and settings); None refits here, one after another.
@@ -317,7 +366,7 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
     limit = reliable_k(result, k_threshold)
     if horizon is None or result.design.resolved_on is not None or not result.design.evidence_ids:
         empty = pd.DataFrame(columns=COLUMNS)
-        empty.attrs["k_limit"] = limit
+        empty.attrs.update(k_limit=limit, min_influence=min_influence)
         return empty
     # the source-picture items are generated by the design, not read from the question's evidence
     items = {li.item.id: li.item for li in [*question.evidence, *result.design.generated]}
@@ -329,22 +378,24 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
     loo["influence"] = loo["full_mean"] - loo["loo_mean"]
     loo["method"] = "psis"
     if refit and max_refits > 0:
-        refittable = ~loo["id"].isin(result.design.generated_ids)  # a generated item cannot be left out of the files
-        unreliable = loo[(loo["pareto_k"] > limit) & refittable]
-        # the refits go where the table would otherwise print the largest number it cannot vouch for
-        order = unreliable.assign(size=unreliable["influence"].abs()).sort_values(["size", "pareto_k"], ascending=False, kind="stable")
-        flagged = order.head(max_refits)
-        if client is None:
-            means = [refit_without(result, question, item_id, horizon)[0] for item_id in flagged["id"]]
-        else:  # one task per refit on the Dask cluster
-            from forecast.core.cluster import TaskError, TaskFailure, map_tasks
+        from forecast.core.cluster import TaskError, TaskFailure, map_tasks
 
-            means = map_tasks(_refit_task, [(question, item_id, refit_settings(result), horizon) for item_id in flagged["id"]], client,
-                              name="forecast-refit")
-            failed = [m for m in means if isinstance(m, TaskFailure)]
-            if failed:
-                raise TaskError(failed[0])
-        for (idx, row), mean_without in zip(flagged.iterrows(), means):
+        # the refits go where the table would otherwise print the largest number it cannot vouch for
+        chosen = refit_candidates(loo, limit, result.design.generated_ids, min_influence, max_refits)
+        if progress is not None:
+            progress(0, len(chosen))
+        if client is None:
+            means = []
+            for item_id in chosen["id"]:
+                means.append(refit_without(result, question, item_id, horizon)[0])
+                if progress is not None:
+                    progress(len(means), len(chosen))
+        else:  # one task per refit on the Dask cluster
+            means = map_tasks(_refit_task, [(question, item_id, refit_settings(result), horizon) for item_id in chosen["id"]], client,
+                              progress=progress, name="forecast-refit")
+        for (idx, row), mean_without in zip(chosen.iterrows(), means):
+            if isinstance(mean_without, TaskFailure):
+                raise TaskError(mean_without)
             loo.loc[idx, "influence"] = row["full_mean"] - mean_without
             loo.loc[idx, "method"] = "refit"
 
@@ -353,7 +404,7 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
     loo["quote"] = [items[i].quote for i in loo["id"]]
     order = loo["influence"].abs().sort_values(ascending=False, kind="stable").index
     table = loo.loc[order, COLUMNS].reset_index(drop=True)
-    table.attrs["k_limit"] = limit
+    table.attrs.update(k_limit=limit, min_influence=min_influence)
     return table
 
 

@@ -183,12 +183,16 @@ def check_sampling(idata, headline_index: int | None, thresholds) -> SamplingDia
 
     problems = []
     r_max, eb, et = float(table["r_hat"].max()), float(table["ess_bulk"].min()), float(table["ess_tail"].min())
+    def worst(column: str, largest: bool) -> str:
+        values = table[column].dropna()  # all NaN with one chain (r-hat is undefined)
+        return "undefined" if values.empty else str(values.idxmax() if largest else values.idxmin())
+
     if not r_max <= thresholds.r_hat:
-        problems.append(f"r_hat {r_max:.3f} > {thresholds.r_hat} ({table['r_hat'].idxmax()})")
+        problems.append(f"r_hat {r_max:.3f} > {thresholds.r_hat} ({worst('r_hat', True)})")
     if not eb >= thresholds.ess:
-        problems.append(f"bulk ESS {eb:.0f} < {thresholds.ess:.0f} ({table['ess_bulk'].idxmin()})")
+        problems.append(f"bulk ESS {eb:.0f} < {thresholds.ess:.0f} ({worst('ess_bulk', False)})")
     if not et >= thresholds.ess:
-        problems.append(f"tail ESS {et:.0f} < {thresholds.ess:.0f} ({table['ess_tail'].idxmin()})")
+        problems.append(f"tail ESS {et:.0f} < {thresholds.ess:.0f} ({worst('ess_tail', False)})")
     if divergences > thresholds.divergences:
         problems.append(f"{divergences} divergent transitions (allowed {thresholds.divergences})")
     if ebfmi_min < thresholds.ebfmi:

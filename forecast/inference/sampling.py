@@ -26,6 +26,28 @@ percent of speed.
 
 :func:`fit_design` is the whole fit of a question: NUTS, the prior, the pointwise log-likelihood
 (:func:`log_likelihood`, the ``log_likelihood`` group ArviZ's LOO reads) and the forecast.
+
+**Two graphs per structure.** NUTS runs on the model whose evidence enters through its sufficient
+statistics (``build_model(design, collapsed=True)``, :mod:`forecast.model.collapse`): one
+observation per (indicator, month, base month, noise group), so a gradient costs the same with
+100,000 items as with 200. Prior and posterior predictive draws use the per-item model (frozen
+once, :attr:`CompiledModel.item_model`), and the ``observed_data``/``constant_data`` groups of a
+fit are the per-item data, as before. The per-item evidence log-likelihood and the prior
+predictive evidence are computed in numpy from the draws of the levels (vectorised over draws and
+items: :func:`~forecast.model.likelihood.normal_item_log_density`).
+
+**Backend and the first fit (measured).** ``benchmarks/bench_first_fit.py`` fits belarus-entry
+(4 chains x 1500 draws, chains on 2 cores) in a new process with an empty PyTensor compile
+directory and an empty numba cache, then in a second new process with the caches it filled. With
+PyTensor's default numba backend: first fit 67 s, warm 41 s (1.6x; load average 4 on 2 CPUs);
+with the C backend (``linker=cvm``): first 132 s, warm 88 s (its NUTS half as fast). The numba backend
+is kept: the faster first fit, and the same headline to the last digit in the first and the warm
+process (with ``numba__fastmath=False``, below). nutpie, which compiles the same numba graph, is
+not a dependency: it would add a second sampler whose numbers differ from PyMC's for the same seed.
+What a first fit pays beyond a warm one is numba's compilation of the log density and gradient
+(in the parent, and loading it from numba's cache in each chain process) and of the forward
+sampling function; both are kept on disk (PyTensor's compile directory and ``NUMBA_CACHE_DIR``)
+and reused by any process fitting a question of the same structure.
 """
 
 from __future__ import annotations
@@ -45,8 +67,9 @@ import xarray as xr
 
 from forecast.inference.fingerprint import digest
 from forecast.inputs.settings import SampleConfig
+from forecast.model.collapse import GROUP_DATA_NAMES, collapse
 from forecast.model.design import Design
-from forecast.model.likelihood import PointwiseLogLikelihood, design_data
+from forecast.model.likelihood import PointwiseLogLikelihood, design_data, normal_item_location
 from forecast.model.prediction import add_forecast
 
 MAX_MODELS = 4  # compiled structures kept in a process (least recently used dropped first)
@@ -139,9 +162,13 @@ class CompiledModel:
 
         self.key = structure_key(design)
         self.design = design
-        self._source = build_model(design)  # the graph before freezing (its latent paths have no fixed length)
-        self.model = freeze_model(self._source)
-        self.data_names = [n for n in DATA_NAMES if n in self.model.named_vars]
+        # the per-item graph before freezing (its latent paths have no fixed length): the pointwise
+        # log-likelihood and, frozen, the predictive draws
+        self._source = build_model(design)
+        # the sampler's model: the evidence through its sufficient statistics (forecast.model.collapse)
+        self.model = freeze_model(build_model(design, collapsed=True))
+        self.data_names = [n for n in (*DATA_NAMES, *GROUP_DATA_NAMES) if n in self.model.named_vars]
+        self._item_model = None
         self._log_likelihood: PointwiseLogLikelihood | None = None
         self._trace = None
 
@@ -177,8 +204,46 @@ class CompiledModel:
         if structure_key(design) != self.key:
             raise ValueError(f"design of {design.question_id} as of {design.as_of} is not of the compiled structure {self.key}")
         values = {**design_data(design), **(data or {})}
+        if "group_sd" in self.data_names:
+            values.update(collapse(values["evidence_indicator"], values["evidence_month"], values["evidence_base_month"],
+                                   values["evidence_sd"], values["evidence_value"], design.evidence_noise_group).data())
+        self.values = values
         with self.model:
             pm.set_data({k: v for k, v in values.items() if k in self.data_names})
+
+    @property
+    def item_model(self):
+        """The frozen per-item model (one ``evidence`` observation per item) with the data of the
+        last :meth:`set_data`: the graph of prior and posterior predictive draws."""
+        import pymc as pm
+        from pymc.model.transform.optimization import freeze_model
+
+        from forecast.model.hazard import DATA_NAMES
+
+        if self._item_model is None:
+            self._item_model = freeze_model(self._source)
+        names = [n for n in DATA_NAMES if n in self._item_model.named_vars]
+        with self._item_model:
+            pm.set_data({k: v for k, v in self.values.items() if k in names})
+        return self._item_model
+
+    def item_data(self, tree):
+        """``tree`` with its ``observed_data`` and ``constant_data`` per item and month (the
+        collapsed model's sampler records its groups), from the data of the last :meth:`set_data`."""
+        v = self.values
+        observed = {"event_count": ("month", np.asarray(v["counts"], dtype=np.int64))}
+        constant = {"counts": ("month", np.asarray(v["counts"], dtype=np.int32))}
+        if "evidence_value" in self.values and "group_sd" in self.data_names:
+            observed["evidence"] = ("item", np.asarray(v["evidence_value"], dtype=float))
+            constant["evidence_sd"] = ("item", np.asarray(v["evidence_sd"], dtype=float))
+            for name in ("evidence_base_month", "evidence_month", "evidence_indicator"):
+                constant[name] = ("item", np.asarray(v[name], dtype=np.int32))
+        constant["exposure"] = ("month", np.asarray(v["exposure"], dtype=float))
+        for name, content in (("observed_data", observed), ("constant_data", constant)):
+            if name in tree.children:
+                attrs = tree[name].attrs
+                tree[name] = xr.DataTree(xr.Dataset(content, attrs=attrs))
+        return tree
 
     @property
     def log_likelihood(self) -> PointwiseLogLikelihood:
@@ -367,7 +432,7 @@ def sample_posterior(design: Design, *, draws: int, tune: int, chains: int, seed
     compiled.set_data(design, data)
     tree = nuts(compiled.model, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept, cores=cores,
                 progressbar=progressbar, trace=compiled.trace)
-    return relabel(tree, design)
+    return relabel(compiled.item_data(tree), design)
 
 
 def sample_prior(design: Design, *, draws: int, seed, data: dict[str, np.ndarray] | None = None):
@@ -392,8 +457,22 @@ def sample_prior(design: Design, *, draws: int, seed, data: dict[str, np.ndarray
 
     compiled = compiled_model(design)
     compiled.set_data(design, data)
-    with quiet(), compiled.model:
-        tree = pm.sample_prior_predictive(draws=draws, random_seed=_int_seed(seed))
+    model = compiled.item_model
+    # every variable but the per-item evidence, which is drawn below from the prior levels (one
+    # vectorised draw, not one call per prior draw: the items can be many)
+    names = [v.name for v in (*model.free_RVs, *model.deterministics, *model.observed_RVs) if v.name != "evidence"]
+    with quiet(), model:
+        tree = pm.sample_prior_predictive(draws=draws, random_seed=_int_seed(seed), var_names=names)
+    if "evidence" in model.named_vars:
+        values = compiled.values
+        level = tree["prior"]["level"].transpose("chain", "draw", "indicator", "month").values
+        shape = level.shape[:2]
+        location = normal_item_location(level.reshape(-1, *level.shape[2:]), values)
+        rng = np.random.default_rng([_int_seed(seed), 1])
+        location += rng.standard_normal(location.shape) * np.asarray(values["evidence_sd"], dtype=float)
+        pp = tree["prior_predictive"].to_dataset()
+        pp["evidence"] = (("chain", "draw", "item"), location.reshape(*shape, -1))
+        tree["prior_predictive"] = xr.DataTree(pp)
     return relabel(tree, design)
 
 
@@ -418,7 +497,7 @@ def sample_posterior_predictive(design: Design, posterior: xr.Dataset, *, seed, 
 
     compiled = compiled_model(design)
     compiled.set_data(design)
-    with quiet(), compiled.model:
+    with quiet(), compiled.item_model:
         tree = pm.sample_posterior_predictive(xr.DataTree.from_dict({"posterior": posterior}), var_names=list(var_names),
                                               random_seed=_int_seed(seed), progressbar=False)
     return relabel(tree, design)["posterior_predictive"].to_dataset()

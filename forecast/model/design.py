@@ -114,6 +114,17 @@ class Design:
         return src if len(src) == n else np.full(n, -1, dtype=np.int64)
 
     @property
+    def evidence_noise_group(self) -> np.ndarray:
+        """(N,) the noise group of each item: items observing the same functional (indicator, month,
+        base month) in the same noise group are combined into one observation
+        (:mod:`forecast.model.collapse`). All 0 with fixed weights; with learned source weights the
+        item's source index + 1 (0: no source), so that every group has one source and its weight
+        scales the group's SD exactly."""
+        if self.learned_sources:
+            return self.item_source + 1
+        return np.zeros(len(self.evidence_ids), dtype=np.int64)
+
+    @property
     def generated_ids(self) -> tuple[str, ...]:
         """Ids of the items the design generates itself (the source's picture of each indicator), not read from files."""
         return tuple(li.item.id for li in self.generated)
@@ -381,6 +392,8 @@ def make_design(
     picture = picture_items(spec, library)
     generated: list[LocatedItem] = []
     picture_ids = {li.item.id for li in picture}
+    months: dict[dt.date, int] = {}  # grid month of each event date (many items share a date)
+    sds: dict[tuple[str, bool], tuple[float, float]] = {}  # (SD, weight) of each grade and kind
     for li in sorted(items_for_question(spec, items) + picture, key=lambda x: (x.item.event_date, x.item.id)):
         it = li.item
         if it.published > as_of:
@@ -396,7 +409,9 @@ def make_design(
         if it.event_date < start:
             excluded.append(ExcludedItem(it.id, f"happened before the library reference date {start}"))
             continue
-        month = timegrid.month_index(start, it.event_date)
+        month = months.get(it.event_date)
+        if month is None:
+            month = months[it.event_date] = timegrid.month_index(start, it.event_date)
         if it.is_change and month - CHANGE_WINDOW_MONTHS < 0:
             first = timegrid.month_start(start, month - CHANGE_WINDOW_MONTHS)
             excluded.append(
@@ -407,11 +422,13 @@ def make_design(
                 )
             )
             continue
+        graded = sds.get((it.grade, it.is_change))
+        if graded is None:
+            graded = sds[(it.grade, it.is_change)] = (grading.sd(it.grade, change=it.is_change), grading.weight(it.grade))
+        sd, weight = graded
         if it.id in picture_ids:
-            sd = library.picture.sd / grading.weight(it.grade) ** 0.5
+            sd = library.picture.sd / weight**0.5
             generated.append(li)
-        else:
-            sd = grading.sd(it.grade, change=it.is_change)
         src = None
         if sources is not None and it.id not in picture_ids:
             registered = sources.resolve(it.source)
@@ -426,7 +443,7 @@ def make_design(
                 month - CHANGE_WINDOW_MONTHS if it.is_change else -1,
                 it.observed_value,
                 sd,
-                grading.weight(it.grade),
+                weight,
                 src,
             )
         )

@@ -15,6 +15,14 @@ model's observed variables (``event_count``, ``evidence``) from the graph of
 and compiles that once. One call then scores every draw against any data: observations of the
 fitted model's data reproduce ``pm.compute_log_likelihood`` exactly (the tests check it to 1e-9).
 
+The ``evidence`` term is the exception: it is the Normal density of a linear functional of the
+levels, :math:`\log\mathcal N(y_i \mid x_{k_i,t_i} - [b_i \ge 0]\, x_{k_i,b_i}, s_i)`, and with
+many items its (draws x items) array is the largest thing a fit computes (1000 draws x 100,000
+items is 10^8 values). :func:`normal_item_log_density` evaluates it in numpy, gathering the
+functional of every item from the flattened levels and working in place (about 1 s for 10^8
+values, against 7 s through the graph evaluated op by op); the tests check it against PyMC's own
+pointwise log-likelihood of the per-item model to 1e-9.
+
 ``padded_data`` lays the data of an earlier as-of date on the grid and item list of a later one
 (evidence not yet published gets SD ``MASKED_SD``, a likelihood flat to 1e-12), so that one set of
 draws, and one compiled model, serve every point of a replay.
@@ -86,6 +94,59 @@ def padded_data(point: Design, full: Design) -> dict[str, np.ndarray]:
     return {"exposure": exposure, "counts": counts, "evidence_sd": sd}
 
 
+def normal_item_location(level, data: dict[str, np.ndarray]) -> np.ndarray:
+    """The functional each item observes, for every draw: :math:`x_{k_i,t_i} - [b_i \\ge 0]\\, x_{k_i,b_i}`.
+
+    Parameters
+    ----------
+    level : numpy.ndarray
+        (S, K, T) draws of the indicator levels, standardized units.
+    data : dict of str to numpy.ndarray
+        ``evidence_indicator``, ``evidence_month`` and ``evidence_base_month`` (-1 for a level), each (N,).
+
+    Returns
+    -------
+    numpy.ndarray
+        (S, N) standardized units, a new array.
+    """
+    s, k, t = level.shape
+    flat = np.ascontiguousarray(level, dtype=float).reshape(s, k * t)
+    ind = np.asarray(data["evidence_indicator"], dtype=np.int64)
+    month = np.asarray(data["evidence_month"], dtype=np.int64)
+    base = np.asarray(data["evidence_base_month"], dtype=np.int64)
+    out = np.take(flat, ind * t + month, axis=1)
+    change = np.flatnonzero(base >= 0)
+    if change.size:
+        out[:, change] -= np.take(flat, ind[change] * t + base[change], axis=1)
+    return out
+
+
+def normal_item_log_density(level, data: dict[str, np.ndarray]) -> np.ndarray:
+    r"""log N(y_i | functional_i(level), s_i) of every item for every draw (see the module docstring).
+
+    Parameters
+    ----------
+    level : numpy.ndarray
+        (S, K, T) draws of the indicator levels, standardized units.
+    data : dict of str to numpy.ndarray
+        ``evidence_indicator``, ``evidence_month``, ``evidence_base_month`` (-1 for a level),
+        ``evidence_sd`` and ``evidence_value``, each (N,).
+
+    Returns
+    -------
+    numpy.ndarray
+        (S, N) log densities in nats: :math:`-\tfrac12 ((y_i - f_i)/s_i)^2 - \log s_i - \tfrac12\log 2\pi`.
+    """
+    sd = np.asarray(data["evidence_sd"], dtype=float)
+    out = normal_item_location(level, data)  # (S, N) the functional ...
+    out -= np.asarray(data["evidence_value"], dtype=float)  # ... minus the value: the residual
+    out *= 1.0 / sd
+    np.square(out, out=out)
+    out *= -0.5
+    out -= np.log(sd) + 0.5 * np.log(2 * np.pi)
+    return out
+
+
 class PointwiseLogLikelihood:
     """log p(y_j | draw) of every observation, compiled from a model's graph (see the module docstring).
 
@@ -111,7 +172,14 @@ class PointwiseLogLikelihood:
         self._inputs: dict[str, tuple[list[str], list[str]]] = {}
         self._dtypes = {n: model[n].dtype for n in DATA_NAMES if n in model.named_vars}
         self._fns = {}
+        self._numpy: set[str] = set()  # terms evaluated in numpy, not by a compiled graph
         for name in self.observed:
+            if name == "evidence" and "source_multiplier" not in model.named_vars:
+                # fixed weights: in numpy (normal_item_log_density); with learned source weights the
+                # SD depends on a latent weight, and the compiled graph below computes it
+                self._inputs[name] = (["level"], [])
+                self._numpy.add(name)
+                continue
             logp = pm.logp(model[name], model.rvs_to_values[model[name]])
             needed = set(ancestors([logp]))
             latent = [n for n in LATENT_CORE_DIMS if n in model.named_vars and model[n] in needed]
@@ -160,6 +228,10 @@ class PointwiseLogLikelihood:
             arrays = [np.asarray(getattr(draws[n], "values", draws[n]), dtype=float) for n in latent]
             lead = arrays[0].shape[: arrays[0].ndim - LATENT_CORE_DIMS[latent[0]]]
             flat = [a.reshape(-1, *a.shape[len(lead):]) for a in arrays]
+            if name in self._numpy:
+                v = normal_item_log_density(flat[0], data)
+                out[name] = v.reshape(*lead, *v.shape[1:])
+                continue
             values = [np.asarray(data[n] if n in data or n != "evidence_source" else np.full(len(data["evidence_value"]), -1), dtype=self._dtypes[n])
                       for n in needed]  # an item given without its source keeps its fixed SD
             v = np.asarray(self._fns[name](*flat, *values))

@@ -124,6 +124,7 @@ def brief(
     root=None,
     seed: int = 1,
     influence_refits: int = 3,
+    progress=None,
     **fit_overrides,
 ) -> BriefOutput:
     """``forecast brief``: the briefing pack of a recorded run.
@@ -131,6 +132,9 @@ def brief(
     Uses run ``run`` of the ledger, or the latest successful update; when the ledger has none,
     runs :func:`forecast.runs.update.update` first (``seed`` and ``fit_overrides`` go to it). The pack
     is written to ``out`` (default ``briefs/<question>-<as-of>`` under the project folder).
+    ``progress(stage, done, total)``, if given, follows the slow stages: ``"update"`` (when one is
+    run), ``"influence refits"`` (only items whose PSIS estimate is unreliable and large enough to
+    matter are refitted, see :func:`forecast.analysis.influence.evidence_influence`) and ``"figures"``.
 
     Raises
     ------
@@ -139,13 +143,18 @@ def brief(
     """
     if paper not in PAPER_INCHES:
         raise ValueError(f"paper must be one of {', '.join(PAPER_INCHES)}, not {paper!r}")
-    project, question, ledger, row, result = recorded_result(question_id, run, ledger_path, root, seed, **fit_overrides)
-    content = collect(result, question, run=row, ledger=ledger, influence_refits=influence_refits)
+    project, question, ledger, row, result = recorded_result(question_id, run, ledger_path, root, seed, progress=progress, **fit_overrides)
+    content = collect(result, question, run=row, ledger=ledger, influence_refits=influence_refits, progress=progress)
     out = Path(out) if out else project.root / "briefs" / f"{question_id}-{result.as_of.isoformat()}"
-    return write_brief(content, out, paper)
+    if progress is not None:
+        progress("figures", 0, 1)
+    written = write_brief(content, out, paper)
+    if progress is not None:
+        progress("figures", 1, 1)
+    return written
 
 
-def recorded_result(question_id: str, run: int | None = None, ledger_path=None, root=None, seed: int = 1, **fit_overrides):
+def recorded_result(question_id: str, run: int | None = None, ledger_path=None, root=None, seed: int = 1, progress=None, **fit_overrides):
     """The fit of a recorded run: run ``run`` of the ledger, or the latest successful update (one is run when there is none).
 
     Parameters
@@ -157,6 +166,8 @@ def recorded_result(question_id: str, run: int | None = None, ledger_path=None, 
         The ledger (default ``runs/ledger.sqlite`` of the project) and the project folder.
     seed : int
         Seed of the update run when the ledger has none.
+    progress : callable, optional
+        ``progress("update", done, total)`` around that update, when one is run.
     **fit_overrides
         Passed to :func:`forecast.runs.update.update` (draws, chains, ...).
 
@@ -191,7 +202,11 @@ def recorded_result(question_id: str, run: int | None = None, ledger_path=None, 
         if row is None:
             from forecast.runs.update import update
 
+            if progress is not None:
+                progress("update", 0, 1)
             outcome = update(question_id, seed=seed, root=project.root, ledger_path=ledger_path, **fit_overrides)
+            if progress is not None:
+                progress("update", 1, 1)
             row = ledger.get(outcome.run_id)
             result = outcome.result
     if result is None:

@@ -338,7 +338,8 @@ def changes_paragraph(run: dict | None, ledger=None) -> str:
 
 
 def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None = None, ledger=None,
-            influence: bool = True, influence_refits: int = 3, scenarios: bool = True, sensitivity: bool = True) -> BriefContent:
+            influence: bool = True, influence_refits: int = 3, scenarios: bool = True, sensitivity: bool = True,
+            progress=None) -> BriefContent:
     """Gather the content of a brief for ``result`` (a fit of ``question``).
 
     Parameters
@@ -359,6 +360,9 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
         At most this many exact refits where PSIS is unreliable (0: PSIS only, no refit).
     sensitivity : bool
         Compute the power-scaling prior sensitivity of the headline (:func:`prior_sensitivity`).
+    progress : callable, optional
+        ``progress(stage, done, total)`` as the slow parts advance (``"influence refits"``: the
+        exact refits, each a whole fit).
     """
     from forecast.inference.store import inputs_changed_since
     from forecast.reports.drivers import drivers_table
@@ -389,7 +393,8 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
     else:
         from forecast.analysis.influence import evidence_influence
 
-        influence_table = evidence_influence(result, question, refit=influence_refits > 0, max_refits=max(influence_refits, 0))
+        tick = (lambda done, total: progress("influence refits", done, total)) if progress is not None else None
+        influence_table = evidence_influence(result, question, refit=influence_refits > 0, max_refits=max(influence_refits, 0), progress=tick)
 
     curves = None
     if blocked:
