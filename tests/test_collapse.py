@@ -135,3 +135,37 @@ def test_collapsed_posterior_equals_the_item_by_item_posterior_within_mcse():
     assert isinstance(fast["observed_data"].to_dataset(), xr.Dataset)
     np.testing.assert_array_equal(fast["observed_data"]["evidence"].values, design.evidence_value)
     assert list(fast["observed_data"]["item"].values) == list(design.evidence_ids)
+
+
+def test_learned_source_weights_collapse_exactly_per_source():
+    """With learned source weights each source is its own noise group: two sources reporting the
+    same month stay two observations, and the two models still differ by the closed-form constant
+    at any value of the source weights (each weight scales its group's SD exactly)."""
+    from forecast.inference.question import Question
+    from forecast.inputs.sources import SourceRegistry
+
+    from forecast.model.hazard import build_model, collapse_design
+
+    items = [item(f"{src}-{c}", "signal", month, grade=("B2", "C3")[c % 2], source=src, value=round(0.9 - 0.2 * c, 2))
+             for src in ("wire", "ministry") for month in ("2021-02-10", "2021-09-20") for c in range(4)]
+    base = question({"signal": ("toward", 1.0)}, items=items, sources="learned")
+    registry = SourceRegistry.model_validate({"sources": [{"id": s, "name": s, "kind": "media", "reliability": "B"} for s in ("wire", "ministry")]})
+    design = Question(spec=base.spec, library=base.library, evidence=base.evidence, sources=registry).design(AS_OF)
+    assert design.learned_sources
+    picture = len(design.generated_ids)
+    c = collapse_design(design)
+    # 2 sources x 2 months (noise groups 1 and 2), plus any picture items (no source: group 0)
+    assert c.n_groups == 4 + picture and set(c.noise_group.tolist()) - {0} == {1, 2} and (picture == 0) == (0 not in c.noise_group)
+    constant = log_constant(design.evidence_sd, design.evidence_value, c)
+    items_model, grouped = build_model(design), build_model(design, collapsed=True)
+    logp_items, logp_grouped = items_model.compile_logp(), grouped.compile_logp()
+    rng = np.random.default_rng(2)
+    start = items_model.initial_point()
+    assert any(k.startswith("source_weight") for k in start)
+    differences = []
+    for _ in range(4):
+        point = {k: v + rng.normal(0, 0.7, np.shape(v)) for k, v in start.items()}  # the weights move too
+        differences.append(float(logp_items(point)) - float(logp_grouped(point)))
+    # the same constant at every value of the weights: the group's within-source dispersion term
+    # carries what the weights learn from reports of one source that disagree with each other
+    np.testing.assert_allclose(differences, constant, rtol=1e-9, atol=1e-7)

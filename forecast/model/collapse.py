@@ -37,7 +37,19 @@ number of distinct (functional, noise group) keys (at most indicators x months x
 item with fixed grade weights; with learned source weights (``sources: learned``) the item's source
 index + 1. A source weight scales every SD of one source by the same factor :math:`r`, which
 scales :math:`S_g` by :math:`r` because the group has one source: it applies to the collapsed
-observation exactly (``group_source``).
+observation exactly (``group_source``) in its Normal term; but then the constant
+:math:`C_g` depends on the weight. With every item's precision multiplied by :math:`m` the items'
+log density is the group's plus
+
+.. math::
+
+    \log C_g(m) = \log C_g(1) - \tfrac12 (m - 1) W_g + \tfrac{n_g - 1}{2} \log m,
+    \qquad W_g = \sum_{i \in g} s_i^{-2} y_i^2 - P_g \bar y_g^2 ,
+
+so the collapsed model adds :math:`\sum_g [-\tfrac12 (m_g - 1) W_g + \tfrac{n_g-1}{2}\log m_g]` as a
+potential (``evidence_group_dispersion``): the dispersion of a source's reports around each other
+informs its weight exactly as the items would, and the two models again differ by :math:`\sum_g
+\log C_g(1)` at every parameter value, weights included.
 
 Only the evidence term is collapsed: every evidence item is Normal. The survival term (Poisson
 event counts, one per month) is not Normal and is left as it is (it has one term per month anyway).
@@ -52,8 +64,10 @@ from dataclasses import dataclass
 import numpy as np
 
 # the collapsed model's data (the ``pm.Data`` of :func:`forecast.model.hazard.build_model` with
-# ``collapsed=True``; ``group_source`` only with learned source weights), each (G,)
-GROUP_DATA_NAMES = ("group_indicator", "group_month", "group_base_month", "group_sd", "group_value", "group_source")
+# ``collapsed=True``; ``group_source``, ``group_within`` and ``group_count`` only with learned
+# source weights), each (G,)
+GROUP_DATA_NAMES = ("group_indicator", "group_month", "group_base_month", "group_sd", "group_value", "group_source", "group_within",
+                    "group_count")
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,10 @@ class Collapsed:
         (G,) :math:`\\bar y_g`, the precision-weighted mean, standardized units.
     count : numpy.ndarray
         (G,) int :math:`n_g`, items per group.
+    within : numpy.ndarray
+        (G,) :math:`W_g = \\sum_{i\\in g} s_i^{-2} y_i^2 - P_g \\bar y_g^2 \\ge 0`, the
+        precision-weighted dispersion of the items around their mean (the term a learned source
+        weight needs, see the module docstring).
     group_of_item : numpy.ndarray
         (N,) int: the group of each item.
     """
@@ -82,6 +100,7 @@ class Collapsed:
     value: np.ndarray
     count: np.ndarray
     group_of_item: np.ndarray
+    within: np.ndarray
 
     @property
     def n_groups(self) -> int:
@@ -98,6 +117,8 @@ class Collapsed:
             "group_value": self.value,
             # with learned source weights the noise group is the source index + 1 (-1: no source)
             "group_source": self.noise_group - 1,
+            "group_within": self.within,
+            "group_count": self.count,
         }
 
 
@@ -146,6 +167,7 @@ def collapse(indicator, month, base_month, sd, value, noise_group=None) -> Colla
     return Collapsed(
         indicator=unique[:, 0].copy(), month=unique[:, 1].copy(), base_month=unique[:, 2].copy(), noise_group=unique[:, 3].copy(),
         sd=total**-0.5, value=weighted / total, count=np.bincount(inverse, minlength=g), group_of_item=inverse,
+        within=np.maximum(np.bincount(inverse, weights=precision * value**2, minlength=g) - weighted**2 / total, 0.0),
     )
 
 

@@ -293,7 +293,13 @@ def build_model(design: Design, collapsed: bool = False) -> pm.Model:
                 if d.learned_sources:
                     # the noise group is the source index + 1 (Design.evidence_noise_group): every
                     # item of a group shares its source, whose weight scales the group's SD exactly
-                    sd = observation_sd(sd, pm.Data("group_source", c.noise_group - 1), source_multiplier)
+                    group_source = pm.Data("group_source", c.noise_group - 1)
+                    sd = observation_sd(sd, group_source, source_multiplier)
+                    # ... and the dispersion of the group's items informs the weight as the items
+                    # would (forecast.model.collapse: log C_g(m) - log C_g(1))
+                    m = pt.concatenate([source_multiplier, pt.ones((1,))])[group_source]
+                    within, count = pm.Data("group_within", c.within), pm.Data("group_count", c.count)
+                    pm.Potential("evidence_group_dispersion", pt.sum(-0.5 * (m - 1.0) * within + 0.5 * (count - 1) * pt.log(m)))
                 value = pm.Data("group_value", c.value)
                 pm.Normal("evidence_group", mu=functional(level, ind, month, base), sigma=sd, observed=value, shape=value.shape)
             elif len(d.evidence_ids):
