@@ -143,7 +143,6 @@ def test_learned_source_weights_collapse_exactly_per_source():
     at any value of the source weights (each weight scales its group's SD exactly)."""
     from forecast.inference.question import Question
     from forecast.inputs.sources import SourceRegistry
-
     from forecast.model.hazard import build_model, collapse_design
 
     items = [item(f"{src}-{c}", "signal", month, grade=("B2", "C3")[c % 2], source=src, value=round(0.9 - 0.2 * c, 2))
