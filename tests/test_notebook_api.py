@@ -31,7 +31,7 @@ from forecast.runs.ledger import Ledger
 
 from .conftest import ROOT, item, question
 
-SHIPPED_EVIDENCE = sorted(p.name for p in (ROOT / "evidence").iterdir() if p.suffix in (".yaml", ".csv"))
+SHIPPED_EVIDENCE = sorted(p.name for p in Project(ROOT).evidence_paths()[0] if p.parent == ROOT / "evidence")  # not the source registry
 HOSTILE = '<script>alert("x")</script><b>bold</b> & <img src=x onerror=alert(1)>'
 
 

@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 import forecast
 from forecast.cli import app
 from forecast.core.fmt import percent, percent_range
+from forecast.inputs.sources import SOURCES_FILE
 from forecast.runs.ledger import Ledger
 from forecast.runs.update import update
 
@@ -47,7 +48,9 @@ def hostile_copy(dest: Path) -> Path:
     shutil.copytree(ROOT / "models", dest / "models")
     (dest / "evidence").mkdir()
     for path in (ROOT / "evidence").iterdir():
-        if path.suffix == ".yaml":
+        if path.name == SOURCES_FILE:  # the source registry, not evidence: copied as it is
+            shutil.copy(path, dest / "evidence" / path.name)
+        elif path.suffix == ".yaml":
             data = yaml.safe_load(path.read_text())
             for it in data["items"]:
                 it["quote"] = f"{HOSTILE} {it['quote']}"
