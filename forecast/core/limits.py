@@ -42,3 +42,11 @@ KEEP_RUNS = (0, 100_000)  # runs whose files `forecast prune --keep` / `forecast
 INFLUENCE_REFITS = (0, 100)
 SIMS = (1, 10_000)
 WORKERS = (1, 64)
+
+# CSV evidence files (forecast.inputs.evidence.read_csv_evidence): automated event exports of
+# 100,000 rows are a supported use. A CSV file is read as a stream, one row at a time, so its
+# memory is that of its items (about 2.4 kB each, held until the fit, benchmarks/bench_load.py):
+# the row limit bounds it near 0.6 GB; the byte limit leaves room for long quotes. YAML files keep
+# the 2 MiB of forecast.inputs.yamlio.MAX_FILE_BYTES (parsed whole, with a node tree for lines).
+CSV_EVIDENCE_BYTES = 64 * 1024 * 1024  # 64 MiB
+CSV_EVIDENCE_ROWS = 250_000

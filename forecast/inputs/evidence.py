@@ -25,10 +25,14 @@ every string is length-limited and rendered escaped by the HTML views.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import io
+import itertools
 import math
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -36,6 +40,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from forecast.core import limits
 from forecast.core.errors import Problem, nearest
 from forecast.core.timegrid import parse_date
 from forecast.inputs.fields import Date, Number
@@ -93,7 +98,7 @@ class EvidenceItem(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "EvidenceItem":
-        broken = item_rules(self.model_dump())
+        broken = item_rules(self.__dict__)  # the fields as validated (model_dump would copy them)
         if broken:
             raise ValueError(broken[0][1])
         return self
@@ -123,9 +128,10 @@ def item_rules(data: dict, unknown: set[str] = frozenset()) -> list[tuple[str | 
     ``field`` is the field to change, or None when the rule ties several together.
     """
     out: list[tuple[str | None, str]] = []
+    unknown = frozenset(unknown)
 
     def known(*names):
-        return not (set(names) & set(unknown))
+        return not unknown or unknown.isdisjoint(names)
 
     if known("published", "event_date"):
         try:
@@ -336,16 +342,11 @@ TRUE_TEXT = ("true", "yes", "1")
 REQUIRED_COLUMNS = tuple(name for name, f in EvidenceItem.model_fields.items() if f.is_required())
 DELIMITERS = (",", ";", "\t")
 DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*$")
+UNIQUE_COLUMNS = frozenset({"id", "quote", "notes", "url"})  # CSV columns whose cells seldom repeat
 
 
-def validate_row(data: dict, file: str | Path, line: int | None, decimal_comma: bool = False) -> tuple[EvidenceItem | None, list[Problem]]:
-    """Validate one table row (a CSV row or a DataFrame row) as an evidence item.
-
-    Cells given as text follow the CSV rules: ``resolves``/``assumption`` are true for
-    ``true``/``yes``/``1`` (any case), ``value`` is parsed as a number (with ``decimal_comma``,
-    ``0,5`` as 0.5, as European spreadsheets write it). Every problem names ``file``, ``line`` and
-    the field. Returns ``(item, [])`` or ``(None, problems)``.
-    """
+def _row_data(data: dict, decimal_comma: bool) -> tuple[dict, str | None]:
+    """A row's cells as the model reads them (flags and ``value`` from text), and the message for a ``value`` that is not a number."""
     data = dict(data)
     for flag in ("resolves", "assumption"):
         if isinstance(data.get(flag), str):
@@ -362,10 +363,38 @@ def validate_row(data: dict, file: str | Path, line: int | None, decimal_comma: 
                 value_problem = f"value {text!r} has a decimal comma: write {text.replace(',', '.')}"
             else:
                 value_problem = f"value {text[:40]!r} is not a number: write a level between -5 and 5 on the standardized scale, e.g. 0.5"
+    return data, value_problem
+
+
+def validate_row(data: dict, file: str | Path, line: int | None, decimal_comma: bool = False) -> tuple[EvidenceItem | None, list[Problem]]:
+    """Validate one table row (a CSV row or a DataFrame row) as an evidence item.
+
+    Cells given as text follow the CSV rules: ``resolves``/``assumption`` are true for
+    ``true``/``yes``/``1`` (any case), ``value`` is parsed as a number (with ``decimal_comma``,
+    ``0,5`` as 0.5, as European spreadsheets write it). Every problem names ``file``, ``line`` and
+    the field. Returns ``(item, [])`` or ``(None, problems)``.
+    """
+    data, value_problem = _row_data(data, decimal_comma)
     item, problems = validate_item(data, file, lambda loc: line)
     if value_problem:
         problems = [Problem(p.file, value_problem, p.line, p.field) if p.field == "value" else p for p in problems]
     return item, problems
+
+
+def _valid_row(data: dict, decimal_comma: bool) -> EvidenceItem | None:
+    """The item of a valid row, or None (then :func:`validate_row` says what is wrong with it).
+
+    The fast path of :func:`read_csv_evidence`: the same cell rules and the same pydantic model as
+    :func:`validate_row`, without collecting problems; a row it refuses is validated again by
+    :func:`validate_row`, so a bad row is reported exactly as it always was.
+    """
+    data, value_problem = _row_data(data, decimal_comma)
+    if value_problem is not None:
+        return None
+    try:
+        return EvidenceItem.model_validate(data)
+    except ValidationError:
+        return None
 
 
 def _delimiter(header: str) -> str:
@@ -382,30 +411,122 @@ def _delimiter(header: str) -> str:
     return max(DELIMITERS, key=score)
 
 
-def read_csv_evidence(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[list[LocatedItem], list[Problem]]:
+class _Unreadable(Exception):
+    """The file cannot be read as text within its limit (its problem comes from :func:`read_text_bounded`)."""
+
+
+class _CountedReader(io.RawIOBase):
+    """A binary file that refuses to be read past ``limit`` bytes (it grew since it was measured)."""
+
+    def __init__(self, raw, limit: int):
+        self._raw, self._limit, self.count = raw, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._raw.readinto(buffer) or 0
+        self.count += n
+        if self.count > self._limit:
+            raise _Unreadable
+        return n
+
+
+def _text_lines(path: Path, max_bytes: int):
+    """The lines of a UTF-8 text file (line ends kept, a leading byte-order mark dropped), read as a stream.
+
+    Refuses, by raising :class:`_Unreadable`, whatever :func:`read_text_bounded` refuses: more
+    than ``max_bytes``, bytes that are not UTF-8, NUL bytes, nothing but white space (the last
+    two noticed where they occur, so a stream read up to a problem is discarded).
+    """
+    blank = True
+    try:
+        with open(path, "rb", buffering=0) as raw:
+            text = io.TextIOWrapper(io.BufferedReader(_CountedReader(raw, max_bytes), 1 << 16), encoding="utf-8-sig", newline="")
+            for line in text:
+                if "\x00" in line:
+                    raise _Unreadable
+                if blank and not line.isspace():
+                    blank = False
+                yield line
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Unreadable from exc
+    if blank:
+        raise _Unreadable
+
+
+def read_csv_evidence(
+    path: Path, max_bytes: int = limits.CSV_EVIDENCE_BYTES, max_rows: int = limits.CSV_EVIDENCE_ROWS
+) -> tuple[list[LocatedItem], list[Problem]]:
     """Read one CSV evidence file (header row = field names; one item per row).
 
     Files as spreadsheets save them are read: a UTF-8 byte-order mark (Excel), ``;`` or tab as the
     separator (the separator is the one that splits the header into field names), spaces after the
     separators, and with ``;`` a decimal comma in ``value``. Missing required columns are named.
+
+    The file is read as a stream, one row at a time, so an export of 100,000 rows takes the
+    memory of its items and not of its text as well. A file of more than ``max_bytes`` bytes
+    (:data:`forecast.core.limits.CSV_EVIDENCE_BYTES`, 64 MiB) or ``max_rows`` rows
+    (:data:`forecast.core.limits.CSV_EVIDENCE_ROWS`) is refused.
     """
-    items, _, problems = _read_csv(Path(path), max_bytes)
+    items, _, problems = _read_csv(Path(path), max_bytes, max_rows)
     return items, problems
 
 
-def _read_csv(path: Path, max_bytes: int) -> tuple[list[LocatedItem], list[RawItem], list[Problem]]:
-    text, problems = read_text_bounded(path, max_bytes)
-    if text is None:
-        return [], [], problems
-    header_line = text.splitlines()[0] if text.splitlines() else ""
-    delimiter = _delimiter(header_line)
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True)
+def _file_problems(path: Path, max_bytes: int) -> list[Problem]:
+    """The problem of a file that cannot be read as text (missing, too large, not UTF-8, empty, ...)."""
+    _, problems = read_text_bounded(path, max_bytes)
+    if problems:
+        return problems
+    return [Problem(str(path), "the file changed while it was read: read it again")]
+
+
+def _read_csv(path: Path, max_bytes: int, max_rows: int = limits.CSV_EVIDENCE_ROWS) -> tuple[list[LocatedItem], list[RawItem], list[Problem]]:
+    try:
+        info = path.stat()
+    except OSError:
+        return [], [], _file_problems(path, max_bytes)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:  # a folder, a pipe, a device, too large
+        return [], [], _file_problems(path, max_bytes)
+    lines = _text_lines(path, max_bytes)
+    with _gc_paused():
+        try:
+            return _read_csv_lines(path, lines, max_rows)
+        except _Unreadable:
+            return [], [], _file_problems(path, max_bytes)
+        finally:
+            lines.close()
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cycle collector while a file's items are built (and start it again after, if it ran).
+
+    The items form no reference cycles, but 100,000 of them are a million new objects, and the
+    collector would walk the ones made so far again and again: a third of the reading time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read_csv_lines(path: Path, lines, max_rows: int) -> tuple[list[LocatedItem], list[RawItem], list[Problem]]:
+    """Validate the rows of a CSV file given as a stream of lines (:func:`_text_lines`), one row at a time."""
+    problems: list[Problem] = []
+    first = next(lines, "")
+    delimiter = _delimiter(first.splitlines()[0] if first.splitlines() else "")
+    reader = csv.reader(itertools.chain((first,), lines), delimiter=delimiter, skipinitialspace=True)
     fields = list(EvidenceItem.model_fields)
     try:
-        header = [(c or "").strip() for c in (reader.fieldnames or [])]
+        header = [(c or "").strip() for c in next(reader, [])]
     except csv.Error as exc:
+        for _ in lines:  # a problem of the file as text comes first
+            pass
         return [], [], [Problem(str(path), f"not a readable CSV file: {exc}", 1)]
-    reader.fieldnames = header
     for col in header:
         if col == "":
             problems.append(Problem(str(path), "a column of the header row has no name", 1))
@@ -427,29 +548,45 @@ def _read_csv(path: Path, max_bytes: int) -> tuple[list[LocatedItem], list[RawIt
             )
         )
     if problems:
+        for _ in lines:  # a problem of the file as text (not UTF-8, NUL bytes) comes first
+            pass
         return [], [], problems
+    file = str(path)
+    decimal_comma = delimiter == ";"
+    width = len(header)
     items: list[LocatedItem] = []
     raws: list[RawItem] = []
     row_problems: list[Problem] = []
     n_rows = 0
+    shared: dict[str, str] = {}  # one string for each text repeated down a column (dates, indicator, source, grade)
     try:
         for row in reader:
+            if not row:  # a blank line
+                continue
             n_rows += 1
             line = reader.line_num
-            if None in row:  # more cells than header columns
-                row_problems.append(Problem(str(path), f"row has {len(header) + len(row[None])} cells, header has {len(header)}", line))
+            if n_rows > max_rows:
+                for _ in lines:
+                    pass
+                return [], [], [Problem(file, f"more than {max_rows:,} rows, the limit of a CSV evidence file: split it into several files", line)]
+            if len(row) > width:  # more cells than header columns
+                row_problems.append(Problem(file, f"row has {len(row)} cells, header has {width}", line))
                 continue
-            data = {k: v for k, v in row.items() if v is not None and v.strip() != ""}
-            raws.append(RawItem(data, str(path), line))
-            item, more = validate_row(data, path, line, decimal_comma=delimiter == ";")
-            row_problems += more
+            data = {k: (v if k in UNIQUE_COLUMNS else shared.setdefault(v, v)) for k, v in zip(header, row) if v and not v.isspace()}
+            raws.append(RawItem(data, file, line))
+            item = _valid_row(data, decimal_comma)
+            if item is None:
+                item, more = validate_row(data, path, line, decimal_comma=decimal_comma)
+                row_problems += more
             if item is not None:
-                items.append(LocatedItem(item=item, file=str(path), line=line))
+                items.append(LocatedItem(item=item, file=file, line=line))
     except csv.Error as exc:
-        row_problems.append(Problem(str(path), f"not a readable CSV row: {exc}", reader.line_num + 1))
+        row_problems.append(Problem(file, f"not a readable CSV row: {exc}", reader.line_num + 1))
+        for _ in lines:
+            pass
     problems += cap_problems(row_problems, path)
     if n_rows == 0 and not problems:
-        problems.append(Problem(str(path), "no evidence rows under the header", 1))
+        problems.append(Problem(file, "no evidence rows under the header", 1))
     if any(p.severity == "error" for p in problems):
         return [], raws, problems
     return items, raws, problems
@@ -458,20 +595,24 @@ def _read_csv(path: Path, max_bytes: int) -> tuple[list[LocatedItem], list[RawIt
 EVIDENCE_SUFFIXES = (".yaml", ".yml", ".csv")
 
 
-def read_evidence_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[list[LocatedItem], list[Problem]]:
-    """Read one YAML or CSV evidence file; returns (items, problems), items only when the file is valid."""
+def read_evidence_file(path: Path, max_bytes: int | None = None) -> tuple[list[LocatedItem], list[Problem]]:
+    """Read one YAML or CSV evidence file; returns (items, problems), items only when the file is valid.
+
+    ``max_bytes`` is the size limit; None: the format's own (:data:`MAX_FILE_BYTES` for YAML,
+    :data:`forecast.core.limits.CSV_EVIDENCE_BYTES` for CSV).
+    """
     items, _, problems = read_evidence(path, max_bytes)
     return items, problems
 
 
-def read_evidence(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[list[LocatedItem], list[RawItem], list[Problem]]:
+def read_evidence(path: Path, max_bytes: int | None = None) -> tuple[list[LocatedItem], list[RawItem], list[Problem]]:
     """Like :func:`read_evidence_file`, plus every item as read (valid or not) for checks across files."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
-        return _read_yaml(path, max_bytes)
+        return _read_yaml(path, MAX_FILE_BYTES if max_bytes is None else max_bytes)
     if suffix == ".csv":
-        return _read_csv(path, max_bytes)
+        return _read_csv(path, limits.CSV_EVIDENCE_BYTES if max_bytes is None else max_bytes)
     return [], [], [Problem(str(path), f"unsupported evidence file type '{suffix}' (use .yaml, .yml or .csv)")]
 
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Annotated
 
 from pydantic import BeforeValidator
@@ -18,8 +19,17 @@ from pydantic import BeforeValidator
 from forecast.core.timegrid import parse_date
 
 
+@functools.lru_cache(maxsize=4096)
+def _date_text(text: str) -> dt.date:
+    return parse_date(text)
+
+
 def _date(value):
-    return parse_date(value)  # DateFormatError is a ValueError: pydantic reports its message
+    # DateFormatError is a ValueError: pydantic reports its message. Text is parsed once per distinct
+    # date (a 100,000-row CSV export repeats a few hundred dates); an error is not cached.
+    if type(value) is str:
+        return _date_text(value)
+    return parse_date(value)
 
 
 def _not_bool(value):
