@@ -134,7 +134,19 @@ def _remove_stale_temp_files(folder: Path) -> list[Path]:
 
 @contextmanager
 def project_lock(ledger_path: Path, timeout: float):
-    """An exclusive ``flock`` next to the ledger; released by the kernel if the process dies."""
+    """An exclusive lock on ``<ledger>.lock`` next to the ledger, held by this process alone.
+
+    A POSIX record lock (``fcntl.lockf``), not ``flock``: the kernel releases it when this process
+    dies, even while processes it forked live on. A fit forks PyMC's chain processes, which inherit
+    the open lock file; with ``flock`` a killed update's orphaned chains kept the lock, and every
+    later update waited for the timeout. Never nested within one process (a second ``lockf`` on the
+    same file from this process would not wait, and closing it would release the first).
+
+    Raises
+    ------
+    LockTimeout
+        Another process held the lock for ``timeout`` seconds.
+    """
     lock_path = Path(ledger_path).with_suffix(".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fh = open(lock_path, "a+")
@@ -142,9 +154,9 @@ def project_lock(ledger_path: Path, timeout: float):
     waiting = False
     while True:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             break
-        except BlockingIOError:
+        except (BlockingIOError, PermissionError):  # lockf reports a held lock as EAGAIN or EACCES
             if not waiting:
                 waiting = True
                 _checkpoint("lock-wait")
@@ -161,7 +173,7 @@ def project_lock(ledger_path: Path, timeout: float):
         fh.flush()
         yield
     finally:
-        fcntl.flock(fh, fcntl.LOCK_UN)
+        fcntl.lockf(fh, fcntl.LOCK_UN)
         fh.close()
 
 
