@@ -530,7 +530,7 @@ def show(
     with errors_reported():
         project = Project.find(root)
         store = Ledger(ledger or default_path(project.root), readonly=True)
-        rec = store.get(run) if run is not None else store.last_success(question)
+        rec = store.get(run) if run is not None else store.current(question)
     if rec is None or rec["question"] != question:
         _error(f"no run {run if run is not None else '(successful update)'} of {question} in {store.path}")
         raise typer.Exit(EXIT_INPUT)

@@ -177,6 +177,22 @@ def test_the_previous_run_of_a_series_is_never_later_nor_backdated(tmp_path):
     assert prev("2024-10-31", backdated=True) is None
 
 
+def test_the_current_forecast_is_the_series_not_a_later_backdated_run(tmp_path):
+    """The brief, `show` and the dashboard present the series' latest update, not an ad-hoc look at
+    the past recorded after it; protected from pruning with the last run."""
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    assert ledger.current("q") is None
+    first_adhoc = add_run(ledger, "2024-06-30", backdated=True)
+    assert ledger.current("q")["id"] == first_adhoc  # only backdated runs: the latest of them
+    nov = add_run(ledger, "2025-11-30")
+    adhoc = add_run(ledger, "2024-09-30", backdated=True)  # recorded after the November run
+    add_run(ledger, "2025-12-15", status="failed")
+    add_run(ledger, "2025-12-20", kind="replay")
+    assert ledger.last_success("q")["id"] == adhoc  # the latest row ...
+    assert ledger.current("q")["id"] == nov  # ... is not the current forecast
+    assert ledger.protected_runs("q") == {adhoc, nov}
+
+
 # --------------------------------------------------------------------------------------------------
 # alerts and change reports
 

@@ -129,7 +129,8 @@ def brief(
 ) -> BriefOutput:
     """``forecast brief``: the briefing pack of a recorded run.
 
-    Uses run ``run`` of the ledger, or the latest successful update; when the ledger has none,
+    Uses run ``run`` of the ledger, or the current forecast (:meth:`~forecast.runs.ledger.Ledger.current`:
+    the latest update of the scheduled series, not an ad-hoc backdated one); when the ledger has none,
     runs :func:`forecast.runs.update.update` first (``seed`` and ``fit_overrides`` go to it). The pack
     is written to ``out`` (default ``briefs/<question>-<as-of>`` under the project folder).
     ``progress(stage, done, total)``, if given, follows the slow stages: ``"update"`` (when one is
@@ -155,7 +156,7 @@ def brief(
 
 
 def recorded_result(question_id: str, run: int | None = None, ledger_path=None, root=None, seed: int = 1, progress=None, **fit_overrides):
-    """The fit of a recorded run: run ``run`` of the ledger, or the latest successful update (one is run when there is none).
+    """The fit of a recorded run: run ``run`` of the ledger, or the current forecast (one is run when there is none).
 
     Parameters
     ----------
@@ -198,7 +199,7 @@ def recorded_result(question_id: str, run: int | None = None, ledger_path=None, 
         if row["status"] != "succeeded":
             raise ValueError(f"run {run} of {question_id} did not succeed (status {row['status']}): no posterior to brief")
     else:
-        row = ledger.last_success(question_id, kind="update")
+        row = ledger.current(question_id)
         if row is None:
             from forecast.runs.update import update
 

@@ -271,7 +271,7 @@ def _question(project, ledger, qid: str, folder: Path, briefs_dir: Path, generat
     from forecast.inference.question import Question
 
     runs = ledger.history(qid)
-    row = ledger.last_success(qid, kind="update")
+    row = ledger.current(qid)
     head = site_headline(row)
     entry = {"id": qid, "question": qid, "run": row, "headline": head, "page": f"{qid}/{PAGE}", "error": None,
              "spark": history_points(runs, head), "brief": None}

@@ -567,15 +567,16 @@ class Ledger:
     def protected_runs(self, question: str) -> set[int]:
         """Runs of ``question`` whose files are never pruned.
 
-        The last successful update: the last good forecast, and the previous run whose posterior
-        the next update's change report reweights (its attribution).
+        The last successful update (the last good forecast) and the current forecast
+        (:meth:`current`), the run the next scheduled update compares with and whose posterior its
+        change report reweights (its attribution).
 
         Returns
         -------
         set of int
         """
-        last = self.last_success(question, kind="update")
-        return {last["id"]} if last else set()
+        runs = [self.last_success(question, kind="update"), self.current(question)]
+        return {r["id"] for r in runs if r}
 
     def prunable(self, question: str, keep: int) -> list[dict]:
         """Succeeded runs of ``question`` whose files ``forecast prune --keep keep`` deletes, oldest first.
@@ -683,6 +684,30 @@ class Ledger:
         with self._open("read") as con:
             row = con.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
         return self._read(row)
+
+    def current(self, question: str) -> dict | None:
+        """The question's current forecast: what the brief, ``show`` and the dashboard present.
+
+        The succeeded ``update`` of the scheduled series with the latest as-of date (then the
+        latest run): an ad-hoc backdated update (``--as-of`` before the day it ran) is a look at
+        the past, not the current forecast. When every update is backdated, the latest of them.
+
+        Parameters
+        ----------
+        question : str
+
+        Returns
+        -------
+        dict or None
+            The ledger row; None when the question has no succeeded update.
+        """
+        if self._missing:
+            return None
+        with self._open("read") as con:
+            row = con.execute(
+                "SELECT * FROM runs WHERE question=? AND kind='update' AND status='succeeded' AND COALESCE(backdated, 0) = 0 "
+                "ORDER BY as_of DESC, id DESC LIMIT 1", (question,)).fetchone()
+        return self._read(row) if row is not None else self.last_success(question, kind="update")
 
     def previous_in_series(self, question: str, as_of: dt.date, backdated: bool = False, before: int | None = None) -> dict | None:
         """The run a new update of ``question`` as of ``as_of`` is compared with.
