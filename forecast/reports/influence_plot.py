@@ -37,13 +37,16 @@ def plot_influence(influence: pd.DataFrame, provenance: Provenance, top: int = 1
     matplotlib.figure.Figure
         One axes with one bar per item (largest |influence| at the top).
     """
+    # the limit the table applied (ArviZ's, lower for few draws), so figure and table say the same
+    k_threshold = float(influence.attrs.get("k_limit", k_threshold))
     ordered = influence.reindex(influence["influence"].abs().sort_values(ascending=False).index).reset_index(drop=True)
     shown, left_out = ordered.head(top), ordered.iloc[top:]
     lines = []
     if len(left_out):
-        lines.append("Not shown (smaller influence): " + ", ".join(f"{i} ({points(v)})" for i, v in zip(left_out["id"], left_out["influence"])) + ".")
+        lines.append("Not shown (smaller influence): " + ", ".join(f"{i} ({points(v)}{', refit' if m == 'refit' else ''})"
+                                                                for i, v, m in zip(left_out["id"], left_out["influence"], left_out["method"])) + ".")
     if ((shown["method"] == "psis") & (shown["pareto_k"] > k_threshold)).any():
-        lines.append(f"k: the Pareto k of an estimate made without refitting; above {k_threshold} the item carries so much information "
+        lines.append(f"k: the Pareto k of an estimate made without refitting; above {k_threshold:.2f} the item carries so much information "
                      "that the estimate is unreliable.")
     omitted = wrap_text("\n".join(lines), width - 0.2, 7) if lines else ""
     omitted_inches = (omitted.count("\n") + 1) * 7 * 1.3 / 72 if omitted else 0.0
