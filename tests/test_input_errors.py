@@ -93,6 +93,10 @@ def test_unknown_indicator_and_question_suggest(proj):
     assert e.suggestion == "unrest-risk" and e.line == 2
     out = CliRunner().invoke(app, ["update", "belarus-entri", "--root", str(proj), "--ledger", str(proj / "l.sqlite")])
     assert out.exit_code == 1 and "did you mean 'belarus-entry'" in out.output
+    # no run of a question that does not exist: the ledger holds no row under the misspelt id
+    from forecast.runs.ledger import Ledger
+
+    assert Ledger(proj / "l.sqlite").history().empty
 
 
 def test_duplicate_ids_across_yaml_and_csv(proj):

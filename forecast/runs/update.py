@@ -416,7 +416,8 @@ def _begin(project: Project, ledger: Ledger, ledger_path: Path, question_id: str
     Raises
     ------
     InputError, ValueError
-        Bad input (a ``failed`` run recording it is in the ledger).
+        Bad input (a ``failed`` run recording it is in the ledger, unless the question id is not
+        one of the project's questions).
     """
     from forecast.inputs.settings import SampleConfig
 
@@ -425,9 +426,12 @@ def _begin(project: Project, ledger: Ledger, ledger_path: Path, question_id: str
         question = Question.from_inputs(project.load(question_id))
         question.design(question.check_as_of(as_of))  # as-of after today or before the risk window, no horizon after it
     except (InputError, ValueError) as exc:
-        fps = {"code": code_fingerprint()}
-        run_id = ledger.start(question_id, as_of, kind, seed, fps, "")
-        ledger.fail(run_id, f"bad input: {exc}", time.perf_counter() - t0)
+        # a failed run of a question the project has (its spec file exists) records why its
+        # forecast was not updated; a misspelt or foreign id gets no row (no such question)
+        if question_id in project.question_ids():
+            fps = {"code": code_fingerprint()}
+            run_id = ledger.start(question_id, as_of, kind, seed, fps, "")
+            ledger.fail(run_id, f"bad input: {exc}", time.perf_counter() - t0)
         raise
     _remove_stale_temp_files(ledger_path.parent / question.id)  # question.id: a known file name
     config = SampleConfig.from_settings(question.spec.sampler, **overrides)
