@@ -423,3 +423,15 @@ def test_ledger_errors_by_kind(tmp_path):
     reader = Ledger(missing, readonly=True)
     assert reader.history().empty and reader.get(1) is None and reader.last_success("q") is None
     assert not missing.parent.exists()
+
+
+def test_a_word_outside_a_fixed_set_names_the_value_and_suggests_the_nearest(proj):
+    """Every field with a fixed set of words (an item's direction, a spec's `sources`) says what it got."""
+    write_items(proj, GOOD_ITEM.format(id="a").replace("    direction: down", "    direction: dwon"))
+    e = only_error(proj)
+    assert (e.field, e.line, e.suggestion) == ("items.0.direction", 6, "down") and "'dwon' is not one of" in e.message
+    (proj / "evidence" / "extra.yaml").unlink()
+    spec = proj / "models" / "belarus-entry.yaml"
+    spec.write_text(spec.read_text() + "sources: learnd\n")
+    e = only_error(proj)
+    assert (e.field, e.suggestion) == ("sources", "learned") and "'learnd' is not one of 'fixed' or 'learned'" in e.message

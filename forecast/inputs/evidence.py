@@ -199,6 +199,13 @@ def _problems_from_validation(
             message = f"unknown field '{bad}'"
         elif err["type"] == "missing":
             message = f"missing required field '{err['loc'][-1]}'"
+        elif err["type"] in ("literal_error", "enum") and isinstance(err.get("input"), str):
+            # a word outside a fixed set (direction, strength, sources, kind...): the value given,
+            # the words allowed and the nearest of them
+            expected = str((err.get("ctx") or {}).get("expected", ""))
+            options = re.findall(r"'([^']*)'", expected)
+            message = f"{err['input']!r} is not one of {expected}" if expected else message
+            suggestion = nearest(err["input"], options) if options else None
         elif err["type"] in ("finite_number",):
             message = "value must be a finite number (NaN and infinity are not allowed)"
         elif err["type"].startswith("date"):
