@@ -374,9 +374,15 @@ class Project:
                 learned.append(spec)
         items, more = self._evidence(lib, qids, registry)
         problems.extend(more)
-        if registry is not None:
+        if registry is not None and learned:
+            # an item of a question that learns source weights: its unknown source is an error,
+            # said once (not also as the warning every item gets, nor once per such question)
+            errors: dict[tuple, Problem] = {}
             for spec in learned:
-                problems.extend(check_item_sources(registry, [RawItem(li.item.model_dump(), li.file, li.line) for li in _bearing_on(spec, items)], "error"))
+                for p in check_item_sources(registry, [RawItem(li.item.model_dump(), li.file, li.line) for li in _bearing_on(spec, items)], "error"):
+                    errors.setdefault((p.file, p.line, p.field), p)
+            kept = [p for p in problems.items if not (p.severity == "warning" and (p.file, p.line, p.field) in errors)]
+            return kept + list(errors.values())
         return problems.items
 
     def _learned_needs_registry(self, spec: QuestionSpec | None, registry: SourceRegistry | None) -> list[Problem]:
