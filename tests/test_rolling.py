@@ -368,3 +368,13 @@ def test_running_sum_hazard_equals_the_exposure_matrix_product(u_as_of, current,
     got = prob_by(eta, sd, u_as_of, current, targets, n_paths=40, seed=9, chunk=7)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
     assert np.all(np.diff(got[:, np.argsort(targets)], axis=1) >= -1e-15)  # later targets, more probability
+
+
+def test_an_empty_ledger_file_reads_as_an_empty_ledger(tmp_path):
+    """A 0-byte ledger (created by a tool, or a run that never wrote) is an empty ledger, not an error."""
+    path = tmp_path / "ledger.sqlite"
+    path.write_bytes(b"")
+    readonly = Ledger(path, readonly=True)
+    assert readonly.history().empty and readonly.current("q") is None and readonly.last_success("q") is None
+    assert add_run(Ledger(path), "2025-10-31") == 1  # and a writer sets it up
+    assert Ledger(path, readonly=True).current("q")["id"] == 1

@@ -223,6 +223,8 @@ class Ledger:
             with self._open("read") as con:
                 check = con.execute("PRAGMA quick_check").fetchone()[0]
                 self.ledger_id = self._read_id(con)
+                # an empty database (a 0-byte file, or one no run was ever written to) reads as empty
+                self._missing = check == "ok" and con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='runs'").fetchone() is None
         else:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
