@@ -190,15 +190,21 @@ def errors_reported(question: str | None = None, json_out: bool = False):
 # option values
 
 
-def _date_option(month: bool = False, end: bool = False, future: bool = False):
-    """A typer parser: a date written ``YYYY-MM-DD`` (or ``YYYY-MM`` with ``month``), not after today unless ``future``."""
+def _date_option(month: bool = False, end: bool = False, future: bool = False, what: str | None = None):
+    """A typer parser: a date written ``YYYY-MM-DD`` (or ``YYYY-MM`` with ``month``), not after today unless ``future``.
+
+    ``what`` names a date that is not an as-of date (a publication date): after today it is refused
+    as such, with its own message.
+    """
 
     def parse(value: str) -> dt.date:
         from forecast.core.timegrid import DateFormatError, check_not_future, parse_date
 
         try:
             date = parse_date(value, month=month, end=end)
-            if not future:
+            if what is not None and date > dt.date.today():
+                raise DateFormatError(f"{what} {date.isoformat()} is after today ({dt.date.today().isoformat()}): nothing is published in the future")
+            if not future and what is None:
                 check_not_future(date)
         except DateFormatError as exc:
             raise typer.BadParameter(str(exc)) from None
@@ -946,7 +952,7 @@ def intake(
     question: Annotated[Optional[str], typer.Option("--question", "-q", help="Question id: the report is read for its indicators.")] = None,
     published: Annotated[
         Optional[dt.date],
-        typer.Option("--published", parser=_date_option(future=True), metavar="YYYY-MM-DD", help="When the report was published (YYYY-MM-DD): the base of relative dates such as 'last June'."),
+        typer.Option("--published", parser=_date_option(what="publication date"), metavar="YYYY-MM-DD", help="When the report was published (YYYY-MM-DD): the base of relative dates such as 'last June'."),
     ] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Who published the report (each draft's `source`).")] = None,
     url: Annotated[Optional[str], typer.Option("--url", help="The report's address (each draft's `url`).")] = None,

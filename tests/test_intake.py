@@ -451,3 +451,12 @@ def test_cues_and_drafting_fields_leave_the_fit_fingerprints_alone(proj):
     lib3.indicators[0].volatility.interval = (0.05, 0.25)
     q4 = Question(spec=q.spec, library=lib3, evidence=q.evidence, project=q.project)
     assert fingerprints(q4, as_of, config, 1)[0]["spec"] != fingerprints(q, as_of, config, 1)[0]["spec"]
+
+
+def test_cli_refuses_a_publication_date_after_today(proj):
+    import datetime as dt
+
+    later = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    res = CliRunner().invoke(app, ["intake", str(WIRE), "-q", "belarus-entry", "--published", later, "--source", "X", "--root", str(proj)])
+    assert res.exit_code == 2 and "publication date" in res.output and "after today" in res.output
+    assert not (proj / "evidence" / "drafts").exists()
