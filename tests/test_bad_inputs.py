@@ -420,7 +420,7 @@ CASES = [
     Case("unclosed-flow-mapping", "yaml", raw("extra.yaml", "items:\n  - {id: a, event_date: 2024-05-01,\n     published: 2024-05-02\n  - id: b\n"), V, 1,
          "flow mapping that starts on this line", "evidence/extra.yaml", "{id: a"),
     Case("impossible-date-and-unknown-indicator", "yaml", items(("2024-05-01", "2024-02-30"), ("indicator: unrest-risk", "indicator: unrest-risks")), V, 1,
-         "unknown indicator 'unrest-risks'", "evidence/extra.yaml", "- id: item-a", "indicator", also=("'2024-02-30' is not a valid date",)),
+         "unknown indicator 'unrest-risks'", "evidence/extra.yaml", "indicator: unrest-risks", "indicator", also=("'2024-02-30' is not a valid date",)),
     Case("bad-grade-and-resolving-with-value", "yaml", items(("grade: B2", "grade: Z9"), ("    direction: down\n    strength: weak\n", "    value: 1.0\n    resolves: true\n    question: belarus-entry\n")), V, 1,
          "a resolving item reports the event itself", "evidence/extra.yaml", "- id: item-a", "items.0", also=("grade 'Z9' is not an Admiralty grade",)),
     Case("duplicate-key", "yaml", items(("grade: B2", "grade: B2\n    grade: C3")), V, 1, "duplicate key 'grade'", "evidence/extra.yaml", "grade: C3", "grade"),

@@ -90,7 +90,7 @@ def test_item_errors_name_file_line_and_field(proj, edit, needle, field):
 def test_unknown_indicator_and_question_suggest(proj):
     write_items(proj, GOOD_ITEM.format(id="a").replace("indicator: unrest-risk", "indicator: unrest-risks"))
     e = only_error(proj)
-    assert e.suggestion == "unrest-risk" and e.line == 2
+    assert e.suggestion == "unrest-risk" and e.line == 5  # the line of the field, not of the item
     out = CliRunner().invoke(app, ["update", "belarus-entri", "--root", str(proj), "--ledger", str(proj / "l.sqlite")])
     assert out.exit_code == 1 and "did you mean 'belarus-entry'" in out.output
     # no run of a question that does not exist: the ledger holds no row under the misspelt id

@@ -111,7 +111,7 @@ def test_unknown_source_suggests_the_registered_name(proj):
     path = proj / "evidence" / "article-facts.yaml"
     text = path.read_text()
     path.write_text(text.replace("source: Ukrainian intelligence (as reported", "source: Ukrainain inteligence (as reported"))
-    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "id: factories-supplying-russian-army" in t)
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "source: Ukrainain inteligence" in t)  # the field's own line
     found = [p for p in Project(proj).validate() if p.field == "source"]
     assert len(found) == 1 and found[0].severity == "warning"  # fixed mode: the source is a label
     p = found[0]

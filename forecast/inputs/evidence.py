@@ -292,6 +292,11 @@ class RawItem:
     data: object
     file: str
     line: int | None
+    field_lines: dict | None = None  # field name -> its own line (YAML); a CSV row is one line
+
+    def line_of(self, field: str) -> int | None:
+        """The line of ``field`` in the item (the item's line when not known)."""
+        return (self.field_lines or {}).get(field) or self.line
 
 
 def read_yaml_evidence(path: Path, max_bytes: int = MAX_FILE_BYTES) -> tuple[list[LocatedItem], list[Problem]]:
@@ -333,7 +338,8 @@ def _read_yaml(path: Path, max_bytes: int) -> tuple[list[LocatedItem], list[RawI
     item_problems: list[Problem] = []
     for i, raw in enumerate(raw_items or []):
         line = line_of(("items", i))
-        raws.append(RawItem(raw, str(path), line))
+        fields = {k: line_of(("items", i, k)) for k in raw} if isinstance(raw, dict) else None
+        raws.append(RawItem(raw, str(path), line, fields))
         item, more = validate_item(raw, path, line_of, ("items", i))
         item_problems += more
         if item is not None:

@@ -343,9 +343,9 @@ class Project:
             named = f" in item '{item_id}'" if isinstance(item_id, str) else ""
             indicator, question = data.get("indicator"), data.get("question")
             if lib is not None and isinstance(indicator, str) and indicator.strip() and indicator.strip() not in lib.ids:
-                problems.append(Problem(raw.file, f"unknown indicator '{indicator}'{named}", raw.line, "indicator", nearest(indicator.strip(), lib.ids)))
+                problems.append(Problem(raw.file, f"unknown indicator '{indicator}'{named}", raw.line_of("indicator"), "indicator", nearest(indicator.strip(), lib.ids)))
             if isinstance(question, str) and question.strip() and question.strip() not in question_ids:
-                problems.append(Problem(raw.file, f"unknown question '{question}'{named}", raw.line, "question", nearest(question.strip(), question_ids)))
+                problems.append(Problem(raw.file, f"unknown question '{question}'{named}", raw.line_of("question"), "question", nearest(question.strip(), question_ids)))
         problems += draft_problems(items, self.root)
         today = dt.date.today()
         for li in items:

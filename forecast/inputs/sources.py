@@ -203,7 +203,7 @@ def check_item_sources(registry: SourceRegistry, raws, severity: str = "warning"
             named = f" in item '{item_id}'" if isinstance(item_id, str) else ""
             why = "; a question with `sources: learned` needs every item's source" if severity == "error" else ""
             problems.append(
-                Problem(raw.file, f"unknown source {text.strip()[:80]!r}{named} (not in evidence/{SOURCES_FILE}; register it there{why})", raw.line, "source",
+                Problem(raw.file, f"unknown source {text.strip()[:80]!r}{named} (not in evidence/{SOURCES_FILE}; register it there{why})", raw.line_of("source"), "source",
                         registry.suggestion(text), severity=severity)
             )
     return problems
