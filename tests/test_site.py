@@ -164,6 +164,25 @@ def test_site_reads_in_greyscale(built):
             assert re.search(r"FLAGGED|WARNING", inner), (cls, inner)
 
 
+def test_a_damaged_stored_run_is_a_warning_and_the_page_shows_no_server_path(site_project, tmp_path):
+    root, path, latest = site_project
+    # a copy of the ledger and its artefact folder (paths are stored relative to the ledger)
+    copy_dir = tmp_path / "runs"
+    copy_dir.mkdir()
+    shutil.copy(path, copy_dir / path.name)
+    for folder in path.parent.glob(path.name + ".artefacts-*"):
+        shutil.copytree(folder, copy_dir / folder.name)
+    qid = SHIPPED[0]
+    posterior = Path(Ledger(copy_dir / path.name).get(latest[qid]["id"])["posterior_path"])
+    posterior.write_bytes(b"not a netCDF file")
+    out = tmp_path / "site"
+    res = CliRunner().invoke(app, ["site", "--out", str(out), "--ledger", str(copy_dir / path.name), "--root", str(root)])
+    assert res.exit_code == 0, res.output
+    assert "warning" in res.output and f"stored posterior of run {latest[qid]['id']}" in res.output
+    page = (out / qid / "index.html").read_text()
+    assert f"The stored posterior of run {latest[qid]['id']} is damaged or missing" in page and str(tmp_path) not in page
+
+
 def test_site_never_samples_and_a_failed_build_leaves_the_old_site(built, site_project, monkeypatch, tmp_path):
     import pymc
 

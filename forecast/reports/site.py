@@ -405,15 +405,20 @@ def _page_parts(entry: dict, question, row: dict | None, runs, ledger, qdir: Pat
     if question is None:
         parts += _changelog(runs)
         return parts
-    parts += _analysis_parts(question, row, runs, ledger, qdir)
+    parts += _analysis_parts(question, row, runs, ledger, qdir, entry)
     parts += _changelog(runs)
     parts.append(tag("footer", f"Built {generated.isoformat()} from the run ledger and run {row['id']}'s stored posterior "
                                "(nothing refitted). Static files: no script, nothing loaded from elsewhere."))
     return parts
 
 
-def _analysis_parts(question, row: dict, runs, ledger, qdir: Path) -> list:
-    """Trajectory, curve, drivers, scenarios and influence of the run, from its stored posterior."""
+def _analysis_parts(question, row: dict, runs, ledger, qdir: Path, entry: dict | None = None) -> list:
+    """Trajectory, curve, drivers, scenarios and influence of the run, from its stored posterior.
+
+    A stored posterior that cannot be read (damaged, missing, pruned) leaves the ledger's numbers
+    only; the page says so without the server's paths, and ``entry["error"]`` carries the full
+    message for the command's warning.
+    """
     from forecast.inference.store import load_result
     from forecast.reports.brief import make_figures
     from forecast.reports.content import (
@@ -431,7 +436,10 @@ def _analysis_parts(question, row: dict, runs, ledger, qdir: Path) -> list:
     try:
         result = load_result(row, question)
     except ValueError as exc:
-        return [tag("p", f"The run's stored posterior is not available ({exc}): only the ledger's numbers are shown.", class_="note")]
+        if entry is not None:
+            entry["error"] = f"{entry['id']}: the stored posterior of run {row['id']} is not available ({exc}); its page shows the ledger's numbers only"
+        kind = "pruned" if row.get("pruned_at") else "damaged or missing"
+        return [tag("p", f"The stored posterior of run {row['id']} is {kind}: only the ledger's numbers are shown.", class_="warning", role="alert")]
     content = collect(result, question, run=row, runs=runs, ledger=ledger, influence_refits=0, sensitivity=False)
     figures = make_figures(content)
     for name, fig in figures.items():
