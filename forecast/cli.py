@@ -499,7 +499,7 @@ def history(
             print(json.dumps({k: rec.get(k) for k in HISTORY_JSON_KEYS}, default=str))
         return
     table = Table(title=Text(f"runs of {question}"))
-    for col in ("run", "kind", "status", "started (UTC)", "as-of", "fingerprint", "forecast", "90%", "diag", "s", "what changed"):
+    for col in ("run", "kind", "status", "started (UTC)", "as-of", "fingerprint", "forecast", "90%", "diag", "secs", "what changed"):
         table.add_column(col)
     for rec in df.to_dict(orient="records") if len(df) else []:
         head = interval = ""
@@ -703,7 +703,7 @@ def _print_replay(question: str, df, json_out: bool, with_question: bool = True)
         return
     months = next((int(m) for m in df["rolling_months"] if m is not None and m == m), None)
     table = Table(title=Text(f"replay of {question}" + (f": P(event within {months} months of each as-of date)" if months else "")))
-    for col in ("as-of", "run", f"P(within {months} months)" if months else "P(within L months)", "90%", "MCSE", "ICD 203", "how", "diag", "s"):
+    for col in ("as-of", "run", f"P(within {months} months)" if months else "P(within L months)", "90%", "MCSE", "ICD 203", "how", "diag", "secs"):
         table.add_column(col)
     for r in df.itertuples():
         how = {"nuts": "NUTS (anchor)", "reweighted": "reweighted", "stored": "stored"}[r.method]
@@ -933,7 +933,7 @@ def check(
         raise typer.Exit(code)
     colours = {"pass": "green", "warn": "yellow", "fail": "bold red"}
     table = Table(title=Text(f"model checks of {question}"), show_lines=True)
-    for col in ("check", "status", "summary", "s"):
+    for col in ("check", "status", "summary", "secs"):
         table.add_column(col, overflow="fold")
     for r in results:
         table.add_row(r.name, f"[{colours[r.status]}]{r.status.upper()}[/{colours[r.status]}]", escape(r.text), f"{r.seconds:.0f}")

@@ -220,7 +220,7 @@ def new(question_id: str, root: str | Path | None = None, indicators: list[str] 
     evidence_path = project.evidence_dir / f"{question_id}.yaml"
     existing = [str(p) for p in (spec_path, evidence_path) if p.exists()]
     if existing and not force:
-        raise FileExistsError(f"{' and '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; nothing written (force=True or --force overwrites)")
+        raise FileExistsError(f"{' and '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; nothing written (overwrite with --force, or force=True from Python)")
     today = today or dt.date.today()
     spec = spec_text(question_id, library, _placeholder_quote(project, library), indicators, today)
     evidence = evidence_text(question_id, library)

@@ -66,7 +66,7 @@ def history_html(df) -> str:
                 Cell(what, css="quote"),
             )
         )
-    columns = ("run", "question", "kind", "status", "started (UTC)", "as-of", "fingerprint", "forecast", "90%", "ICD 203", "diagnostics", "s", "what changed")
+    columns = ("run", "question", "kind", "status", "started (UTC)", "as-of", "fingerprint", "forecast", "90%", "ICD 203", "diagnostics", "seconds", "what changed")
     return page(table(columns, rows, caption=f"{len(rows)} runs"))
 
 
