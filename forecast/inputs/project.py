@@ -6,6 +6,7 @@ evidence item, all validated. ``validate()`` checks every file and returns *all*
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from dataclasses import dataclass, field
@@ -377,11 +378,20 @@ class Project:
         if registry is not None and learned:
             # an item of a question that learns source weights: its unknown source is an error,
             # said once (not also as the warning every item gets, nor once per such question)
+            def key(p: Problem) -> tuple:  # file, field and "unknown source 'X' in item 'Y'"
+                return p.file, p.field, p.message.split(" (not in ")[0]
+
             errors: dict[tuple, Problem] = {}
             for spec in learned:
                 for p in check_item_sources(registry, [RawItem(li.item.model_dump(), li.file, li.line) for li in _bearing_on(spec, items)], "error"):
-                    errors.setdefault((p.file, p.line, p.field), p)
-            kept = [p for p in problems.items if not (p.severity == "warning" and (p.file, p.line, p.field) in errors)]
+                    errors.setdefault(key(p), p)
+            kept = []
+            for p in problems.items:
+                if p.severity == "warning" and key(p) in errors:
+                    # the warning read the file itself and knows the field's own line
+                    errors[key(p)] = dataclasses.replace(errors[key(p)], line=p.line)
+                else:
+                    kept.append(p)
             return kept + list(errors.values())
         return problems.items
 
