@@ -40,6 +40,7 @@ from pathlib import Path
 
 from forecast.core.fmt import percent, percent_range
 from forecast.core.html import STACK_CSS, Cell, Markup, document, esc, join, link, table, tag
+from forecast.reports.trajectory import present
 
 INDEX = "index.html"
 PAGE = "index.html"  # each question's page: <out>/<question id>/index.html
@@ -99,10 +100,6 @@ class SiteOutput:
 # the one place that chooses a question's summary number
 
 
-def _present(value) -> bool:
-    return value is not None and value == value  # not None, not NaN
-
-
 def site_headline(row: dict | None) -> dict | None:
     """The number a question is summarised by on the dashboard, from a ledger run.
 
@@ -129,7 +126,7 @@ def site_headline(row: dict | None) -> dict | None:
     if row is None:
         return None
     common = {"run_id": row["id"], "as_of": row["as_of"]}
-    if _present(row.get("rolling_mean")) and _present(row.get("rolling_months")):
+    if present(row.get("rolling_mean")) and present(row.get("rolling_months")):
         months, until = int(row["rolling_months"]), str(row["rolling_until"])
         return {
             **common, "kind": "rolling", "label": f"P(within {months} months)", "window": f"{months} months, to {until}",
@@ -138,7 +135,7 @@ def site_headline(row: dict | None) -> dict | None:
             "lower_50": _float(row.get("rolling_lower_50")), "upper_50": _float(row.get("rolling_upper_50")),
             "term": row.get("rolling_term") or "",
         }
-    if not _present(row.get("headline_mean")):
+    if not present(row.get("headline_mean")):
         return None
     return {
         **common, "kind": "fixed", "label": f"P(by {row['headline_horizon']})", "window": f"by {row['headline_horizon']}",
@@ -149,7 +146,7 @@ def site_headline(row: dict | None) -> dict | None:
 
 
 def _float(value) -> float | None:
-    return float(value) if _present(value) else None
+    return float(value) if present(value) else None
 
 
 def history_points(runs, head: dict | None):

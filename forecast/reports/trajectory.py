@@ -59,7 +59,8 @@ def _horizon_rows(value) -> list[dict]:
     return list(value)
 
 
-def _present(value) -> bool:
+def present(value) -> bool:
+    """True for a recorded ledger value: not None, not NaN (a column a run predates reads as either)."""
     return value is not None and not (isinstance(value, float) and np.isnan(value))
 
 
@@ -124,7 +125,7 @@ def trajectory_frame(runs: pd.DataFrame, horizon=None, until_as_of=None) -> pd.D
     if horizon is None:
         if "rolling_mean" not in usable.columns:
             return _empty()
-        with_rolling = usable[[_present(v) for v in usable["rolling_mean"]]]
+        with_rolling = usable[[present(v) for v in usable["rolling_mean"]]]
         if not len(with_rolling):
             return _empty()
         months = int(with_rolling.iloc[-1]["rolling_months"])  # the L of the latest run: only like with like
