@@ -175,6 +175,11 @@ class LocatedItem(BaseModel):
     item: EvidenceItem
     file: str
     line: int | None = None
+    field_lines: dict[str, int] | None = None  # each field's own line (YAML; a CSV row is one line)
+
+    def raw(self) -> "RawItem":
+        """The item as the checks across files read it (with its fields' lines)."""
+        return RawItem(self.item.model_dump(), self.file, self.line, self.field_lines)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -343,7 +348,7 @@ def _read_yaml(path: Path, max_bytes: int) -> tuple[list[LocatedItem], list[RawI
         item, more = validate_item(raw, path, line_of, ("items", i))
         item_problems += more
         if item is not None:
-            items.append(LocatedItem(item=item, file=str(path), line=line))
+            items.append(LocatedItem(item=item, file=str(path), line=line, field_lines=fields))
     problems += cap_problems(item_problems, path)
     if any(p.severity == "error" for p in problems):
         return [], raws, problems

@@ -6,7 +6,6 @@ evidence item, all validated. ``validate()`` checks every file and returns *all*
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import os
 from dataclasses import dataclass, field
@@ -378,20 +377,11 @@ class Project:
         if registry is not None and learned:
             # an item of a question that learns source weights: its unknown source is an error,
             # said once (not also as the warning every item gets, nor once per such question)
-            def key(p: Problem) -> tuple:  # file, field and "unknown source 'X' in item 'Y'"
-                return p.file, p.field, p.message.split(" (not in ")[0]
-
             errors: dict[tuple, Problem] = {}
             for spec in learned:
-                for p in check_item_sources(registry, [RawItem(li.item.model_dump(), li.file, li.line) for li in _bearing_on(spec, items)], "error"):
-                    errors.setdefault(key(p), p)
-            kept = []
-            for p in problems.items:
-                if p.severity == "warning" and key(p) in errors:
-                    # the warning read the file itself and knows the field's own line
-                    errors[key(p)] = dataclasses.replace(errors[key(p)], line=p.line)
-                else:
-                    kept.append(p)
+                for p in check_item_sources(registry, [li.raw() for li in _bearing_on(spec, items)], "error"):
+                    errors.setdefault((p.file, p.line, p.field), p)
+            kept = [p for p in problems.items if not (p.severity == "warning" and (p.file, p.line, p.field) in errors)]
             return kept + list(errors.values())
         return problems.items
 
@@ -453,7 +443,7 @@ class Project:
         items, more = self._evidence(lib, qids, registry)
         problems.extend(more)
         if spec is not None and spec.learned_sources and registry is not None:
-            problems.extend(check_item_sources(registry, [RawItem(li.item.model_dump(), li.file, li.line) for li in _bearing_on(spec, items)], "error"))
+            problems.extend(check_item_sources(registry, [li.raw() for li in _bearing_on(spec, items)], "error"))
         problems.raise_if_any()
         assert lib is not None and spec is not None
         return QuestionInputs(spec=spec, library=lib, evidence=items, project=self, warnings=[p for p in problems.items if p.severity == "warning"],
@@ -597,7 +587,7 @@ class QuestionInputs:
             if it.indicator is not None and it.indicator not in self.library.ids:
                 problems.append(Problem(li.file, f"unknown indicator '{it.indicator}'", li.line, "indicator", nearest(it.indicator, list(self.library.ids))))
         if self.sources is not None and self.spec.learned_sources:
-            problems += check_item_sources(self.sources, [RawItem(li.item.model_dump(), li.file, li.line) for li in _bearing_on(self.spec, added)], "error")
+            problems += check_item_sources(self.sources, [li.raw() for li in _bearing_on(self.spec, added)], "error")
         problems += draft_problems(added, self.project.root if self.project else None)
         if problems:
             raise InputError(problems)
