@@ -58,10 +58,11 @@ def bare_pymc(design, horizon_u: float, draws: int, tune: int, chains: int, core
     J = int(np.ceil(horizon_u)) - cur
     t = cur + np.arange(J)
     expo = np.clip(np.minimum(horizon_u, t + 1.0) - np.maximum(design.u_as_of, t), 0, 1)
-    zz = np.random.default_rng(seed).standard_normal((200, J))
-    zz[:, 0] = 0
-    walk = np.cumsum(zz, axis=1)
-    rate = np.exp(np.minimum(eta_now[:, None, None] + step_sd[:, None, None] * walk[None], 30))
+    # 200 paths per draw, each draw its own stream (as the toolkit draws them)
+    zz = np.stack([np.random.default_rng([seed, i]).standard_normal((200, J)) for i in range(n)])
+    zz[..., 0] = 0
+    walk = np.cumsum(zz, axis=-1)
+    rate = np.exp(np.minimum(eta_now[:, None, None] + step_sd[:, None, None] * walk, 30))
     p_by = (1 - np.exp(-(rate @ expo)).mean(axis=1)).reshape(chains, draws)
     import arviz as az
 

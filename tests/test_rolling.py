@@ -361,9 +361,9 @@ def test_running_sum_hazard_equals_the_exposure_matrix_product(u_as_of, current,
     eta, sd = rng.normal(-4.0, 1.5, 300), np.abs(rng.normal(0.2, 0.1, 300))
     targets = np.asarray(targets, dtype=float)
     n_future = int(np.ceil(targets.max())) - current
-    z = np.random.default_rng(9).standard_normal((40, n_future))
-    z[:, 0] = 0.0
-    rate = np.exp(eta[:, None, None] + sd[:, None, None] * np.cumsum(z, axis=1)[None])
+    z = np.stack([np.random.default_rng([9, i]).standard_normal((40, n_future)) for i in range(eta.size)])
+    z[..., 0] = 0.0
+    rate = np.exp(eta[:, None, None] + sd[:, None, None] * np.cumsum(z, axis=-1))
     expected = 1.0 - np.exp(-(rate @ exposure_matrix(u_as_of, current, n_future, targets).T)).mean(axis=1)
     got = prob_by(eta, sd, u_as_of, current, targets, n_paths=40, seed=9, chunk=7)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
@@ -378,3 +378,25 @@ def test_an_empty_ledger_file_reads_as_an_empty_ledger(tmp_path):
     assert readonly.history().empty and readonly.current("q") is None and readonly.last_success("q") is None
     assert add_run(Ledger(path), "2025-10-31") == 1  # and a writer sets it up
     assert Ledger(path, readonly=True).current("q")["id"] == 1
+
+
+def test_the_forecast_mcse_counts_the_simulation_of_future_paths():
+    """Each draw simulates its own future paths, so the MCSE of the mean over draws covers the
+    path simulation's error. Here every draw is the same point (no posterior uncertainty at all):
+    the mean still moves with the paths' seed, and by about its standard error over draws; with
+    paths shared by every draw it moved while that standard error was 0."""
+    from forecast.model.prediction import prob_by
+
+    n = 400
+    eta, sd = np.full(n, -3.0), np.full(n, 0.4)
+    means, ses = [], []
+    for seed in range(30):
+        p = prob_by(eta, sd, 10.0, 10, np.array([22.0]), n_paths=20, seed=seed)[:, 0]
+        means.append(p.mean())
+        ses.append(p.std(ddof=1) / np.sqrt(n))
+    spread, se = np.std(means, ddof=1), np.mean(ses)
+    assert se > 0
+    assert 0.6 < spread / se < 1.5, (spread, se)
+    # the paths of a draw do not depend on how many draws there are or how they are chunked
+    np.testing.assert_array_equal(prob_by(eta[:7], sd[:7], 10.0, 10, np.array([22.0]), 20, 3, chunk=3),
+                                  prob_by(eta, sd, 10.0, 10, np.array([22.0]), 20, 3)[:7])

@@ -275,8 +275,31 @@ def chain_processes(limit: int | None):
         _CHAIN_PROCESSES.reset(token)
 
 
+def forward_mode():
+    """PyTensor mode of the functions evaluated once per draw rather than once per gradient.
+
+    The trace's point function (a draw's deterministics) and the prior and posterior predictive
+    samplers are compiled with PyTensor's C virtual machine (``"CVM"``), NUTS's log density and
+    gradient with the default numba backend. Measured on belarus-entry from empty caches: numba
+    compiles the point function in 17 s for the first structure and 3-4 s for each further one, the
+    prior predictive in 8 s and 4 s; the C backend compiles each operation once, for any shape, so
+    a further structure costs 0.1 s. Its slower evaluation (19 against 12 microseconds a draw for the
+    point function) is paid once per draw, not once per leapfrog step. Without a C compiler
+    (``pytensor.config.cxx`` empty) the default backend is kept.
+
+    Returns
+    -------
+    str or None
+        ``"CVM"``, or None for PyTensor's default mode.
+    """
+    import pytensor
+
+    return "CVM" if pytensor.config.cxx else None
+
+
 def _chain_trace(model):
     """A template trace of ``model`` (see :attr:`CompiledModel.trace`); compiles its point function."""
+    import pytensor
     from pymc.backends.ndarray import NDArray
 
     class ChainTrace(NDArray):
@@ -289,7 +312,10 @@ def _chain_trace(model):
             new.samples, new._stats, new.draw_idx, new.draws = {}, None, 0, None
             return new
 
-    return ChainTrace(model=model)
+    names = model.unobserved_value_vars  # what PyMC's trace records by default
+    fn = model.compile_fn(outs=[pytensor.Out(v, borrow=True) for v in names], inputs=[pytensor.In(v, borrow=True) for v in model.value_vars],
+                          point_fn=False, on_unused_input="ignore", trust_input=True, mode=forward_mode())
+    return ChainTrace(model=model, vars=names, fn=fn)
 
 
 def compiled_model(design: Design) -> CompiledModel:
@@ -462,7 +488,8 @@ def sample_prior(design: Design, *, draws: int, seed, data: dict[str, np.ndarray
     # vectorised draw, not one call per prior draw: the items can be many)
     names = [v.name for v in (*model.free_RVs, *model.deterministics, *model.observed_RVs) if v.name != "evidence"]
     with quiet(), model:
-        tree = pm.sample_prior_predictive(draws=draws, random_seed=_int_seed(seed), var_names=names)
+        tree = pm.sample_prior_predictive(draws=draws, random_seed=_int_seed(seed), var_names=names,
+                                          compile_kwargs={"mode": forward_mode()})
     if "evidence" in model.named_vars:
         values = compiled.values
         level = tree["prior"]["level"].transpose("chain", "draw", "indicator", "month").values
@@ -499,7 +526,7 @@ def sample_posterior_predictive(design: Design, posterior: xr.Dataset, *, seed, 
     compiled.set_data(design)
     with quiet(), compiled.item_model:
         tree = pm.sample_posterior_predictive(xr.DataTree.from_dict({"posterior": posterior}), var_names=list(var_names),
-                                              random_seed=_int_seed(seed), progressbar=False)
+                                              random_seed=_int_seed(seed), progressbar=False, compile_kwargs={"mode": forward_mode()})
     return relabel(tree, design)["posterior_predictive"].to_dataset()
 
 
