@@ -64,6 +64,18 @@ def test_a_second_design_of_the_same_structure_compiles_nothing(monkeypatch):
     level = second["posterior"]["level"].sel(indicator="signal").isel(month=month)
     assert float(level.mean()) < -0.5 < 0.2 < float(first["posterior"]["level"].sel(indicator="signal").isel(month=int(da.evidence_month[0])).mean())
 
+    # another number of items is data too: no compilation, the third design's three items
+    dc = question(effects={"signal": ("toward", 1.0)}, items=[item(f"c{i}", "signal", "2021-05-15", value=-1.5) for i in range(3)]).design(AS_OF)
+    assert structure_key(dc) == structure_key(da)
+    third = sample_posterior(dc, seed=1, **SMALL)
+    prior = sample_prior(dc, draws=50, seed=2)
+    loglik = log_likelihood(dc, third["posterior"].to_dataset())
+    assert compilations == [] and cache_info().builds == before.builds
+    assert list(third["observed_data"]["item"].values) == ["c0", "c1", "c2"] and third["constant_data"].sizes["item"] == 3
+    assert loglik["evidence"].shape == (2, SMALL["draws"], 3) and prior["prior_predictive"]["evidence"].sizes["item"] == 3
+    # three reports of -1.5 pull the level further down than one does
+    assert float(third["posterior"]["level"].sel(indicator="signal").isel(month=month).mean()) < float(level.mean())
+
 
 def test_pointwise_log_likelihood_equals_pymc_compute_log_likelihood():
     """The compiled graph function gives PyMC's own pointwise log-likelihood (both observed

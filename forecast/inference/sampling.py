@@ -94,7 +94,11 @@ def structure_key(design: Design) -> str:
     """Digest of everything :func:`~forecast.model.hazard.build_model` puts into the graph as a constant.
 
     Two designs with the same key are fitted by the same compiled model: they differ only in their
-    ``pm.Data`` values (exposure, counts, which item observes which month, values, SDs) and labels.
+    ``pm.Data`` values (exposure, counts, which item observes which month, values, SDs), the number
+    of evidence items and the labels. The number of items is not part of the structure: the
+    sampler's model observes the evidence's sufficient statistics (any number of groups) and the
+    per-item model's ``item`` dim is data no free variable depends on, so both are resized by
+    :meth:`CompiledModel.set_data` without a new compilation.
 
     Parameters
     ----------
@@ -103,12 +107,12 @@ def structure_key(design: Design) -> str:
     Returns
     -------
     str
-        16 hex digits over the grid length, item and indicator counts, months per period, signs and
-        priors (with learned source weights, also the sources' priors and letter weights).
+        16 hex digits over the grid length, whether there is evidence, the indicator count, months
+        per period, signs and priors (with learned source weights, also the sources' priors and letter weights).
     """
     key = {
         "n_months": design.n_months,
-        "n_items": len(design.evidence_ids),
+        "has_evidence": bool(len(design.evidence_ids)),  # the count is data: no variable of the sampler's graph has an item dim
         "n_indicators": len(design.indicator_ids),
         "months_per_period": design.months_per_period,
         "signs": np.asarray(design.signs, dtype=float).tolist(),
@@ -208,8 +212,13 @@ class CompiledModel:
             values.update(collapse(values["evidence_indicator"], values["evidence_month"], values["evidence_base_month"],
                                    values["evidence_sd"], values["evidence_value"], design.evidence_noise_group).data())
         self.values = values
+        self.items = list(design.evidence_ids)
         with self.model:
-            pm.set_data({k: v for k, v in values.items() if k in self.data_names})
+            pm.set_data({k: v for k, v in values.items() if k in self.data_names}, coords=self._item_coords(self.model))
+
+    def _item_coords(self, model) -> dict | None:
+        """The ``item`` labels of the last :meth:`set_data` (its length is data: see :func:`structure_key`)."""
+        return {"item": self.items} if "item" in model.coords else None
 
     @property
     def item_model(self):
@@ -224,7 +233,7 @@ class CompiledModel:
             self._item_model = freeze_model(self._source)
         names = [n for n in DATA_NAMES if n in self._item_model.named_vars]
         with self._item_model:
-            pm.set_data({k: v for k, v in self.values.items() if k in names})
+            pm.set_data({k: v for k, v in self.values.items() if k in names}, coords=self._item_coords(self._item_model))
         return self._item_model
 
     def item_data(self, tree):
