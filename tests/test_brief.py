@@ -39,7 +39,7 @@ from forecast.runs.update import update
 from .conftest import ROOT
 
 SHIPPED = ["belarus-entry", "russia-strikes-from-belarus"]
-AS_OF = "2025-06-30"
+AS_OF = "2025-10-31"
 SMALL = dict(draws=200, tune=200, chains=2)
 BRIEFED = "russia-strikes-from-belarus"  # the question briefed through the CLI (the cheaper of the two)
 HOSTILE = '<script>alert("x")</script><b>bold</b> & <img src=x onerror=alert(1)> $\\frac{$'
@@ -543,10 +543,11 @@ def test_history_prints_percentages_as_update_does(ledger_runs):
         assert not re.search(r"\d\.\d%", res.output), res.output  # no "4.6%", "0.0%-21.4%"
         squashed = re.sub(r"[\s│┃|]+", "", res.output)
         runs = Ledger(path).history(qid)
-        for rec in runs[runs["headline_mean"].notna()].to_dict(orient="records"):
-            assert re.sub(r"\s+", "", percent(rec["headline_mean"])) in squashed
+        # history prints the rolling headline (the same question on every date)
+        for rec in runs[runs["rolling_mean"].notna()].to_dict(orient="records"):
+            assert re.sub(r"\s+", "", percent(rec["rolling_mean"])) in squashed
         row = outcomes[qid][1]
-        interval = f"{percent(row['headline_lower_90'])}-{percent(row['headline_upper_90'])}"
+        interval = f"{percent(row['rolling_lower_90'])}-{percent(row['rolling_upper_90'])}"
         assert interval in squashed, (interval, res.output)
 
 

@@ -34,7 +34,7 @@ from forecast.runs.update import update
 from .conftest import ROOT
 
 SHIPPED = ["belarus-entry", "russia-strikes-from-belarus"]
-AS_OF = "2025-06-30"
+AS_OF = "2025-10-31"
 SMALL = dict(draws=200, tune=200, chains=2)
 HOSTILE = '<script>document.title="pwned";window.pwned=1</script><img src=x onerror="window.pwned=2"> & <b>bold</b> "quoted"'
 PAST = [("2024-10-31", 0.02), ("2024-12-31", 0.05), ("2025-02-28", 0.03)]

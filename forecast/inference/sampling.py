@@ -390,7 +390,8 @@ def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: floa
     progressbar : bool
         PyMC's progress bar (and its log lines).
     trace : pymc.backends.base.BaseTrace, optional
-        Template of the chains' trace backend (:attr:`CompiledModel.trace`).
+        Template of the chains' trace backend (:attr:`CompiledModel.trace`); by default one is
+        made for ``model``, its point function compiled in :func:`forward_mode`.
 
     Returns
     -------
@@ -403,6 +404,9 @@ def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: floa
     limit = _CHAIN_PROCESSES.get()
     if limit is not None:
         cores = max(1, min(cores, limit))
+    if trace is None:
+        with quiet():
+            trace = _chain_trace(model)
     with quiet():
         if progressbar:
             logging.getLogger("pymc").setLevel(logging.INFO)
