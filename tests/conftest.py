@@ -16,6 +16,22 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCE = {"quote": "test passage", "reasoning": "test prior"}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def chains_in_the_test_process():
+    """Every fit of the suite runs its chains one after another in the test's process.
+
+    The suite's two workers keep both cores busy, so chain processes would add their start-up
+    (measured: a belarus-entry fit of 2 x 600 steps took 4.5 s with 2 chain processes against 4.0 s
+    in one, with a second fit running beside it) and gain nothing. The draws do not depend on it
+    (``test_chain_processes_do_not_change_the_draws``); the Dask tests lift the limit for their
+    in-process reference runs.
+    """
+    from forecast.inference.sampling import chain_processes
+
+    with chain_processes(1):
+        yield
+
+
 @pytest.fixture(scope="session")
 def project() -> Project:
     return Project(ROOT)

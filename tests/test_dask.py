@@ -103,12 +103,15 @@ def cluster():
 @pytest.fixture(scope="module")
 def sequential(tmp_path_factory):
     """``update --all`` in this process: the reference numbers (one fit fails on purpose)."""
+    from forecast.inference.sampling import chain_processes
+
     root = tmp_path_factory.mktemp("sequential")
     ids = make_project(root, 2, broken=True)
     original = Question.fit
     break_fits()
     try:
-        outcomes = update_all(root=root, as_of=AS_OF)
+        with chain_processes(None):  # each fit's 2 chains in 2 processes, as `forecast update` runs them
+            outcomes = update_all(root=root, as_of=AS_OF)
     finally:
         Question.fit = original
     return root, ids, outcomes

@@ -182,3 +182,17 @@ def test_a_tree_without_the_provenance_attrs_is_refused_with_the_fix(stored, tmp
     tree.to_netcdf(old, engine="netcdf4")
     with pytest.raises(ValueError, match=r"forecast_design.*run `forecast update` again"):
         load_result({**row, "posterior_path": str(old), "posterior_sha256": None})  # a file recorded without a checksum
+
+
+def test_chain_processes_do_not_change_the_draws():
+    """Chains in 2 processes give the draws of the same chains one after another in this process,
+    bit for bit: PyMC seeds each chain the same way (what lets the suite and the Dask workers run
+    chains in their own process)."""
+    from forecast.inference.sampling import chain_processes, sample_posterior
+
+    design, _ = two_designs()
+    with chain_processes(None):
+        apart = sample_posterior(design, seed=5, cores=2, **SMALL)
+    together = sample_posterior(design, seed=5, cores=1, **SMALL)
+    for name in ("level", "volatility", "effect_size", "baseline_probability"):
+        np.testing.assert_array_equal(apart["posterior"][name].values, together["posterior"][name].values, err_msg=name)
