@@ -175,6 +175,24 @@ def test_reweighted_points_match_cold_fits(project, replayed):
     assert checked == 2
 
 
+def test_a_reweighted_point_recomputes_to_the_numbers_it_recorded(replayed):
+    """Each resampled draw keeps the future paths its anchor draw's forecast used (``path_stream``),
+    so a probability recomputed from the stored draws (the rolling headline's date is not a
+    horizon: ``p_by`` computes it afresh) is the one the point recorded."""
+    from forecast.inference.store import load_result
+    from forecast.runs.ledger import Ledger
+
+    df, ledger = replayed
+    as_of = df.index[df["method"] == "reweighted"][-1]
+    row = next(r for r in rows(ledger) if r["kind"] == "replay" and r["as_of"] == str(as_of)[:10] and r["status"] == "succeeded")
+    result = load_result(Ledger(ledger).get(int(row["id"])))
+    assert "path_stream" in result.idata["posterior"].data_vars
+    assert result.rolling_until not in result.horizons
+    # to the precision the store keeps the draws in; paths read from other streams move it by ~1e-3
+    assert float(result.p_by(result.rolling_until).mean()) == pytest.approx(row["rolling_mean"], rel=0, abs=1e-6)
+    assert float(result.p_by(result.headline).mean()) == pytest.approx(row["headline_mean"], rel=0, abs=1e-6)
+
+
 def test_a_second_replay_reuses_every_point(project, replayed):
     df, ledger = replayed
     before = len(rows(ledger))

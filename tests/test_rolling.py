@@ -361,7 +361,7 @@ def test_running_sum_hazard_equals_the_exposure_matrix_product(u_as_of, current,
     eta, sd = rng.normal(-4.0, 1.5, 300), np.abs(rng.normal(0.2, 0.1, 300))
     targets = np.asarray(targets, dtype=float)
     n_future = int(np.ceil(targets.max())) - current
-    z = np.stack([np.random.default_rng([9, i]).standard_normal((40, n_future)) for i in range(eta.size)])
+    z = np.stack([np.random.default_rng([9, i]).standard_normal((n_future, 40)).T for i in range(eta.size)])
     z[..., 0] = 0.0
     rate = np.exp(eta[:, None, None] + sd[:, None, None] * np.cumsum(z, axis=-1))
     expected = 1.0 - np.exp(-(rate @ exposure_matrix(u_as_of, current, n_future, targets).T)).mean(axis=1)
@@ -400,3 +400,11 @@ def test_the_forecast_mcse_counts_the_simulation_of_future_paths():
     # the paths of a draw do not depend on how many draws there are or how they are chunked
     np.testing.assert_array_equal(prob_by(eta[:7], sd[:7], 10.0, 10, np.array([22.0]), 20, 3, chunk=3),
                                   prob_by(eta, sd, 10.0, 10, np.array([22.0]), 20, 3)[:7])
+    # ... nor on how far the targets reach: a date computed alone gets the number it gets among
+    # others (to rounding: numpy's vectorised exp may round the last bit by array length)
+    np.testing.assert_allclose(prob_by(eta, sd, 10.0, 10, np.array([13.5]), 20, 3)[:, 0],
+                               prob_by(eta, sd, 10.0, 10, np.array([22.0, 13.5, 40.0]), 20, 3)[:, 1], rtol=0, atol=1e-12)
+    # draws resampled from these keep their streams, and so their numbers
+    pick = np.array([5, 5, 0, 399, 17])
+    np.testing.assert_array_equal(prob_by(eta[pick] + 0.0, sd[pick], 10.0, 10, np.array([22.0]), 20, 3, streams=pick),
+                                  prob_by(eta, sd, 10.0, 10, np.array([22.0]), 20, 3)[pick])

@@ -111,7 +111,8 @@ class SbcPlan:
         post = Draws.from_posterior(idata["posterior"].to_dataset(), self.design)
         keep = np.unique(np.linspace(0, post.size - 1, min(self.rank_draws, post.size)).round().astype(int))
         post = post.take(keep)
-        true_q = quantities(self.design, truth, self.u_headline, self.n_paths, self.seed)
+        # the truth's future paths from a stream no posterior draw reads (draw 0 reads (seed, 0))
+        true_q = quantities(self.design, truth, self.u_headline, self.n_paths, self.seed + 1)
         post_q = quantities(self.design, post, self.u_headline, self.n_paths, self.seed)
         ranks = {name: int((post_q[name] < true_q[name][0]).sum()) for name in true_q}
         jitter = rng.random(len(ranks))

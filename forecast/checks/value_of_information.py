@@ -52,7 +52,10 @@ def headline_given_next_month(design, draws: Draws, u_headline: float, z: np.nda
     if u_headline <= t_next:
         later = np.zeros(draws.size)
     else:
-        later = prob_by(eta_next, draws.log_rate_step_sd, float(t_next), t_next, np.array([u_headline]), n_paths, seed)[:, 0]
+        # one set of paths for every draw: the move is a weighted difference over draws, in which
+        # common paths cancel (paths per draw would add their noise to every predicted move)
+        later = prob_by(eta_next, draws.log_rate_step_sd, float(t_next), t_next, np.array([u_headline]), n_paths, seed,
+                        streams=np.zeros(draws.size, dtype=np.int64))[:, 0]
     return 1.0 - survive_now * (1.0 - later), level_next
 
 

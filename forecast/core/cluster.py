@@ -136,7 +136,13 @@ def connect(workers: int | None = None, scheduler: str | None = None, client=Non
         finally:
             c.close()
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR) as cluster:
+    import dask
+
+    # The workers' statistical profiler samples the task's stack every 10 ms; on these CPU-bound
+    # tasks it cost 8% (a small fit: 1.71 s a task with it, 1.58 s without, 1.54 s in this process).
+    # The dashboard's other pages are unaffected; a cluster the user starts keeps its own setting.
+    with dask.config.set({"distributed.worker.profile.enabled": False}), \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR) as cluster:
         with Client(cluster, set_as_default=False) as c:
             yield c
 

@@ -9,10 +9,10 @@ The memory bounds follow from the two largest arrays of a fit:
 
 * the posterior holds the latent paths, ``chains * draws * indicators * months`` float64 values,
   so ``chains * draws`` is capped at :data:`MAX_TOTAL_DRAWS`;
-* the forecast simulates ``future_paths`` random walks to the last horizon for each block of 256
-  draws (:func:`forecast.model.prediction.prob_by`), about ``3 * 256 * future_paths * months * 8``
-  bytes, so ``future_paths * months`` to the last horizon is capped at :data:`MAX_PATH_MONTHS`
-  (about 0.75 GB).
+* the forecast simulates ``future_paths`` random walks to the last horizon for each block of 16
+  draws (:func:`forecast.model.prediction.prob_by`), a few arrays of ``16 * future_paths * months``
+  float64 values; ``future_paths * months`` to the last horizon is capped at
+  :data:`MAX_PATH_MONTHS`, which also bounds the work of simulating those paths for every draw.
 """
 
 from __future__ import annotations

@@ -6,20 +6,21 @@ scoring and the shared posterior). They differ only in the data they fit and the
 
 **One compiled model per structure.** Building a PyMC model and compiling its log density and
 gradient costs far more than a small fit. What a compiled graph bakes in is the *structure* of a
-design (:func:`structure_key`: grid length, number of items, signs and priors); the observations
-are ``pm.Data`` (:mod:`forecast.model.hazard`). :func:`compiled_model` keeps one
+design (:func:`structure_key`: grid length, whether there is evidence, signs and priors); the
+observations, and their number, are ``pm.Data`` (:mod:`forecast.model.hazard`). :func:`compiled_model` keeps one
 :class:`CompiledModel` per structure in this process: the model frozen with PyMC's
 :func:`~pymc.model.transform.optimization.freeze_model`, which compiles its log density and
 gradient (the NUTS step's function), initial point, deterministics and forward-sampling functions
 once and reuses them on every call, while ``pm.set_data`` swaps in another as-of date's exposure,
-another evidence set's values and grades, or a simulated history. :func:`cache_info` counts models
+another evidence set's values and grades (and number of items), or a simulated history. :func:`cache_info` counts models
 built and reused. Across processes, PyTensor's and numba's disk caches keep the compiled code.
 
 **One call to each sampler.** :func:`nuts` is the one place that runs ``pm.sample``;
 :func:`sample_prior` the one that runs ``pm.sample_prior_predictive`` and
 :func:`sample_posterior_predictive` the one that runs ``pm.sample_posterior_predictive``. Each is
 seeded, quiet (PyMC's "Sampling ..." lines and FutureWarnings are noise in notebooks and cron logs)
-and compiled with ``numba__fastmath=False``: fastmath lets LLVM reassociate floating point
+and compiled with ``numba__fastmath=False`` (functions evaluated once per draw, in
+:func:`forward_mode`, are compiled by the C backend instead): fastmath lets LLVM reassociate floating point
 differently in a fresh compilation and in one loaded from the cache, NUTS amplifies those last-bit
 differences, and the same seed would then not give the same numbers. Reproducibility wins over a few
 percent of speed.
@@ -45,9 +46,10 @@ is kept: the faster first fit, and the same headline to the last digit in the fi
 process (with ``numba__fastmath=False``, below). nutpie, which compiles the same numba graph, is
 not a dependency: it would add a second sampler whose numbers differ from PyMC's for the same seed.
 What a first fit pays beyond a warm one is numba's compilation of the log density and gradient
-(in the parent, and loading it from numba's cache in each chain process) and of the forward
-sampling function; both are kept on disk (PyTensor's compile directory and ``NUMBA_CACHE_DIR``)
-and reused by any process fitting a question of the same structure.
+(in the parent, and loading it from numba's cache in each chain process) and the C compilation
+of the trace's point function and the forward samplers (:func:`forward_mode`: each operation
+once, for any shape); both are kept on disk (PyTensor's compile directory and
+``NUMBA_CACHE_DIR``) and reused by any process fitting a question of the same structure.
 """
 
 from __future__ import annotations

@@ -119,8 +119,8 @@ symbol                         PyMC name                 dims                 un
 structure with a different number of distinct keys share one compiled model.)
 
 Every observation is a ``pm.Data`` (shared variable): the graph, and so the compiled code, depends
-only on the *structure* of a design (grid length, number of items, indicators, their signs and
-priors), and :mod:`forecast.inference.sampling` swaps the data of another as-of date or evidence
+only on the *structure* of a design (grid length, whether there is evidence, indicators, their
+signs and priors; the number of items is data), and :mod:`forecast.inference.sampling` swaps the data of another as-of date or evidence
 set in with ``pm.set_data``. A question without indicators has only ``baseline_probability``,
 ``log_baseline_rate``, ``log_rate`` and ``event_count``; one without evidence in scope has no
 ``evidence*`` variables.

@@ -17,14 +17,16 @@ with month coordinate :math:`u` is
 
 where :math:`e_j(u)` is the exposure of future month :math:`j` between the as-of date and :math:`u`.
 The expectation over future paths is taken per draw with ``n_paths`` simulated paths, drawn
-afresh for every draw from a stream keyed by the seed and the draw's index (:func:`path_steps`).
+afresh for every draw from a stream keyed by the seed and the draw's index (:func:`path_steps`;
+draws resampled from another posterior keep their source draw's stream, ``path_stream``).
 Each draw's :math:`P` then carries its own, independent simulation error, which the Monte Carlo
 standard error of the mean over draws (ArviZ's ``mcse``) counts. Paths shared by every draw (common
 random numbers, as this module once did) put one error into every draw alike, which no MCSE over
 draws can see: with 200 shared paths, belarus-entry's headline moved by 0.009 (SD over path seeds)
-against a reported MCSE of 0.001. Within a draw, every target reads the same paths, so each draw's
-curve rises with the date; two groups of the same draws (a fit and a scenario of it, given the same
-seed) read the same paths, so their gap is not simulation noise.
+against a reported MCSE of 0.001. Within a draw, every target reads the same paths (a call that
+reaches fewer months reads their first months), so each draw's curve rises with the date and a
+date computed alone gets the number it gets among others (to the last bit's rounding); two groups of the same draws (a fit and
+a scenario of it, given the same seed) read the same paths, so their gap is not simulation noise.
 
 :func:`add_forecast` attaches these probabilities to a fit's ``posterior`` and ``prior`` groups as
 
@@ -77,28 +79,33 @@ def exposure_matrix(u_as_of: float, first_month: int, n_future: int, targets: np
     return np.clip(hi - lo, 0.0, 1.0)
 
 
-def path_steps(seed: int, first: int, stop: int, n_paths: int, n_future: int) -> np.ndarray:
-    """The standard-normal monthly steps of the future random walks of draws ``first`` to ``stop - 1``.
+STREAM_VARIABLE = "path_stream"  # a group's (chain, draw) stream numbers, where they are not the draws' positions
 
-    Draw ``i`` has its own stream, ``numpy.random.default_rng([seed, i])``, so its paths do not
-    depend on how many draws there are or how they are split into chunks.
+
+def path_steps(seed: int, streams: np.ndarray, n_paths: int, n_future: int) -> np.ndarray:
+    """The standard-normal monthly steps of the future random walks of draws with the given streams.
+
+    The draw of stream ``i`` reads ``numpy.random.default_rng([seed, i])``, month after month (all
+    paths of month 1, then of month 2...), so its paths do not depend on how many draws there are,
+    how they are split into chunks, or how far the targets reach: a call with fewer future months
+    reads the first months of the same paths.
 
     Parameters
     ----------
     seed : int
-    first, stop : int
-        Draw indices (``stop`` excluded).
+    streams : (S,) array of int
+        Non-negative stream numbers, usually the draws' positions ``0..S-1``.
     n_paths, n_future : int
         Paths per draw and future months ``J``.
 
     Returns
     -------
-    (stop - first, n_paths, J) array
+    (S, n_paths, J) array
         Step ``[.., 0]`` is 0: the as-of month's rate is the one the model estimated.
     """
-    z = np.empty((stop - first, n_paths, n_future))
-    for row, i in enumerate(range(first, stop)):
-        z[row] = np.random.default_rng([seed, i]).standard_normal((n_paths, n_future))
+    z = np.empty((len(streams), n_paths, n_future))
+    for row, i in enumerate(streams):
+        z[row] = np.random.default_rng([seed, int(i)]).standard_normal((n_future, n_paths)).T
     z[..., 0] = 0.0
     return z
 
@@ -112,6 +119,7 @@ def prob_by(
     n_paths: int,
     seed: int,
     chunk: int = 16,
+    streams: np.ndarray | None = None,
 ) -> np.ndarray:
     """P(event by each target | no event by as-of) for each draw.
 
@@ -137,10 +145,15 @@ def prob_by(
     n_paths : int
         Simulated future paths per draw.
     seed : int
-        Seed of the paths; draw ``i`` reads the paths of ``(seed, i)`` (:func:`path_steps`).
+        Seed of the paths; draw ``i`` reads the paths of ``(seed, streams[i])`` (:func:`path_steps`).
     chunk : int
         Draws evaluated at once (bounds memory: chunk x n_paths x J floats; small chunks stay in
         the CPU's cache).
+    streams : (S,) array of int, optional
+        Each draw's stream (default its position). Draws resampled from another posterior keep
+        their source's stream (``path_stream``, see :func:`forecast_draws`); all zeros gives every
+        draw the same paths (common random numbers, for a difference between draws whose path
+        noise should cancel).
 
     Returns
     -------
@@ -158,11 +171,12 @@ def prob_by(
     month = np.clip(np.floor(targets).astype(np.int64) - current_month, 0, n_future)
     fraction = np.where(month < n_future, expo[np.arange(targets.size), np.minimum(month, n_future - 1)], 0.0)
     partial = np.flatnonzero(fraction > 0)  # targets inside a month (the rest lie on month boundaries)
+    streams = np.arange(eta_now.size) if streams is None else np.asarray(streams, dtype=np.int64)
     out = np.empty((eta_now.size, targets.size))
     running = np.zeros((min(chunk, eta_now.size), n_paths, n_future + 1))  # [..., j]: hazard of the months before j
     for a in range(0, eta_now.size, chunk):
         b = min(a + chunk, eta_now.size)
-        walk = np.cumsum(path_steps(seed, a, b, n_paths, n_future), axis=-1)  # (s, M, J)
+        walk = np.cumsum(path_steps(seed, streams[a:b], n_paths, n_future), axis=-1)  # (s, M, J)
         eta = eta_now[a:b, None, None] + step_sd[a:b, None, None] * walk  # (s, M, J)
         rate = np.exp(np.minimum(eta, 30.0))
         before = running[: b - a]
@@ -250,7 +264,9 @@ def forecast_draws(group: xr.Dataset, design: Design, targets: np.ndarray, n_pat
     ----------
     group : xarray.Dataset
         Draws (chain, draw) of ``log_rate`` and, for a question with indicators, ``effect`` and
-        ``volatility``.
+        ``volatility``; with ``path_stream`` (chain, draw), the draws' path streams (a replay
+        point's draws resampled from its anchor keep the anchor's streams, so a number recomputed
+        from the stored draws is the number the point recorded).
     design : Design
         The design the draws are of (as-of date, grid, resolution).
     targets : (H,) array
@@ -276,7 +292,8 @@ def forecast_draws(group: xr.Dataset, design: Design, targets: np.ndarray, n_pat
         u_r = design.u(design.resolved_on)
         p = np.broadcast_to((targets >= u_r).astype(float), (eta_now.size, targets.size)).copy()
     else:
-        p = prob_by(eta_now, step_sd, design.u_as_of, current, targets, n_paths, seed)
+        streams = np.asarray(group[STREAM_VARIABLE].values).reshape(-1) if STREAM_VARIABLE in group.data_vars else None
+        p = prob_by(eta_now, step_sd, design.u_as_of, current, targets, n_paths, seed, streams=streams)
     return p.reshape(chains, draws, targets.size)
 
 

@@ -69,6 +69,7 @@ from forecast.inputs.project import Project
 from forecast.inputs.settings import SampleConfig
 from forecast.model.design import make_design
 from forecast.model.likelihood import design_data, padded_data
+from forecast.model.prediction import STREAM_VARIABLE
 from forecast.runs.ledger import Ledger, default_path
 
 # anchors: 4 chains x 1000 draws (the importance-reweighted points in between resample these draws)
@@ -384,6 +385,8 @@ def _replay_points(plan: _Plan, sink, progress=None) -> list[ReplayPoint]:
                     why = f"reweighted from run {anchor['run_id']} ({anchor['as_of']}), k-hat {khat:.2f}, importance ESS {ess_is:.0f}"
                     method = "reweighted"
                     index = weights.resample(np.random.default_rng([seed, i]))
+                    if STREAM_VARIABLE not in cpost.data_vars:  # each draw keeps the future paths its forecast was computed with
+                        cpost[STREAM_VARIABLE] = (("chain", "draw"), np.arange(index.size).reshape(cpost.sizes["chain"], cpost.sizes["draw"]))
                     groups = {**anchor["groups"], "posterior": resample_draws(cpost, index), "prior": candidate["prior"].to_dataset()}
                     idata = xr.DataTree.from_dict(groups)
                     a = anchor["diagnostics"]

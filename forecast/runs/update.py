@@ -388,9 +388,12 @@ def fit_task(task: FitTask):
         Its tree carries the spec, the person-period data and the settings, so the client records
         it without the project's files.
     """
+    from contextlib import nullcontext
+
     from forecast.inference.sampling import chain_processes
 
-    with chain_processes(task.chain_processes):
+    # None: no limit of this task's own (a limit already in force, e.g. the caller's, stays)
+    with chain_processes(task.chain_processes) if task.chain_processes is not None else nullcontext():
         return task.question.fit(as_of=task.as_of, seed=task.seed, progressbar=task.progressbar, **task.overrides)
 
 
