@@ -110,7 +110,7 @@ def sequential(tmp_path_factory):
     original = Question.fit
     break_fits()
     try:
-        with chain_processes(None):  # each fit's 2 chains in 2 processes, as `forecast update` runs them
+        with chain_processes(2):  # each fit's 2 chains in 2 processes, as `forecast update` runs them
             outcomes = update_all(root=root, as_of=AS_OF)
     finally:
         Question.fit = original

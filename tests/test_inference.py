@@ -191,8 +191,20 @@ def test_chain_processes_do_not_change_the_draws():
     from forecast.inference.sampling import chain_processes, sample_posterior
 
     design, _ = two_designs()
-    with chain_processes(None):
+    with chain_processes(2):
         apart = sample_posterior(design, seed=5, cores=2, **SMALL)
     together = sample_posterior(design, seed=5, cores=1, **SMALL)
     for name in ("level", "volatility", "effect_size", "baseline_probability"):
         np.testing.assert_array_equal(apart["posterior"][name].values, together["posterior"][name].values, err_msg=name)
+
+
+def test_no_chain_limit_of_its_own_keeps_the_one_in_force():
+    """``chain_processes(None)`` (an in-process task) keeps the caller's limit; a number replaces it."""
+    from forecast.inference.sampling import _CHAIN_PROCESSES, chain_processes
+
+    with chain_processes(1):
+        with chain_processes(None):
+            assert _CHAIN_PROCESSES.get() == 1
+        with chain_processes(2):
+            assert _CHAIN_PROCESSES.get() == 2
+        assert _CHAIN_PROCESSES.get() == 1

@@ -406,5 +406,5 @@ def test_the_forecast_mcse_counts_the_simulation_of_future_paths():
                                prob_by(eta, sd, 10.0, 10, np.array([22.0, 13.5, 40.0]), 20, 3)[:, 1], rtol=0, atol=1e-12)
     # draws resampled from these keep their streams, and so their numbers
     pick = np.array([5, 5, 0, 399, 17])
-    np.testing.assert_array_equal(prob_by(eta[pick] + 0.0, sd[pick], 10.0, 10, np.array([22.0]), 20, 3, streams=pick),
+    np.testing.assert_array_equal(prob_by(eta[pick], sd[pick], 10.0, 10, np.array([22.0]), 20, 3, streams=pick),
                                   prob_by(eta, sd, 10.0, 10, np.array([22.0]), 20, 3)[pick])

@@ -277,8 +277,12 @@ def chain_processes(limit: int | None):
     Parameters
     ----------
     limit : int or None
-        At most this many chain processes; None leaves each call's ``cores`` as it is.
+        At most this many chain processes, replacing any limit in force; None keeps the limit in
+        force (none by default: each call's ``cores`` as it is).
     """
+    if limit is None:
+        yield
+        return
     token = _CHAIN_PROCESSES.set(limit)
     try:
         yield
@@ -406,10 +410,9 @@ def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: floa
     limit = _CHAIN_PROCESSES.get()
     if limit is not None:
         cores = max(1, min(cores, limit))
-    if trace is None:
-        with quiet():
-            trace = _chain_trace(model)
     with quiet():
+        if trace is None:
+            trace = _chain_trace(model)
         if progressbar:
             logging.getLogger("pymc").setLevel(logging.INFO)
         with model:

@@ -362,7 +362,8 @@ class FitTask:
         Sampler settings given on the command line (``draws``, ``tune``, ``chains``).
     chain_processes : int or None
         1 on a Dask worker (the chains run one after the other in the worker's process; the draws
-        are the same as with parallel chains); None in this process.
+        are the same as with parallel chains); None in this process (a limit already in force, e.g.
+        the caller's, stays).
     progressbar : bool
         PyMC's progress bar (in this process only).
     """
@@ -388,12 +389,9 @@ def fit_task(task: FitTask):
         Its tree carries the spec, the person-period data and the settings, so the client records
         it without the project's files.
     """
-    from contextlib import nullcontext
-
     from forecast.inference.sampling import chain_processes
 
-    # None: no limit of this task's own (a limit already in force, e.g. the caller's, stays)
-    with chain_processes(task.chain_processes) if task.chain_processes is not None else nullcontext():
+    with chain_processes(task.chain_processes):
         return task.question.fit(as_of=task.as_of, seed=task.seed, progressbar=task.progressbar, **task.overrides)
 
 
