@@ -44,7 +44,7 @@ def test_yearly_baseline_is_the_probability_per_year():
     design = q.design("2020-01-01")
     from forecast.inference.sampling import SampleConfig, fit_design
 
-    idata, _ = fit_design(design, q.spec.horizons, SampleConfig(draws=200, tune=200, chains=1, target_accept=0.9, future_paths=1, prior_draws=4000), seed=3)
+    idata, _, _ = fit_design(design, q.spec.horizons, SampleConfig(draws=200, tune=200, chains=1, target_accept=0.9, future_paths=1, prior_draws=4000), seed=3)
     prior = idata["prior"]["p_event_by"].values.reshape(-1)
     assert prior.mean() == pytest.approx(a / (a + b), abs=4 * prior.std() / np.sqrt(prior.size))
 

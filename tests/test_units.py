@@ -195,6 +195,28 @@ def test_diagnostics_flag_low_e_bfmi_and_saturated_tree_depth():
     assert relaxed.passed and relaxed.problems == []
 
 
+def test_variable_table_is_the_worst_element_of_arviz_summary():
+    """Each variable's row is its worst element of ``arviz_stats.summary``: the largest r_hat, the
+    smallest bulk and tail ESS (a vector variable whose third element mixes worst)."""
+    import arviz_stats
+    import xarray as xr
+
+    from forecast.inference.diagnostics import variable_table
+
+    rng = np.random.default_rng(1)
+    shift = np.array([0.0, 0.0, 0.3])  # element 2 drifts between chains
+    ds = xr.Dataset({"a": (("chain", "draw"), rng.normal(size=(4, 400))),
+                     "b": (("chain", "draw", "k"), rng.normal(size=(4, 400, 3)) + np.arange(4)[:, None, None] * shift)})
+    table = variable_table(ds, ["b", "a"])
+    summary = arviz_stats.summary(ds, kind="diagnostics", round_to="none")
+    assert list(table.index) == ["b", "a"]
+    assert table.loc["b", "r_hat"] == pytest.approx(summary.loc[["b[0]", "b[1]", "b[2]"], "r_hat"].max(), rel=1e-12)
+    assert table.loc["b", "r_hat"] == pytest.approx(summary.loc["b[2]", "r_hat"], rel=1e-12) and table.loc["b", "r_hat"] > 1.05
+    for col in ("ess_bulk", "ess_tail"):
+        assert table.loc["b", col] == pytest.approx(summary.loc[["b[0]", "b[1]", "b[2]"], col].min(), rel=1e-12)
+        assert table.loc["a", col] == pytest.approx(summary.loc["a", col], rel=1e-12)
+
+
 def test_design_round_trips_through_json_exactly(belarus):
     """What a saved run stores of its model data (FitResult.from_tree reads it back): every array bit
     for bit, the priors, the excluded and the generated (source-picture) items."""

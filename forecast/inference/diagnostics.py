@@ -11,8 +11,9 @@ Checked on every fit (spec ``thresholds``, defaults in brackets):
   early and explore slowly;
 * the Monte Carlo SE of the headline mean [<= 0.005].
 
-r_hat and ESS come from ``arviz_stats.summary(kind="diagnostics")`` (per element, reduced to the
-worst element of each variable in :attr:`SamplingDiagnostics.table`); divergences, tree depth and
+r_hat and ESS come from ``arviz_stats.rhat`` and ``arviz_stats.ess`` (``method="bulk"`` and
+``"tail"``; per element, reduced to the worst element of each variable in
+:attr:`SamplingDiagnostics.table` by :func:`variable_table`); divergences, tree depth and
 E-BFMI from ``arviz_stats.diagnose``; the headline MCSE from ``arviz_stats.mcse``. A fit that misses
 any threshold is *flagged*: the result says so, the CLI prints it in red and exits non-zero with
 ``--strict``.
@@ -143,7 +144,40 @@ class SamplingDiagnostics:
         return out
 
 
-def check_sampling(idata, headline_index: int | None, thresholds) -> SamplingDiagnostics:
+def variable_table(posterior, names=None) -> pd.DataFrame:
+    """The worst r_hat, bulk ESS and tail ESS of each variable of a posterior.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset or DataTree group
+        Draws with dims (chain, draw, ...).
+    names : list of str, optional
+        Variables to diagnose; default the model's free parameters present in ``posterior``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: variable names in ``names`` order; columns ``r_hat`` (largest over the variable's
+        elements, ``arviz_stats.rhat``: rank-normalised, folded, split), ``ess_bulk`` and
+        ``ess_tail`` (smallest, ``arviz_stats.ess``). NaN where undefined (r_hat of one chain).
+    """
+    import arviz_stats
+
+    ds = posterior.to_dataset() if hasattr(posterior, "to_dataset") else posterior
+    if names is None:
+        names = [n for n in FREE_PARAMETERS if n in ds.data_vars]
+    ds = ds[list(names)]
+    columns = {
+        "r_hat": (arviz_stats.rhat(ds), "max"),
+        "ess_bulk": (arviz_stats.ess(ds, method="bulk"), "min"),
+        "ess_tail": (arviz_stats.ess(ds, method="tail"), "min"),
+    }
+    rows = {name: {col: getattr(pd.Series(np.ravel(values[name].values)), how)() for col, (values, how) in columns.items()}
+            for name in names}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(columns)).astype(float)
+
+
+def check_sampling(idata, headline_index: int | None, thresholds, table: pd.DataFrame | None = None) -> SamplingDiagnostics:
     """Diagnose the posterior of ``idata`` against ``thresholds``.
 
     Parameters
@@ -154,6 +188,10 @@ def check_sampling(idata, headline_index: int | None, thresholds) -> SamplingDia
     headline_index : int, optional
         Position of the headline in the ``horizon`` dim of ``p_event_by``.
     thresholds : forecast.inputs.spec.Thresholds
+    table : pandas.DataFrame, optional
+        :func:`variable_table` of the free parameters, already computed (:func:`fit_design
+        <forecast.inference.sampling.fit_design>` computes it beside the forecast); the forecast's
+        row is added here.
 
     Returns
     -------
@@ -164,10 +202,10 @@ def check_sampling(idata, headline_index: int | None, thresholds) -> SamplingDia
     post = idata["posterior"]
     # the forecast is diagnosed too, unless it is constant (a resolved question: P = 1)
     varying = "p_event_by" in post.data_vars and post["p_event_by"].size and float(post["p_event_by"].std()) > 0
-    names = [n for n in FREE_PARAMETERS if n in post.data_vars] + (["p_event_by"] if varying else [])
-    summary = arviz_stats.summary(idata, var_names=names, kind="diagnostics", round_to="none")
-    variable = summary.index.str.replace(r"\[.*\]$", "", regex=True)
-    table = summary.groupby(variable, sort=False).agg({"r_hat": "max", "ess_bulk": "min", "ess_tail": "min"})
+    if table is None:
+        table = variable_table(post)
+    if varying:
+        table = pd.concat([table, variable_table(post, ["p_event_by"])])
     # divergences, tree depth and E-BFMI; its own r_hat / ESS checks (other thresholds) are
     # confined to one scalar, the table above holds ours
     _, sampler = arviz_stats.diagnose(idata, var_names=["baseline_probability"], bfmi_threshold=thresholds.ebfmi,

@@ -112,11 +112,11 @@ class Question(QuestionInputs):
             from forecast.core.progress import interactive
 
             progressbar = interactive()
-        idata, seconds = fit_design(design, self.spec.horizons, config, seed, progressbar=progressbar,
-                                    lead_months=self.spec.headline_lead_months)
+        idata, seconds, table = fit_design(design, self.spec.horizons, config, seed, progressbar=progressbar,
+                                           lead_months=self.spec.headline_lead_months)
         future = [h for h in self.spec.horizons if h > design.as_of]
         headline = headline_horizon(self.spec, future, design.as_of)
-        diagnostics = check_sampling(idata, future.index(headline) if headline else None, self.spec.thresholds)
+        diagnostics = check_sampling(idata, future.index(headline) if headline else None, self.spec.thresholds, table=table)
         fps, combined = fingerprints(self, design.as_of, config, seed)
         annotate(idata, spec=self.spec, design=design, config=config.to_dict(), seed=seed, n_paths=config.future_paths,
                  fingerprints={**fps, "combined": combined}, versions=package_versions(), diagnostics=diagnostics,

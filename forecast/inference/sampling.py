@@ -26,7 +26,8 @@ differences, and the same seed would then not give the same numbers. Reproducibi
 percent of speed.
 
 :func:`fit_design` is the whole fit of a question: NUTS, the prior, the pointwise log-likelihood
-(:func:`log_likelihood`, the ``log_likelihood`` group ArviZ's LOO reads) and the forecast.
+(:func:`log_likelihood`, the ``log_likelihood`` group ArviZ's LOO reads), the forecast and the free
+parameters' r_hat and ESS.
 
 **Two graphs per structure.** NUTS runs on the model whose evidence enters through its sufficient
 statistics (``build_model(design, collapsed=True)``, :mod:`forecast.model.collapse`): one
@@ -578,7 +579,12 @@ def log_likelihood(design: Design, posterior, data: dict[str, np.ndarray] | None
 
 def fit_design(design: Design, horizons: list[dt.date], config: SampleConfig, seed: int, progressbar: bool = False,
                lead_months: int | None = None):
-    """The fit of one design: NUTS, prior draws, pointwise log-likelihood and the forecast.
+    """The fit of one design: NUTS, prior draws, pointwise log-likelihood, the forecast, diagnostics.
+
+    The free parameters' r_hat and ESS (:func:`~forecast.inference.diagnostics.variable_table`)
+    are computed in a second thread while the prior, the log-likelihood and the forecast are: both
+    are numpy work that releases the GIL (sorting, FFTs, random draws, cumulative sums), and after
+    NUTS the chains' cores are free. The numbers are the same as one after the other.
 
     Parameters
     ----------
@@ -595,22 +601,31 @@ def fit_design(design: Design, horizons: list[dt.date], config: SampleConfig, se
 
     Returns
     -------
-    (xarray.DataTree, float)
+    (xarray.DataTree, float, pandas.DataFrame)
         Groups ``posterior`` and ``prior`` (each with ``p_event_by``, ``p_event_curve`` and, given a
         lead, ``p_event_within``, see
         :func:`~forecast.model.prediction.add_forecast`), ``prior_predictive``, ``sample_stats``,
-        ``log_likelihood``, ``observed_data``, ``constant_data``; and the wall time in seconds.
+        ``log_likelihood``, ``observed_data``, ``constant_data``; the wall time in seconds; and the
+        free parameters' diagnostics table (for
+        :func:`~forecast.inference.diagnostics.check_sampling`).
     """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from forecast.inference.diagnostics import variable_table
+
     t0 = time.perf_counter()
     cores = config.cores or min(config.chains, os.cpu_count() or 1)
     idata = sample_posterior(design, draws=config.draws, tune=config.tune, chains=config.chains, seed=seed,
                              target_accept=config.target_accept, cores=cores, progressbar=progressbar)
-    prior = sample_prior(design, draws=config.prior_draws, seed=seed + 1)
-    for name in ("prior", "prior_predictive"):
-        idata[name] = prior[name]
-    idata["log_likelihood"] = xr.DataTree(log_likelihood(design, idata["posterior"].to_dataset()))
-    add_forecast(idata, design, horizons, config.future_paths, seed, lead_months=lead_months)
-    return idata, time.perf_counter() - t0
+    with ThreadPoolExecutor(1, thread_name_prefix="forecast-diagnostics") as pool:
+        table = pool.submit(variable_table, idata["posterior"].to_dataset())
+        prior = sample_prior(design, draws=config.prior_draws, seed=seed + 1)
+        for name in ("prior", "prior_predictive"):
+            idata[name] = prior[name]
+        idata["log_likelihood"] = xr.DataTree(log_likelihood(design, idata["posterior"].to_dataset()))
+        add_forecast(idata, design, horizons, config.future_paths, seed, lead_months=lead_months)
+        table = table.result()
+    return idata, time.perf_counter() - t0, table
 
 
 def evidence_log_likelihood(design: Design, level, items: dict[str, np.ndarray]) -> np.ndarray:

@@ -326,32 +326,6 @@ def rolling_until(as_of: dt.date, months: int) -> dt.date:
     return timegrid.month_start(as_of, months)
 
 
-def rolling_draws(group: xr.Dataset, design: Design, months: int, n_paths: int, seed: int) -> xr.DataArray:
-    """P(event within ``months`` of the as-of date | no event by as-of) for every draw of a group.
-
-    Parameters
-    ----------
-    group : xarray.Dataset
-        Draws (chain, draw), as for :func:`forecast_draws`.
-    design : Design
-    months : int
-        The lead :math:`L` (at least 1).
-    n_paths, seed : int
-        Future paths per draw and their seed (the same as the horizons').
-
-    Returns
-    -------
-    xarray.DataArray
-        ``p_event_within`` (chain, draw), probabilities; attrs ``months`` (int) and ``until`` (ISO
-        date, :func:`rolling_until`).
-    """
-    until = rolling_until(design.as_of, months)
-    p = forecast_draws(group, design, np.array([design.u(until)]), n_paths, seed)[..., 0]
-    coords = {c: group[c].values for c in ("chain", "draw") if c in group.coords}
-    return xr.DataArray(p, dims=("chain", "draw"), coords=coords, name="p_event_within",
-                        attrs={"months": int(months), "until": until.isoformat()})
-
-
 def add_forecast(idata, design: Design, horizons: list[dt.date], n_paths: int, seed: int, lead_months: int | None = None) -> list[dt.date]:
     """Attach ``p_event_by``, ``p_event_curve`` and ``p_event_within`` to the ``posterior`` and ``prior`` groups (in place).
 
@@ -374,24 +348,26 @@ def add_forecast(idata, design: Design, horizons: list[dt.date], n_paths: int, s
         The horizons after the as-of date.
     """
     future, u_h, labels, u_curve = forecast_targets(design, horizons)
-    targets = np.concatenate([u_h, u_curve])
+    until = rolling_until(design.as_of, lead_months) if lead_months else None
+    # the rolling window's end is one more target of the same pass over the same paths (a target's
+    # number does not depend on the others: :func:`path_steps`); on a horizon it is that row
+    rolling = [] if until is None or until in future else [design.u(until)]
+    targets = np.concatenate([u_h, u_curve, rolling])
+    n_h, n_c = len(future), len(labels)
     for group in ("posterior", "prior"):
         if group not in idata.children:
             continue
         ds = idata[group].to_dataset()
         p = forecast_draws(ds, design, targets, n_paths, seed)
         ds["p_event_by"] = xr.DataArray(
-            p[..., : len(future)], dims=("chain", "draw", "horizon"), coords={"horizon": [h.isoformat() for h in future]}
+            p[..., :n_h], dims=("chain", "draw", "horizon"), coords={"horizon": [h.isoformat() for h in future]}
         )
         ds["p_event_curve"] = xr.DataArray(
-            p[..., len(future):], dims=("chain", "draw", "forecast_month"), coords={"forecast_month": labels}
+            p[..., n_h:n_h + n_c], dims=("chain", "draw", "forecast_month"), coords={"forecast_month": labels}
         )
-        if lead_months:
-            until = rolling_until(design.as_of, lead_months)
-            if until in future:  # the window ends on a horizon: the same number as the table's row
-                ds["p_event_within"] = xr.DataArray(p[..., future.index(until)], dims=("chain", "draw"), name="p_event_within",
-                                                    attrs={"months": int(lead_months), "until": until.isoformat()})
-            else:
-                ds["p_event_within"] = rolling_draws(ds, design, lead_months, n_paths, seed)
+        if until is not None:
+            within = p[..., n_h + n_c] if rolling else p[..., future.index(until)]
+            ds["p_event_within"] = xr.DataArray(within, dims=("chain", "draw"), name="p_event_within",
+                                                attrs={"months": int(lead_months), "until": until.isoformat()})
         idata[group] = xr.DataTree(ds)
     return future
