@@ -17,7 +17,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from forecast.analysis.influence import COLUMNS, evidence_influence, item_log_likelihood, leave_one_out_means, refit_without, reliable_k
+from forecast.analysis.influence import (
+    COLUMNS,
+    evidence_influence,
+    headline_without,
+    item_log_likelihood,
+    leave_one_out_means,
+    refit_without,
+    reliable_k,
+)
 from forecast.core import timegrid
 from forecast.inputs.spec import QuestionSpec
 
@@ -66,18 +74,17 @@ def influence_run(fitted):
     import forecast.analysis.influence as influence
 
     refits = {}
-    original = influence.refit_without
+    original = influence.headline_without
 
-    def recording(res, question, item_id, horizon=None):
-        mean, refit = original(res, question, item_id, horizon)
-        refits[item_id] = (mean, refit)
-        return mean, refit
+    def recording(res, question, item_id, horizon=None, **kwargs):
+        refits[item_id] = original(res, question, item_id, horizon, **kwargs)
+        return refits[item_id]
 
-    influence.refit_without = recording
+    influence.headline_without = recording
     try:
         table = evidence_influence(result, q, max_refits=1)
     finally:
-        influence.refit_without = original
+        influence.headline_without = original
     return table, refits
 
 
@@ -113,8 +120,10 @@ def test_psis_agrees_with_exact_leave_one_out_refits(fitted, influence_run):
     for item_id in CHECKED:
         row = loo.loc[item_id]
         assert row["pareto_k"] < reliable_k(result) - 0.15, (item_id, row["pareto_k"])
-        exact_without, refit = refit_without(result, q, item_id)
-        assert item_id not in refit.design.evidence_ids and len(refit.design.evidence_ids) == len(result.design.evidence_ids) - 1
+        refit = headline_without(result, q, item_id)
+        exact_without = refit.mean
+        assert refit.item_id == item_id and refit.n_items == len(result.design.evidence_ids) - 1
+        assert refit.warm and refit.diagnostics.passed
         tolerance = 4 * np.hypot(row["mcse"], refit.diagnostics.headline_mcse)
         exact_influence = row["full_mean"] - exact_without
         assert abs(row["loo_mean"] - exact_without) < tolerance, (item_id, row["loo_mean"], exact_without, tolerance)
@@ -137,10 +146,11 @@ def test_high_pareto_k_falls_back_to_an_exact_refit(fitted, influence_run):
     outlier = by_id.loc[OUTLIER]
     assert outlier["pareto_k"] > reliable_k(result) and outlier["method"] == "refit"
     assert list(refits) == [OUTLIER]  # max_refits=1: the unreliable estimate with the largest |influence|
-    mean_without, refit = refits[OUTLIER]
+    refit = refits[OUTLIER]
     full = float(result.p_by(result.headline).mean())
-    assert outlier["influence"] == pytest.approx(full - mean_without, abs=1e-12)
-    assert OUTLIER not in refit.design.evidence_ids
+    assert outlier["influence"] == pytest.approx(full - refit.mean, abs=1e-12)
+    assert refit.n_items == len(result.design.evidence_ids) - 1
+    assert table.attrs["refits"] == [refit.to_dict()] and refit.diagnostics.passed
     # the outlier says `brake` (against the event) is high: it lowers the headline
     assert outlier["influence"] < 0
     assert (by_id.drop(index=OUTLIER)["method"] == "psis").all()
@@ -188,6 +198,59 @@ def test_change_attribution_reports_pareto_k_and_matches_a_refit(fitted, influen
     without = dataclasses.replace(q, evidence=[li for li in q.evidence if li.item.id != OUTLIER])
     (row,) = attribute_changes(result, without.design(AS_OF), {"removed": [OUTLIER]}, without)
     assert row["method"] == "linear" and row["pareto_k"] > reliable_k(result) and row["mcse"] is None
-    mean_without, _ = refits[OUTLIER]
-    exact = mean_without - float(result.p_by(result.headline).mean())
+    exact = refits[OUTLIER].mean - float(result.p_by(result.headline).mean())
     assert exact > 0 and row["estimated_move"] > 0  # the outlier said `brake` was high: without it the headline rises
+
+
+def test_a_warm_started_refit_gives_the_whole_refit_headline_within_mcse(fitted, influence_run):
+    """The lean refit (warm start, REFIT_TUNE + REFIT_DRAWS, headline only) estimates the same
+    posterior mean as a whole fit without the item with the full fit's settings: within 4 x the
+    combined MCSE. The outlier moves the headline by more than that, so a refit that kept the item
+    (or started and stayed at the full posterior) would fail."""
+    from forecast.analysis.influence import REFIT_DRAWS, REFIT_TUNE
+
+    q, result = fitted
+    _, refits = influence_run
+    lean = refits[OUTLIER]
+    assert lean.warm and (lean.draws, lean.tune, lean.chains) == (REFIT_DRAWS // 2, REFIT_TUNE, 2)
+    whole_mean, whole = refit_without(result, q, OUTLIER)
+    assert OUTLIER not in whole.design.evidence_ids
+    tolerance = 4 * np.hypot(lean.diagnostics.headline_mcse, whole.diagnostics.headline_mcse)
+    assert abs(lean.mean - whole_mean) < tolerance, (lean.mean, whole_mean, tolerance)
+    full = float(result.p_by(result.headline).mean())
+    assert abs(full - whole_mean) > tolerance
+
+
+def test_a_refit_that_misses_a_threshold_is_redone_with_the_full_settings_and_stays_flagged(fitted, monkeypatch):
+    """A refit held to an MCSE no sampler reaches is run again with twice the draws from where its
+    chains ended, then with the full fit's tuning from PyMC's default start; still missing it, it is
+    reported as flagged, and the note says so."""
+    import forecast.inference.sampling as sampling
+    from forecast.analysis.influence import REFIT_DRAWS, REFIT_TUNE, pareto_k_note
+    from forecast.inputs.spec import QuestionSpec
+
+    q, result = fitted
+    spec = result.spec.to_dict()
+    spec["thresholds"]["headline_mcse"] = 1e-9
+    strict = dataclasses.replace(result, spec=QuestionSpec.model_validate(spec))
+    runs, original = [], sampling.sample_posterior
+
+    def recording(design, **kwargs):
+        tree = original(design, **kwargs)
+        starts = kwargs["initvals"]
+        runs.append((kwargs["draws"], kwargs["tune"], None if starts is None else float(starts[0]["baseline_probability"]), tree))
+        return tree
+
+    monkeypatch.setattr(sampling, "sample_posterior", recording)
+    refit = headline_without(strict, q, OUTLIER)
+    lean = REFIT_DRAWS // 2
+    assert [r[:2] for r in runs] == [(lean, REFIT_TUNE), (2 * lean, REFIT_TUNE), (lean, SETTINGS["tune"])]
+    last_full = result.idata["posterior"]["baseline_probability"].isel(chain=0, draw=-1).item()
+    last_first = runs[0][3]["posterior"]["baseline_probability"].isel(chain=0, draw=-1).item()
+    assert runs[0][2] == last_full and runs[1][2] == last_first and runs[2][2] is None
+    # the full fit's tuning, and at least the lean refit's draws (2 x 1000 here: more than the fit's 2 x 500)
+    assert not refit.warm and (refit.draws, refit.tune, refit.chains) == (REFIT_DRAWS // 2, SETTINGS["tune"], SETTINGS["chains"])
+    assert not refit.diagnostics.passed and any("MCSE" in p for p in refit.diagnostics.problems)
+    table = evidence_influence(result, q, refit=False)
+    table.attrs["refits"] = [refit.to_dict()]
+    assert f"FLAGGED, its diagnostics miss the spec's thresholds: {OUTLIER}" in pareto_k_note(table)

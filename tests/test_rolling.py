@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import sqlite3
 from contextlib import closing
+from types import SimpleNamespace
 
 import arviz_stats
 import matplotlib
@@ -314,7 +315,12 @@ def test_refits_go_to_the_largest_unreliable_influence(fitted, monkeypatch):
     crafted.loc[2, ["loo_mean", "pareto_k"]] = [0.10 + 0.0001, 0.95]
     monkeypatch.setattr(influence, "leave_one_out_means", lambda res, horizon=None: crafted.copy())
     refitted = []
-    monkeypatch.setattr(influence, "refit_without", lambda res, qq, item_id, horizon=None: (refitted.append(item_id) or 0.12, None))
+    def lean(res, qq, item_id, horizon=None):
+        refitted.append(item_id)
+        return influence.Refit(item_id, 0.12, SimpleNamespace(headline_mcse=0.002, passed=True, problems=[], divergences=0),
+                               2, 500, 200, True, len(ids) - 1, 1.0)
+
+    monkeypatch.setattr(influence, "headline_without", lean)
     generated = set(result.design.generated_ids)
     assert not generated & set(ids[:3])
     full = evidence_influence(result, q, max_refits=1)
@@ -326,6 +332,7 @@ def test_refits_go_to_the_largest_unreliable_influence(fitted, monkeypatch):
     assert note.count("\n") == 0 and "Pareto k" in note and f"up to {full.attrs['k_limit']:.2f}" in note
     assert "2 estimates above it but within 0.5 points, not refitted (too small to change the reading), shown with k" in note
     assert "beyond the refits allowed" not in note
+    assert "each refit's headline has an MCSE of at most 0.20 points" in note and "FLAGGED" not in note
 
 
 def test_refits_skip_unreliable_estimates_too_small_to_matter():

@@ -53,6 +53,21 @@ def test_no_intervention_reproduces_the_fitted_curve(fitted):
     np.testing.assert_allclose(p, fitted_curve.values, rtol=0, atol=1e-12)
 
 
+def test_scenarios_computed_together_are_each_scenario_computed_alone(fitted, curves):
+    """The curves share their future paths, generated once for all scenarios: each scenario's
+    numbers are those of scenario_probabilities on it alone, bit for bit."""
+    _, result = fitted
+    resolved_alone = {"push-low": {0: -1.0}, "all-held": {0: 0.5, 1: 0.2}}
+    assert list(result.design.indicator_ids) == ["push", "brake"]
+    for sid, held in resolved_alone.items():
+        labels, p = scenario_probabilities(result, held)
+        flat = p.reshape(-1, p.shape[-1])
+        rows = curves[curves["scenario"] == sid]
+        assert list(rows["date"]) == list(pd.to_datetime(labels))
+        np.testing.assert_array_equal(rows["mean"].to_numpy(), flat.mean(axis=0))
+        np.testing.assert_array_equal(rows["upper_90"].to_numpy(), np.quantile(flat, 0.95, axis=0))
+
+
 def test_scenarios_move_the_headline_the_way_the_indicator_pushes(fitted, curves):
     """Holding a push-toward indicator low lowers the curve; a push-against one low raises it."""
     _, result = fitted

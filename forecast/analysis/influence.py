@@ -28,8 +28,25 @@ come from :mod:`forecast.inference.importance` (``arviz_stats``' PSIS).
 :math:`1 - 1/\log_{10} S` when the :math:`S` draws are too few for 0.7 (0.64 for 600 draws): the
 item carries so much information the full posterior has too few draws where it is absent), the question
 is refitted without the item with the same as-of date, seed and sampler settings, and the exact
-difference is reported (``method == "refit"``). Refits are the expensive part (each is a whole
-fit): an item is refitted only when PSIS is unreliable for it *and* it matters, its estimated
+difference is reported (``method == "refit"``). A refit computes only what the table needs
+(:func:`headline_without`): NUTS on the question without the item and P(event by the headline
+horizon) for each draw, over the same future paths (same seed) as the full fit; no prior draws,
+pointwise log-likelihood or curve. It is *warm-started* from the full fit: each chain starts at the
+last draw of the full fit's chain (the posterior without one item is close to the posterior with
+it: that is what a large k measures the limits of, not a reason to start from nowhere) and tunes for
+:data:`REFIT_TUNE` steps, then keeps :data:`REFIT_DRAWS` draws in all, split over the chains
+(assumptions, sized on ``belarus-entry`` as of 2024-09-30: tree depth, step size and acceptance
+settle within 150 tuning steps from there; 4 x 750 draws give the headline an MCSE near 0.0015,
+well inside the spec's 0.005, and passed every threshold in each of three refits, where 4 x 500
+missed r_hat <= 1.01 on one of them, at 1.011). The refit is diagnosed like any fit
+(:func:`~forecast.inference.diagnostics.check_sampling` against the spec's thresholds: divergences,
+E-BFMI, tree depth, the headline's r_hat, ESS and MCSE, and r_hat and ESS of every parameter but
+the latent innovations, whose largest per-element r_hat over some 300 elements passed 1.01 by
+chance alone at 500 draws a chain, 1.017, while the reported number's was 1.000); one that
+misses a threshold is run again with twice the draws from where its chains ended, then with the
+full fit's tuning from PyMC's default start, and one that still misses is reported as flagged
+(``attrs["refits"]``, :func:`pareto_k_note`).
+Refits are the expensive part: an item is refitted only when PSIS is unreliable for it *and* it matters, its estimated
 :math:`|\Delta_i|` above ``min_influence`` (half a percentage point by default, the size of the
 headline's Monte Carlo error threshold; an item whose absence moves the headline by hundredths of a
 point changes no reading of the table, whatever its :math:`\hat k`), and at most ``max_refits``
@@ -87,7 +104,8 @@ def pareto_k_note(table: pd.DataFrame) -> str:
     Returns
     -------
     str
-        The limit, and how many PSIS estimates above it were kept (not refitted).
+        The limit, how many PSIS estimates above it were kept (not refitted), the largest MCSE of
+        a refit's headline and the refits whose diagnostics missed a threshold.
     """
     limit = float(table.attrs.get("k_limit", 0.7))
     small_limit = float(table.attrs.get("min_influence", MIN_REFIT_INFLUENCE))
@@ -101,6 +119,13 @@ def pareto_k_note(table: pd.DataFrame) -> str:
     if small:
         text += (f"; {small} estimate{'s' if small > 1 else ''} above it but within {100 * small_limit:.1f} points, not refitted "
                  "(too small to change the reading), shown with k")
+    refits = table.attrs.get("refits") or []
+    if refits:
+        mcse = max(r["mcse"] for r in refits)
+        text += f"; each refit's headline has an MCSE of at most {100 * mcse:.2f} points"
+        flagged = [r["id"] for r in refits if not r["passed"]]
+        if flagged:
+            text += f" (FLAGGED, its diagnostics miss the spec's thresholds: {', '.join(flagged)})"
     return text + "."
 
 
@@ -244,7 +269,10 @@ def refit_settings(result) -> dict:
 
 
 def refit_without(result, question, item_id: str, horizon=None) -> tuple[float, object]:
-    """Exact headline mean without ``item_id``: refit the question with the result's settings.
+    """Headline mean without ``item_id`` from a whole fit with the result's settings.
+
+    The full :meth:`Question.fit` (prior, log-likelihood, curve, all diagnostics), for a reader
+    who wants the refit itself; influence tables use the leaner :func:`headline_without`.
 
     Parameters
     ----------
@@ -306,19 +334,165 @@ def refit_candidates(loo: pd.DataFrame, limit: float, generated=(), min_influenc
     return order.head(max(max_refits, 0)).drop(columns="size")
 
 
-def _refit_task(task) -> float:
-    """One refit without an item, as a Dask task (what :func:`refit_without` does): its headline mean.
+REFIT_TUNE = 200  # tuning steps of a warm-started refit (an assumption, see the module docstring)
+REFIT_DRAWS = 3000  # kept draws of a refit in all, split over the full fit's chains (750 each of 4)
 
-    The task carries the question, the item, the settings (:func:`refit_settings`) and the horizon,
-    not the fit itself; the refit's tree stays on the worker.
+
+def refit_draws(chains: int) -> int:
+    """Kept draws per chain of a warm-started refit: :data:`REFIT_DRAWS` over ``chains``, rounded up."""
+    return -(-REFIT_DRAWS // max(chains, 1))
+
+
+@dataclasses.dataclass(frozen=True)
+class Refit:
+    """The headline of one refit without an item (:func:`headline_without`).
+
+    Attributes
+    ----------
+    item_id : str
+        The item left out.
+    mean : float
+        Posterior mean of P(event by the headline horizon) without the item (probability).
+    diagnostics : forecast.inference.diagnostics.SamplingDiagnostics
+        Of the refit that was kept, against the spec's thresholds (its ``headline_mcse`` is the
+        Monte Carlo SE of ``mean``).
+    chains, draws, tune : int
+        Its sampler settings.
+    warm : bool
+        Whether it started from draws (the full fit's, or for a second try with twice the draws,
+        the first try's); False: the full fit's tuning from PyMC's default start, after both
+        warm-started tries missed a threshold.
+    n_items : int
+        Evidence items it was fitted to (one fewer than the full fit's).
+    seconds : float
+        Wall time of the refit (both runs when the first was redone).
     """
-    from forecast.inference.sampling import chain_processes
 
-    question, item_id, settings, horizon = task
+    item_id: str
+    mean: float
+    diagnostics: object
+    chains: int
+    draws: int
+    tune: int
+    warm: bool
+    n_items: int
+    seconds: float
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (for ``attrs["refits"]`` of an influence table)."""
+        d = self.diagnostics
+        return {"id": self.item_id, "mean_without": self.mean, "mcse": float(d.headline_mcse), "passed": bool(d.passed),
+                "problems": list(d.problems), "divergences": int(d.divergences), "chains": self.chains, "draws": self.draws,
+                "tune": self.tune, "warm": self.warm, "seconds": round(self.seconds, 2)}
+
+
+def warm_start(result, chains: int) -> list[dict]:
+    """Starting points of a refit's chains: the last draw of each chain of ``result`` (cycled).
+
+    Parameters
+    ----------
+    result : FitResult
+    chains : int
+
+    Returns
+    -------
+    list of dict
+        ``chains`` dicts of the free parameters' values (constrained space, PyMC's ``initvals``).
+    """
+    from forecast.model.hazard import FREE_PARAMETERS
+
+    post = result.idata["posterior"]
+    names = [n for n in FREE_PARAMETERS if n in post.data_vars]
+    n = post.sizes["chain"]
+    return [{name: np.asarray(post[name].isel(chain=c % n, draw=-1).values) for name in names} for c in range(chains)]
+
+
+def _refit_task(task) -> Refit:
+    """One refit without an item (what :func:`headline_without` runs; also a Dask task).
+
+    The task carries the question, the item, the settings (:func:`refit_settings`), the horizon,
+    the thresholds and the warm start, not the fit itself; the refit's draws stay where it ran.
+    """
+    import time
+
+    from forecast.inference.diagnostics import check_sampling, variable_table
+    from forecast.inference.sampling import chain_processes, sample_posterior
+    from forecast.model.hazard import FREE_PARAMETERS
+    from forecast.model.prediction import forecast_draws
+
+    question, item_id, settings, horizon, thresholds, initvals, cores = task
+    t0 = time.perf_counter()
     kept = [li for li in question.evidence if li.item.id != item_id]
-    with chain_processes(1):
-        refit = dataclasses.replace(question, evidence=kept).fit(**settings)
-    return float(refit.p_by(horizon).mean())
+    q = dataclasses.replace(question, evidence=kept)
+    design = q.design(settings["as_of"])
+    lean = refit_draws(settings["chains"])
+    # warm: REFIT_DRAWS draws; missing a threshold, twice as many from where those chains ended;
+    # missing again (or not warm), the full fit's tuning from PyMC's default start
+    runs = [(lean, REFIT_TUNE, initvals), (2 * lean, REFIT_TUNE, "continue")] if initvals is not None else []
+    runs.append((max(lean, settings["draws"]), settings["tune"], None))
+    with chain_processes(cores):
+        for draws, tune, start in runs:
+            if isinstance(start, str):  # each chain starts at the last draw of the run before
+                before = tree["posterior"]
+                start = [{n: np.asarray(before[n].isel(chain=c, draw=-1).values) for n in initvals[c]} for c in range(len(initvals))]
+            tree = sample_posterior(design, draws=draws, tune=tune, chains=settings["chains"], seed=settings["seed"],
+                                    target_accept=q.spec.sampler.target_accept, cores=settings["chains"], initvals=start)
+            post = tree["posterior"].to_dataset()
+            p = forecast_draws(post, design, np.array([design.u(horizon)]), settings["future_paths"], settings["seed"])
+            post["p_event_by"] = xr.DataArray(p, dims=("chain", "draw", "horizon"), coords={"horizon": [horizon.isoformat()]})
+            tree["posterior"] = xr.DataTree(post)
+            # r_hat and ESS of the headline and of every parameter but the latent innovations: the
+            # refit reports one number (their many elements' largest r_hat at 500 draws a chain
+            # passed 1.01 by chance alone, 1.017, while the headline's was 1.000)
+            table = variable_table(post, [n for n in FREE_PARAMETERS if n in post.data_vars and n != "innovation"])
+            diagnostics = check_sampling(tree, 0, thresholds, table=table)
+            if diagnostics.passed:
+                break
+    return Refit(item_id=item_id, mean=float(p.mean()), diagnostics=diagnostics, chains=settings["chains"], draws=draws, tune=tune,
+                 warm=start is not None, n_items=len(design.evidence_ids), seconds=time.perf_counter() - t0)
+
+
+def headline_without(result, question, item_id: str, horizon=None, warm: bool = True, cores: int | None = None) -> Refit:
+    """The headline mean without ``item_id``, from a lean refit (see the module docstring).
+
+    Parameters
+    ----------
+    result : FitResult
+        The full fit (its seed, chains, future paths, as-of date and thresholds; its last draws
+        start the refit's chains).
+    question : Question
+        The question ``result`` was fitted from.
+    item_id : str
+        The evidence item to leave out.
+    horizon : date or str, optional
+        Default ``result.headline``.
+    warm : bool
+        Start from ``result``'s draws with :data:`REFIT_TUNE` tuning steps and :func:`refit_draws`
+        draws per chain, again with twice the draws if that misses a threshold (False: the full
+        fit's tuning steps, the larger of its draws and :func:`refit_draws`, from PyMC's default
+        start; also the last try of a warm-started refit that misses a threshold twice).
+    cores : int, optional
+        Processes for the chains (default as many as the chains, capped by the CPU count).
+
+    Returns
+    -------
+    Refit
+        Mean, diagnostics and settings of the refit kept.
+
+    Raises
+    ------
+    ValueError
+        ``item_id`` is not an item of ``question``.
+    """
+    import os
+
+    horizon = _headline_date(result, horizon)
+    if not any(li.item.id == item_id for li in question.evidence):
+        raise ValueError(f"evidence item '{item_id}' is not in question '{question.id}'")
+    settings = refit_settings(result)
+    initvals = warm_start(result, settings["chains"]) if warm else None
+    cores = cores or min(settings["chains"], os.cpu_count() or 1)
+    return _refit_task((question, item_id, settings, horizon, result.spec.thresholds, initvals, cores))
 
 
 def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7, refit: bool = True, max_refits: int = 3,
@@ -337,7 +511,7 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
         Pareto k above which the PSIS estimate is not trusted (0.7, the usual PSIS limit; lower
         for fewer than about 2200 draws, see :func:`reliable_k`).
     refit : bool
-        Refit without the item where k exceeds ``k_threshold``.
+        Refit without the item where k exceeds ``k_threshold`` (:func:`headline_without`).
     max_refits : int
         At most this many refits, spent on the unreliable estimates (k above the limit) with the
         largest estimated ``|influence|`` first.
@@ -348,7 +522,7 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
         ``progress(done, total)`` as refits finish (called once with ``(0, total)`` first).
     client : distributed.Client, optional
         Run the refits as tasks on this Dask cluster (one per item; the same numbers, each refit
-        has the result's seed and settings); None refits here, one after another.
+        has the result's seed, settings and warm start); None refits here, one after another.
 
     Returns
     -------
@@ -358,7 +532,8 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
         ``method`` is ``"psis"`` or ``"refit"``; sorted by ``|influence|``, largest first. Empty
         for a resolved question, one without a horizon after the as-of date, or no items in scope.
         ``attrs["k_limit"]`` is the Pareto k limit applied (:func:`reliable_k`; see
-        :func:`pareto_k_note`).
+        :func:`pareto_k_note`); ``attrs["refits"]`` one dict per refit (:meth:`Refit.to_dict`:
+        mean without the item, its MCSE, whether its diagnostics passed, settings, seconds).
     """
     if result.spec.id != question.id:
         raise ValueError(f"result is of question '{result.spec.id}', not '{question.id}'")
@@ -366,7 +541,7 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
     limit = reliable_k(result, k_threshold)
     if horizon is None or result.design.resolved_on is not None or not result.design.evidence_ids:
         empty = pd.DataFrame(columns=COLUMNS)
-        empty.attrs.update(k_limit=limit, min_influence=min_influence)
+        empty.attrs.update(k_limit=limit, min_influence=min_influence, refits=[])
         return empty
     # the source-picture items are generated by the design, not read from the question's evidence
     items = {li.item.id: li.item for li in [*question.evidence, *result.design.generated]}
@@ -385,26 +560,30 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
         if progress is not None:
             progress(0, len(chosen))
         if client is None:
-            means = []
+            refits = []
             for item_id in chosen["id"]:
-                means.append(refit_without(result, question, item_id, horizon)[0])
+                refits.append(headline_without(result, question, item_id, horizon))
                 if progress is not None:
-                    progress(len(means), len(chosen))
-        else:  # one task per refit on the Dask cluster
-            means = map_tasks(_refit_task, [(question, item_id, refit_settings(result), horizon) for item_id in chosen["id"]], client,
-                              progress=progress, name="forecast-refit")
-        for (idx, row), mean_without in zip(chosen.iterrows(), means):
-            if isinstance(mean_without, TaskFailure):
-                raise TaskError(mean_without)
-            loo.loc[idx, "influence"] = row["full_mean"] - mean_without
+                    progress(len(refits), len(chosen))
+        else:  # one task per refit on the Dask cluster, each in one process (the worker is the unit)
+            settings, initvals = refit_settings(result), warm_start(result, refit_settings(result)["chains"])
+            tasks = [(question, item_id, settings, horizon, result.spec.thresholds, initvals, 1) for item_id in chosen["id"]]
+            refits = map_tasks(_refit_task, tasks, client, progress=progress, name="forecast-refit")
+        for (idx, row), refit_ in zip(chosen.iterrows(), refits):
+            if isinstance(refit_, TaskFailure):
+                raise TaskError(refit_)
+            loo.loc[idx, "influence"] = row["full_mean"] - refit_.mean
             loo.loc[idx, "method"] = "refit"
+        refit_rows = [r.to_dict() for r in refits]
+    else:
+        refit_rows = []
 
     loo["indicator"] = [items[i].indicator for i in loo["id"]]
     loo["grade"] = [items[i].grade for i in loo["id"]]
     loo["quote"] = [items[i].quote for i in loo["id"]]
     order = loo["influence"].abs().sort_values(ascending=False, kind="stable").index
     table = loo.loc[order, COLUMNS].reset_index(drop=True)
-    table.attrs.update(k_limit=limit, min_influence=min_influence)
+    table.attrs.update(k_limit=limit, min_influence=min_influence, refits=refit_rows)
     return table
 
 

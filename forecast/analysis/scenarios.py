@@ -168,23 +168,34 @@ def scenario_probabilities(result, held: dict[int, float], intervention: Interve
         The curve dates (ISO strings, those of ``result.curve()``) and a (chain, draw, date) array.
         With ``held`` empty this reproduces the fitted ``p_event_curve`` exactly.
     """
-    from forecast.model.prediction import forecast_draws, forecast_targets
+    labels, p = _scenario_draws(result, [held], intervention or Intervention(result))
+    return labels, p[0]
 
+
+def _scenario_group(result, held: dict[int, float], intervention: Intervention) -> xr.Dataset:
+    """The draws the forecast reads under a scenario: the as-of month's log rate, effects and
+    volatilities, a held indicator's volatility 0 (it stops moving)."""
     design = result.design
     post = result.idata["posterior"]
-    chains, draws = post.sizes["chain"], post.sizes["draw"]
-    future, u_h, labels, u_curve = forecast_targets(design, result.spec.horizons)
-    log_rate = np.zeros((chains, draws, design.n_months))
-    intervention = intervention or Intervention(result)
+    log_rate = np.zeros((post.sizes["chain"], post.sizes["draw"], design.n_months))
     log_rate[..., -1] = intervention.log_rate_now(held)  # the forecast reads only the as-of month
     group = xr.Dataset({"log_rate": (("chain", "draw", "month"), log_rate)})
     if design.indicator_ids:
         volatility = np.array(post["volatility"].values, dtype=float)
-        volatility[..., list(held)] = 0.0  # a held indicator stops moving
+        volatility[..., list(held)] = 0.0
         group["volatility"] = (("chain", "draw", "indicator"), volatility)
         group["effect"] = (("chain", "draw", "indicator"), np.asarray(post["effect"].values, dtype=float))
+    return group
+
+
+def _scenario_draws(result, helds: list[dict[int, float]], intervention: Intervention) -> tuple[list[str], np.ndarray]:
+    """Curve draws of several scenarios, over the same future paths generated once: (labels, (G, chain, draw, date))."""
+    from forecast.model.prediction import forecast_draws_batch, forecast_targets
+
+    future, u_h, labels, u_curve = forecast_targets(result.design, result.spec.horizons)
+    groups = [_scenario_group(result, held, intervention) for held in helds]
     # the same targets (horizons, then curve points) as add_forecast: same simulated paths
-    p = forecast_draws(group, design, np.concatenate([u_h, u_curve]), result.n_paths, result.seed)
+    p = forecast_draws_batch(groups, result.design, np.concatenate([u_h, u_curve]), result.n_paths, result.seed)
     return labels, p[..., len(future):]
 
 
@@ -218,10 +229,10 @@ def scenario_curves(result, question=None, scenarios=None) -> pd.DataFrame:
     held = {s.id: _held(result, s) for s in scenarios}  # every scenario checked before any work
     base = result.curve()[["date", "mean", "lower_90", "upper_90"]]
     frames = [base.assign(scenario=BASELINE, name="As forecast", description="The forecast as fitted: every indicator keeps moving.")]
-    intervention = Intervention(result) if scenarios else None
-    for s in scenarios:
-        labels, draws = scenario_probabilities(result, held[s.id], intervention)
-        frames.append(_summarise(labels, draws).assign(scenario=s.id, name=s.name, description=s.description))
+    if scenarios:  # every scenario over the same paths, generated once
+        labels, draws = _scenario_draws(result, [held[s.id] for s in scenarios], Intervention(result))
+        for s, p in zip(scenarios, draws):
+            frames.append(_summarise(labels, p).assign(scenario=s.id, name=s.name, description=s.description))
     out = pd.concat(frames, ignore_index=True)
     out["headline"] = out["date"] == pd.Timestamp(result.headline) if result.headline else False
     return out[COLUMNS]

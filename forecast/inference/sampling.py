@@ -379,7 +379,8 @@ def _int_seed(seed) -> int:
     return int(np.random.default_rng(seed).integers(2**31 - 1))
 
 
-def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: float, cores: int = 1, progressbar: bool = False, trace=None):
+def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: float, cores: int = 1, progressbar: bool = False, trace=None,
+         initvals: list[dict] | None = None):
     """Run PyMC's NUTS on ``model`` (the one call of ``pm.sample`` in the package).
 
     Parameters
@@ -399,6 +400,12 @@ def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: floa
     trace : pymc.backends.base.BaseTrace, optional
         Template of the chains' trace backend (:attr:`CompiledModel.trace`); by default one is
         made for ``model``, its point function compiled in :func:`forward_mode`.
+    initvals : list of dict, optional
+        A warm start: one dict per chain of the free parameters' values (constrained space, by
+        variable name), each chain starting exactly there, without jitter (PyMC's
+        ``init="adapt_diag"``: the diagonal mass matrix adapts from the chains' starting points).
+        By default each chain starts at the model's initial point with PyMC's jitter
+        (``init="jitter+adapt_diag"``).
 
     Returns
     -------
@@ -420,6 +427,7 @@ def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: floa
             return pm.sample(
                 draws=draws, tune=tune, chains=chains, cores=cores, target_accept=target_accept, random_seed=_int_seed(seed),
                 progressbar=progressbar, compute_convergence_checks=False, trace=trace,
+                **({} if initvals is None else {"initvals": initvals, "init": "adapt_diag"}),
             )
 
 
@@ -456,7 +464,7 @@ def relabel(tree, design: Design):
 
 
 def sample_posterior(design: Design, *, draws: int, tune: int, chains: int, seed, target_accept: float, cores: int = 1,
-                     data: dict[str, np.ndarray] | None = None, progressbar: bool = False):
+                     data: dict[str, np.ndarray] | None = None, progressbar: bool = False, initvals: list[dict] | None = None):
     """NUTS on the compiled model of ``design``'s structure, with ``design``'s data.
 
     Parameters
@@ -465,7 +473,7 @@ def sample_posterior(design: Design, *, draws: int, tune: int, chains: int, seed
         The data to fit and the labels of the output.
     data : dict of str to numpy.ndarray, optional
         ``pm.Data`` values replacing ``design``'s (a replay point on a later grid, a simulated history).
-    draws, tune, chains, seed, target_accept, cores, progressbar
+    draws, tune, chains, seed, target_accept, cores, progressbar, initvals
         See :func:`nuts`.
 
     Returns
@@ -476,7 +484,7 @@ def sample_posterior(design: Design, *, draws: int, tune: int, chains: int, seed
     compiled = compiled_model(design)
     compiled.set_data(design, data)
     tree = nuts(compiled.model, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept, cores=cores,
-                progressbar=progressbar, trace=compiled.trace)
+                progressbar=progressbar, trace=compiled.trace, initvals=initvals)
     return relabel(compiled.item_data(tree), design)
 
 

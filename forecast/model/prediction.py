@@ -132,10 +132,12 @@ def prob_by(
 
     Parameters
     ----------
-    eta_now : (S,) array
-        Log rate (log events per month) in the month holding the as-of date, per draw.
-    step_sd : (S,) array
-        Standard deviation of one monthly step of the log rate's random walk, ``s`` above.
+    eta_now : (S,) or (G, S) array
+        Log rate (log events per month) in the month holding the as-of date, per draw; with a
+        leading axis, ``G`` versions of the draws (scenarios) read the same paths, generated once.
+    step_sd : (S,) or (G, S) array
+        Standard deviation of one monthly step of the log rate's random walk, ``s`` above (the
+        shape of ``eta_now``).
     u_as_of : float
         Month coordinate of the as-of date.
     current_month : int
@@ -157,12 +159,17 @@ def prob_by(
 
     Returns
     -------
-    (S, H) array
-        P(event by each target | no event by as-of) for each draw.
+    (S, H) or (G, S, H) array
+        P(event by each target | no event by as-of) for each draw (of each version); a version's
+        numbers are those of a call with its draws alone, bit for bit.
     """
     targets = np.asarray(targets, dtype=float)
+    batched = np.ndim(eta_now) == 2
+    eta_now, step_sd = np.atleast_2d(eta_now), np.atleast_2d(step_sd)
+    n_versions, n_draws = eta_now.shape
     if targets.size == 0:
-        return np.zeros((eta_now.size, 0))
+        out = np.zeros((n_versions, n_draws, 0))
+        return out if batched else out[0]
     n_future = max(1, int(np.ceil(targets.max())) - current_month)
     expo = exposure_matrix(u_as_of, current_month, n_future, targets)  # (H, J)
     full = exposure_matrix(u_as_of, current_month, n_future, np.array([np.inf]))[0]  # (J,) each month's whole exposure
@@ -171,21 +178,22 @@ def prob_by(
     month = np.clip(np.floor(targets).astype(np.int64) - current_month, 0, n_future)
     fraction = np.where(month < n_future, expo[np.arange(targets.size), np.minimum(month, n_future - 1)], 0.0)
     partial = np.flatnonzero(fraction > 0)  # targets inside a month (the rest lie on month boundaries)
-    streams = np.arange(eta_now.size) if streams is None else np.asarray(streams, dtype=np.int64)
-    out = np.empty((eta_now.size, targets.size))
-    running = np.zeros((min(chunk, eta_now.size), n_paths, n_future + 1))  # [..., j]: hazard of the months before j
-    for a in range(0, eta_now.size, chunk):
-        b = min(a + chunk, eta_now.size)
+    streams = np.arange(n_draws) if streams is None else np.asarray(streams, dtype=np.int64)
+    out = np.empty((n_versions, n_draws, targets.size))
+    running = np.zeros((min(chunk, n_draws), n_paths, n_future + 1))  # [..., j]: hazard of the months before j
+    for a in range(0, n_draws, chunk):
+        b = min(a + chunk, n_draws)
         walk = np.cumsum(path_steps(seed, streams[a:b], n_paths, n_future), axis=-1)  # (s, M, J)
-        eta = eta_now[a:b, None, None] + step_sd[a:b, None, None] * walk  # (s, M, J)
-        rate = np.exp(np.minimum(eta, 30.0))
-        before = running[: b - a]
-        np.cumsum(rate * full, axis=-1, out=before[..., 1:])
-        cumhaz = np.take(before, month, axis=-1)  # (s, M, H)
-        if partial.size:
-            cumhaz[..., partial] += rate[..., month[partial]] * fraction[partial]
-        out[a:b] = 1.0 - np.exp(-cumhaz).mean(axis=1)
-    return out
+        for g in range(n_versions):
+            eta = eta_now[g, a:b, None, None] + step_sd[g, a:b, None, None] * walk  # (s, M, J)
+            rate = np.exp(np.minimum(eta, 30.0))
+            before = running[: b - a]
+            np.cumsum(rate * full, axis=-1, out=before[..., 1:])
+            cumhaz = np.take(before, month, axis=-1)  # (s, M, H)
+            if partial.size:
+                cumhaz[..., partial] += rate[..., month[partial]] * fraction[partial]
+            out[g, a:b] = 1.0 - np.exp(-cumhaz).mean(axis=1)
+    return out if batched else out[0]
 
 
 def monthly_targets(grid_start, u_as_of: float, last: float) -> tuple[list[str], np.ndarray]:
@@ -258,15 +266,24 @@ def log_rate_step_sd(effect: np.ndarray, volatility: np.ndarray) -> np.ndarray:
 
 
 def forecast_draws(group: xr.Dataset, design: Design, targets: np.ndarray, n_paths: int, seed: int) -> np.ndarray:
-    """P(event by each target | no event by as-of) for every draw of a posterior or prior group.
+    """P(event by each target | no event by as-of) for every draw of one group: :func:`forecast_draws_batch` of ``[group]``."""
+    return forecast_draws_batch([group], design, targets, n_paths, seed)[0]
+
+
+def forecast_draws_batch(groups: list[xr.Dataset], design: Design, targets: np.ndarray, n_paths: int, seed: int) -> np.ndarray:
+    """P(event by each target | no event by as-of) for every draw of posterior or prior groups.
+
+    Several groups of the same draws (the scenarios of :mod:`forecast.analysis.scenarios`: other
+    as-of rates and step SDs) read the same future paths, generated once (:func:`prob_by`).
 
     Parameters
     ----------
-    group : xarray.Dataset
-        Draws (chain, draw) of ``log_rate`` and, for a question with indicators, ``effect`` and
-        ``volatility``; with ``path_stream`` (chain, draw), the draws' path streams (a replay
+    groups : list of xarray.Dataset
+        Each: draws (chain, draw) of ``log_rate`` and, for a question with indicators, ``effect``
+        and ``volatility``; with ``path_stream`` (chain, draw), the draws' path streams (a replay
         point's draws resampled from its anchor keep the anchor's streams, so a number recomputed
-        from the stored draws is the number the point recorded).
+        from the stored draws is the number the point recorded). All of the same (chain, draw)
+        sizes; the first group's streams serve all.
     design : Design
         The design the draws are of (as-of date, grid, resolution).
     targets : (H,) array
@@ -276,25 +293,25 @@ def forecast_draws(group: xr.Dataset, design: Design, targets: np.ndarray, n_pat
 
     Returns
     -------
-    (chain, draw, H) array
+    (G, chain, draw, H) array
         For a resolved question, 1 at targets on or after the resolution and 0 before.
     """
-    chains, draws = group.sizes["chain"], group.sizes["draw"]
+    chains, draws = groups[0].sizes["chain"], groups[0].sizes["draw"]
     current = design.n_months - 1
-    eta_now = np.asarray(group["log_rate"].values)[..., current].reshape(-1)
+    eta_now = np.stack([np.asarray(g["log_rate"].values)[..., current].reshape(-1) for g in groups])
     if design.indicator_ids:
-        effect = np.asarray(group["effect"].values).reshape(chains * draws, -1)
-        volatility = np.asarray(group["volatility"].values).reshape(chains * draws, -1)
-        step_sd = log_rate_step_sd(effect, volatility)
+        step_sd = np.stack([log_rate_step_sd(np.asarray(g["effect"].values).reshape(chains * draws, -1),
+                                             np.asarray(g["volatility"].values).reshape(chains * draws, -1)) for g in groups])
     else:
         step_sd = np.zeros_like(eta_now)
     if design.resolved_on is not None:
         u_r = design.u(design.resolved_on)
-        p = np.broadcast_to((targets >= u_r).astype(float), (eta_now.size, targets.size)).copy()
+        p = np.broadcast_to((targets >= u_r).astype(float), (*eta_now.shape, targets.size)).copy()
     else:
+        group = groups[0]
         streams = np.asarray(group[STREAM_VARIABLE].values).reshape(-1) if STREAM_VARIABLE in group.data_vars else None
         p = prob_by(eta_now, step_sd, design.u_as_of, current, targets, n_paths, seed, streams=streams)
-    return p.reshape(chains, draws, targets.size)
+    return p.reshape(len(groups), chains, draws, targets.size)
 
 
 def rolling_until(as_of: dt.date, months: int) -> dt.date:

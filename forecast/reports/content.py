@@ -357,12 +357,12 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
         Compute evidence influence / scenario curves (both need the current files to match the
         run's inputs; otherwise they are left out with a note).
     influence_refits : int
-        At most this many exact refits where PSIS is unreliable (0: PSIS only, no refit).
+        At most this many refits where PSIS is unreliable (0: PSIS only, no refit).
     sensitivity : bool
         Compute the power-scaling prior sensitivity of the headline (:func:`prior_sensitivity`).
     progress : callable, optional
         ``progress(stage, done, total)`` as the slow parts advance (``"influence refits"``: the
-        exact refits, each a whole fit).
+        refits, each NUTS without one item, warm-started from the fit).
     """
     from forecast.inference.store import inputs_changed_since
     from forecast.reports.drivers import drivers_table
