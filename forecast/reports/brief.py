@@ -135,7 +135,8 @@ def brief(
     is written to ``out`` (default ``briefs/<question>-<as-of>`` under the project folder).
     ``progress(stage, done, total)``, if given, follows the slow stages: ``"update"`` (when one is
     run), ``"influence refits"`` (only items whose PSIS estimate is unreliable and large enough to
-    matter are refitted, see :func:`forecast.analysis.influence.evidence_influence`) and ``"figures"``.
+    matter are refitted, see :func:`forecast.analysis.influence.evidence_influence`), ``"scenarios"``,
+    ``"prior sensitivity"`` and ``"figures"``.
 
     Raises
     ------

@@ -361,8 +361,9 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
     sensitivity : bool
         Compute the power-scaling prior sensitivity of the headline (:func:`prior_sensitivity`).
     progress : callable, optional
-        ``progress(stage, done, total)`` as the slow parts advance (``"influence refits"``: the
-        refits, each NUTS without one item, warm-started from the fit).
+        ``progress(stage, done, total)`` as the slow parts advance: ``"influence refits"`` (the
+        refits, each NUTS without one item, warm-started from the fit), ``"scenarios"`` and
+        ``"prior sensitivity"`` (a few seconds each).
     """
     from forecast.inference.store import inputs_changed_since
     from forecast.reports.drivers import drivers_table
@@ -406,16 +407,24 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
     else:
         from forecast.analysis.scenarios import scenario_curves
 
+        if progress is not None:
+            progress("scenarios", 0, 1)
         curves = scenario_curves(result, question)
+        if progress is not None:
+            progress("scenarios", 1, 1)
 
     psense = None
     if not sensitivity:
         notes["sensitivity"].append("not computed for this brief.")
     else:
+        if progress is not None:
+            progress("prior sensitivity", 0, 1)
         try:
             psense = prior_sensitivity(result)
         except ValueError as exc:
             notes["sensitivity"].append(f"not computed ({exc}).")
+        if progress is not None:
+            progress("prior sensitivity", 1, 1)
 
     source_table = None
     if result.design.learned_sources:
