@@ -781,7 +781,7 @@ def brief(
     run: Annotated[Optional[int], typer.Option("--run", help="Ledger run to brief (default: the last successful update; fits one if there is none).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", file_okay=False, help="Output folder (default: briefs/<question>-<as-of> in the project).")] = None,
     paper: Annotated[str, typer.Option("--paper", help="Page size of the PDF: a4 or letter.")] = "a4",
-    influence_refits: Annotated[int, _int_range(limits.INFLUENCE_REFITS, "At most this many exact refits where PSIS influence is unreliable; 0: none")] = 3,
+    influence_refits: Annotated[int, _int_range(limits.INFLUENCE_REFITS, "At most this many refits without an item where its PSIS influence is unreliable; 0: none")] = 3,
     seed: Annotated[int, _int_range(limits.SEED, "Seed of the update run when the ledger has none")] = 1,
     ledger: Annotated[Optional[Path], typer.Option(dir_okay=False, help="Ledger database (default: runs/ledger.sqlite, or $FORECAST_LEDGER).")] = None,
     root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder (default: found from the current folder).")] = None,
@@ -798,11 +798,13 @@ def brief(
     with errors_reported():
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, transient=True, disable=not err.is_terminal) as bar:
-            stages: dict[str, int] = {}
-            bar.add_task(f"brief of {escape(question)}", total=None)
+            # the first stage (reading the run, PSIS over every item) until a named stage starts
+            stages: dict[str, int] = {"loading": bar.add_task(f"brief of {escape(question)}: run, evidence, PSIS", total=1)}
 
             def tick(stage, done, total):
                 if stage not in stages:
+                    for task in stages.values():  # the stages before are done
+                        bar.update(task, completed=bar.tasks[task].total)
                     stages[stage] = bar.add_task(stage, total=total)
                 bar.update(stages[stage], completed=done, total=total)
 

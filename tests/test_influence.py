@@ -150,7 +150,11 @@ def test_high_pareto_k_falls_back_to_an_exact_refit(fitted, influence_run):
     full = float(result.p_by(result.headline).mean())
     assert outlier["influence"] == pytest.approx(full - refit.mean, abs=1e-12)
     assert refit.n_items == len(result.design.evidence_ids) - 1
-    assert table.attrs["refits"] == [refit.to_dict()] and refit.diagnostics.passed
+    (record,) = table.attrs["refits"]
+    assert {k: record[k] for k in refit.to_dict()} == refit.to_dict() and refit.diagnostics.passed
+    psis = leave_one_out_means(result).set_index("id").loc[OUTLIER]
+    assert record["pareto_k"] == outlier["pareto_k"] == psis["pareto_k"]
+    assert record["psis_influence"] == pytest.approx(psis["full_mean"] - psis["loo_mean"], abs=1e-12)
     # the outlier says `brake` (against the event) is high: it lowers the headline
     assert outlier["influence"] < 0
     assert (by_id.drop(index=OUTLIER)["method"] == "psis").all()
@@ -256,3 +260,17 @@ def test_a_refit_that_misses_a_threshold_is_redone_with_the_full_settings_and_st
     table = evidence_influence(result, q, refit=False)
     table.attrs["refits"] = [refit.to_dict()]
     assert f"FLAGGED, its diagnostics miss the spec's thresholds: {OUTLIER}" in pareto_k_note(table)
+
+
+def test_a_generated_item_cannot_be_refitted_and_says_why(fitted):
+    """A source-picture item is a row of the influence table but not of any file: leaving it out is
+    refused with its own reason (before any sampling), not as an unknown item."""
+    from types import SimpleNamespace
+
+    q, result = fitted
+    picture = SimpleNamespace(item=SimpleNamespace(id="source-picture:push"))
+    with_picture = dataclasses.replace(result, design=dataclasses.replace(result.design, generated=(picture,)))
+    with pytest.raises(ValueError, match="'source-picture:push' is generated from the source's picture.*cannot be left out"):
+        headline_without(with_picture, q, "source-picture:push")
+    with pytest.raises(ValueError, match="'no-such-item' is not in question 'test-question'"):
+        headline_without(result, q, "no-such-item")

@@ -416,3 +416,23 @@ def test_the_forecast_mcse_counts_the_simulation_of_future_paths():
     pick = np.array([5, 5, 0, 399, 17])
     np.testing.assert_array_equal(prob_by(eta[pick], sd[pick], 10.0, 10, np.array([22.0]), 20, 3, streams=pick),
                                   prob_by(eta, sd, 10.0, 10, np.array([22.0]), 20, 3)[pick])
+
+
+def test_pareto_k_note_says_why_each_unreliable_estimate_was_not_refitted():
+    """Beyond the refits allowed, refits turned off, a generated (source-picture) item that cannot be
+    left out, or too small to matter: each unreliable estimate is counted under its own reason."""
+    table = pd.DataFrame({"id": ["source-picture:a", "kept", "small", "fine", "done"], "influence": [0.02, 0.03, 0.001, 0.05, 0.04],
+                          "pareto_k": [0.9, 0.9, 0.8, 0.3, 1.1], "method": ["psis", "psis", "psis", "psis", "refit"]})
+    table.attrs.update(k_limit=0.7, min_influence=0.005, max_refits=3, generated=["source-picture:a"],
+                       refits=[{"id": "done", "mcse": 0.0015, "passed": True}])
+    note = pareto_k_note(table)
+    assert "is refitted (refit), at most 3;" in note
+    assert "; 1 estimate above it, beyond the refits allowed, shown with k and not reliable" in note
+    assert "; 1 estimate above it of items generated from the source's picture, which cannot be left out (no refit)" in note
+    assert "; 1 estimate above it but within 0.5 points, not refitted" in note
+    assert "MCSE of at most 0.15 points" in note and "FLAGGED" not in note and note.count("\n") == 0
+
+    table.attrs.update(max_refits=0, refits=[])
+    off = pareto_k_note(table)
+    assert "refits were turned off for this table; 1 estimate above it shown with k and not reliable" in off
+    assert "beyond the refits allowed" not in off and "is refitted" not in off and "MCSE" not in off

@@ -104,20 +104,38 @@ def pareto_k_note(table: pd.DataFrame) -> str:
     Returns
     -------
     str
-        The limit, how many PSIS estimates above it were kept (not refitted), the largest MCSE of
-        a refit's headline and the refits whose diagnostics missed a threshold.
+        The limit; how many PSIS estimates above it were kept, and why (beyond the refits allowed,
+        refits turned off, generated items that cannot be left out, too small to matter); the
+        largest MCSE of a refit's headline and the refits whose diagnostics missed a threshold.
     """
     limit = float(table.attrs.get("k_limit", 0.7))
     small_limit = float(table.attrs.get("min_influence", MIN_REFIT_INFLUENCE))
-    unreliable = (table["method"] == "psis") & (table["pareto_k"] > limit) if len(table) else pd.Series([], dtype=bool)
-    small = unreliable & (table["influence"].abs() <= small_limit) if len(table) else unreliable
-    kept, small = int((unreliable & ~small).sum()), int(small.sum())
-    text = (f"Pareto k: how reliable a psis estimate is; up to {limit:.2f} it is, above it an item moving the headline more "
-            f"than {100 * small_limit:.1f} points is refitted (refit)")
-    if kept:
-        text += f"; {kept} estimate{'s' if kept > 1 else ''} above it, beyond the refits allowed, shown with k and not reliable"
+    allowed = table.attrs.get("max_refits")  # None: a table from before the attribute was kept
+    generated = set(table.attrs.get("generated", ()))
+    empty = pd.Series([], dtype=bool)
+    unreliable = (table["method"] == "psis") & (table["pareto_k"] > limit) if len(table) else empty
+    fixed = unreliable & table["id"].isin(list(generated)) if len(table) else empty
+    small = unreliable & ~fixed & (table["influence"].abs() <= small_limit) if len(table) else empty
+    kept, small, fixed = int((unreliable & ~small & ~fixed).sum()), int(small.sum()), int(fixed.sum())
+
+    def n(count):
+        return f"{count} estimate{'s' if count > 1 else ''}"
+
+    text = f"Pareto k: how reliable a psis estimate is; up to {limit:.2f} it is"
+    if allowed == 0:
+        text += ", above it it is not; refits were turned off for this table"
+        if kept:
+            text += f"; {n(kept)} above it shown with k and not reliable"
+    else:
+        text += f", above it an item moving the headline more than {100 * small_limit:.1f} points is refitted (refit)"
+        text += f", at most {allowed}" if allowed is not None else ""
+        if kept:
+            text += f"; {n(kept)} above it, beyond the refits allowed, shown with k and not reliable"
+    if fixed:
+        text += (f"; {n(fixed)} above it of items generated from the source's picture, which cannot be left out "
+                 "(no refit), shown with k and not reliable")
     if small:
-        text += (f"; {small} estimate{'s' if small > 1 else ''} above it but within {100 * small_limit:.1f} points, not refitted "
+        text += (f"; {n(small)} above it but within {100 * small_limit:.1f} points, not refitted "
                  "(too small to change the reading), shown with k")
     refits = table.attrs.get("refits") or []
     if refits:
@@ -482,11 +500,14 @@ def headline_without(result, question, item_id: str, horizon=None, warm: bool = 
     Raises
     ------
     ValueError
-        ``item_id`` is not an item of ``question``.
+        ``item_id`` is not an item of ``question``, or is a generated (source-picture) item.
     """
     import os
 
     horizon = _headline_date(result, horizon)
+    if item_id in result.design.generated_ids:
+        raise ValueError(f"evidence item '{item_id}' is generated from the source's picture, not read from a file: "
+                         "it cannot be left out (its influence stays the PSIS estimate)")
     if not any(li.item.id == item_id for li in question.evidence):
         raise ValueError(f"evidence item '{item_id}' is not in question '{question.id}'")
     settings = refit_settings(result)
@@ -533,7 +554,10 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
         for a resolved question, one without a horizon after the as-of date, or no items in scope.
         ``attrs["k_limit"]`` is the Pareto k limit applied (:func:`reliable_k`; see
         :func:`pareto_k_note`); ``attrs["refits"]`` one dict per refit (:meth:`Refit.to_dict`:
-        mean without the item, its MCSE, whether its diagnostics passed, settings, seconds).
+        mean without the item, its MCSE, whether its diagnostics passed, settings, seconds; and the
+        ``psis_influence`` and ``pareto_k`` that chose it); ``attrs["max_refits"]`` the refits
+        allowed (0 when ``refit`` is False) and ``attrs["generated"]`` the ids of the generated
+        (source-picture) items, which are never refitted.
     """
     if result.spec.id != question.id:
         raise ValueError(f"result is of question '{result.spec.id}', not '{question.id}'")
@@ -541,7 +565,8 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
     limit = reliable_k(result, k_threshold)
     if horizon is None or result.design.resolved_on is not None or not result.design.evidence_ids:
         empty = pd.DataFrame(columns=COLUMNS)
-        empty.attrs.update(k_limit=limit, min_influence=min_influence, refits=[])
+        empty.attrs.update(k_limit=limit, min_influence=min_influence, refits=[], max_refits=max(max_refits, 0) if refit else 0,
+                           generated=list(result.design.generated_ids))
         return empty
     # the source-picture items are generated by the design, not read from the question's evidence
     items = {li.item.id: li.item for li in [*question.evidence, *result.design.generated]}
@@ -574,7 +599,8 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
                 raise TaskError(refit_)
             loo.loc[idx, "influence"] = row["full_mean"] - refit_.mean
             loo.loc[idx, "method"] = "refit"
-        refit_rows = [r.to_dict() for r in refits]
+        refit_rows = [{**r.to_dict(), "psis_influence": float(row["influence"]), "pareto_k": float(row["pareto_k"])}
+                      for (_, row), r in zip(chosen.iterrows(), refits)]
     else:
         refit_rows = []
 
@@ -583,7 +609,8 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
     loo["quote"] = [items[i].quote for i in loo["id"]]
     order = loo["influence"].abs().sort_values(ascending=False, kind="stable").index
     table = loo.loc[order, COLUMNS].reset_index(drop=True)
-    table.attrs.update(k_limit=limit, min_influence=min_influence, refits=refit_rows)
+    table.attrs.update(k_limit=limit, min_influence=min_influence, refits=refit_rows, max_refits=max(max_refits, 0) if refit else 0,
+                       generated=list(result.design.generated_ids))
     return table
 
 

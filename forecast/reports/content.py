@@ -206,7 +206,8 @@ GLOSSARY = {
     "influence": "the headline with the item minus without it, in percentage points (pts; + toward the event)",
     "grade": "Admiralty code: source reliability A (best) to F, credibility of the item 1 (confirmed) to 6",
     "method": "psis = estimated without refitting (Pareto-smoothed importance sampling), refit = fitted again without the item",
-    "Pareto k": "how reliable a psis estimate is; above 0.7 it is not, and the item is refitted (refit) or shown with its k",
+    "Pareto k": "how reliable a psis estimate is; above the limit in the note under the table (0.7, lower with few draws) "
+                "it is not, and the item is refitted (refit) or shown with its k",
     "P (90%)": "the average probability of the event by the headline date if the scenario held (90% interval)",
     "vs forecast": "that minus the headline, in percentage points",
     "diagnostics": "checks of the sampling",
