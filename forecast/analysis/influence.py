@@ -111,12 +111,12 @@ def pareto_k_note(table: pd.DataFrame) -> str:
     limit = float(table.attrs.get("k_limit", 0.7))
     small_limit = float(table.attrs.get("min_influence", MIN_REFIT_INFLUENCE))
     allowed = table.attrs.get("max_refits")  # None: a table from before the attribute was kept
-    generated = set(table.attrs.get("generated", ()))
-    empty = pd.Series([], dtype=bool)
-    unreliable = (table["method"] == "psis") & (table["pareto_k"] > limit) if len(table) else empty
-    fixed = unreliable & table["id"].isin(list(generated)) if len(table) else empty
-    small = unreliable & ~fixed & (table["influence"].abs() <= small_limit) if len(table) else empty
-    kept, small, fixed = int((unreliable & ~small & ~fixed).sum()), int(small.sum()), int(fixed.sum())
+    kept = small = fixed = 0
+    if len(table):
+        unreliable = (table["method"] == "psis") & (table["pareto_k"] > limit)
+        generated = unreliable & table["id"].isin(list(table.attrs.get("generated", ())))
+        too_small = unreliable & ~generated & (table["influence"].abs() <= small_limit)
+        kept, small, fixed = int((unreliable & ~generated & ~too_small).sum()), int(too_small.sum()), int(generated.sum())
 
     def n(count):
         return f"{count} estimate{'s' if count > 1 else ''}"
@@ -383,7 +383,7 @@ class Refit:
     n_items : int
         Evidence items it was fitted to (one fewer than the full fit's).
     seconds : float
-        Wall time of the refit (both runs when the first was redone).
+        Wall time of the refit, every try included.
     """
 
     item_id: str
@@ -404,12 +404,13 @@ class Refit:
                 "tune": self.tune, "warm": self.warm, "seconds": round(self.seconds, 2)}
 
 
-def warm_start(result, chains: int) -> list[dict]:
-    """Starting points of a refit's chains: the last draw of each chain of ``result`` (cycled).
+def warm_start(posterior, chains: int) -> list[dict]:
+    """Starting points of a refit's chains: the last draw of each chain of ``posterior`` (cycled).
 
     Parameters
     ----------
-    result : FitResult
+    posterior : xarray.Dataset or DataTree group
+        Draws (chain, draw, ...) of the free parameters (a fit's, or a refit's first try).
     chains : int
 
     Returns
@@ -419,10 +420,9 @@ def warm_start(result, chains: int) -> list[dict]:
     """
     from forecast.model.hazard import FREE_PARAMETERS
 
-    post = result.idata["posterior"]
-    names = [n for n in FREE_PARAMETERS if n in post.data_vars]
-    n = post.sizes["chain"]
-    return [{name: np.asarray(post[name].isel(chain=c % n, draw=-1).values) for name in names} for c in range(chains)]
+    names = [n for n in FREE_PARAMETERS if n in posterior.data_vars]
+    n = posterior.sizes["chain"]
+    return [{name: np.asarray(posterior[name].isel(chain=c % n, draw=-1).values) for name in names} for c in range(chains)]
 
 
 def _refit_task(task) -> Refit:
@@ -434,7 +434,7 @@ def _refit_task(task) -> Refit:
     import time
 
     from forecast.inference.diagnostics import check_sampling, variable_table
-    from forecast.inference.sampling import chain_processes, sample_posterior
+    from forecast.inference.sampling import sample_posterior
     from forecast.model.hazard import FREE_PARAMETERS
     from forecast.model.prediction import forecast_draws
 
@@ -448,24 +448,23 @@ def _refit_task(task) -> Refit:
     # missing again (or not warm), the full fit's tuning from PyMC's default start
     runs = [(lean, REFIT_TUNE, initvals), (2 * lean, REFIT_TUNE, "continue")] if initvals is not None else []
     runs.append((max(lean, settings["draws"]), settings["tune"], None))
-    with chain_processes(cores):
-        for draws, tune, start in runs:
-            if isinstance(start, str):  # each chain starts at the last draw of the run before
-                before = tree["posterior"]
-                start = [{n: np.asarray(before[n].isel(chain=c, draw=-1).values) for n in initvals[c]} for c in range(len(initvals))]
-            tree = sample_posterior(design, draws=draws, tune=tune, chains=settings["chains"], seed=settings["seed"],
-                                    target_accept=q.spec.sampler.target_accept, cores=settings["chains"], initvals=start)
-            post = tree["posterior"].to_dataset()
-            p = forecast_draws(post, design, np.array([design.u(horizon)]), settings["future_paths"], settings["seed"])
-            post["p_event_by"] = xr.DataArray(p, dims=("chain", "draw", "horizon"), coords={"horizon": [horizon.isoformat()]})
-            tree["posterior"] = xr.DataTree(post)
-            # r_hat and ESS of the headline and of every parameter but the latent innovations: the
-            # refit reports one number (their many elements' largest r_hat at 500 draws a chain
-            # passed 1.01 by chance alone, 1.017, while the headline's was 1.000)
-            table = variable_table(post, [n for n in FREE_PARAMETERS if n in post.data_vars and n != "innovation"])
-            diagnostics = check_sampling(tree, 0, thresholds, table=table)
-            if diagnostics.passed:
-                break
+    post = None  # the posterior of the try before
+    for draws, tune, start in runs:
+        if start == "continue":  # each chain starts at the last draw of the try before
+            start = warm_start(post, settings["chains"])
+        tree = sample_posterior(design, draws=draws, tune=tune, chains=settings["chains"], seed=settings["seed"],
+                                target_accept=q.spec.sampler.target_accept, cores=cores, initvals=start)
+        post = tree["posterior"].to_dataset()
+        p = forecast_draws(post, design, np.array([design.u(horizon)]), settings["future_paths"], settings["seed"])
+        post["p_event_by"] = xr.DataArray(p, dims=("chain", "draw", "horizon"), coords={"horizon": [horizon.isoformat()]})
+        tree["posterior"] = xr.DataTree(post)
+        # r_hat and ESS of the headline and of every parameter but the latent innovations: the
+        # refit reports one number (their many elements' largest r_hat at 500 draws a chain
+        # passed 1.01 by chance alone, 1.017, while the headline's was 1.000)
+        table = variable_table(post, [n for n in FREE_PARAMETERS if n in post.data_vars and n != "innovation"])
+        diagnostics = check_sampling(tree, 0, thresholds, table=table)
+        if diagnostics.passed:
+            break
     return Refit(item_id=item_id, mean=float(p.mean()), diagnostics=diagnostics, chains=settings["chains"], draws=draws, tune=tune,
                  warm=start is not None, n_items=len(design.evidence_ids), seconds=time.perf_counter() - t0)
 
@@ -502,18 +501,17 @@ def headline_without(result, question, item_id: str, horizon=None, warm: bool = 
     ValueError
         ``item_id`` is not an item of ``question``, or is a generated (source-picture) item.
     """
-    import os
-
     horizon = _headline_date(result, horizon)
     if item_id in result.design.generated_ids:
         raise ValueError(f"evidence item '{item_id}' is generated from the source's picture, not read from a file: "
                          "it cannot be left out (its influence stays the PSIS estimate)")
     if not any(li.item.id == item_id for li in question.evidence):
         raise ValueError(f"evidence item '{item_id}' is not in question '{question.id}'")
+    from forecast.inference.sampling import chain_cores
+
     settings = refit_settings(result)
-    initvals = warm_start(result, settings["chains"]) if warm else None
-    cores = cores or min(settings["chains"], os.cpu_count() or 1)
-    return _refit_task((question, item_id, settings, horizon, result.spec.thresholds, initvals, cores))
+    initvals = warm_start(result.idata["posterior"], settings["chains"]) if warm else None
+    return _refit_task((question, item_id, settings, horizon, result.spec.thresholds, initvals, chain_cores(settings["chains"], cores)))
 
 
 def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7, refit: bool = True, max_refits: int = 3,
@@ -591,16 +589,17 @@ def evidence_influence(result, question, horizon=None, k_threshold: float = 0.7,
                 if progress is not None:
                     progress(len(refits), len(chosen))
         else:  # one task per refit on the Dask cluster, each in one process (the worker is the unit)
-            settings, initvals = refit_settings(result), warm_start(result, refit_settings(result)["chains"])
+            settings = refit_settings(result)
+            initvals = warm_start(result.idata["posterior"], settings["chains"])
             tasks = [(question, item_id, settings, horizon, result.spec.thresholds, initvals, 1) for item_id in chosen["id"]]
             refits = map_tasks(_refit_task, tasks, client, progress=progress, name="forecast-refit")
+        refit_rows = []
         for (idx, row), refit_ in zip(chosen.iterrows(), refits):
             if isinstance(refit_, TaskFailure):
                 raise TaskError(refit_)
             loo.loc[idx, "influence"] = row["full_mean"] - refit_.mean
             loo.loc[idx, "method"] = "refit"
-        refit_rows = [{**r.to_dict(), "psis_influence": float(row["influence"]), "pareto_k": float(row["pareto_k"])}
-                      for (_, row), r in zip(chosen.iterrows(), refits)]
+            refit_rows.append({**refit_.to_dict(), "psis_influence": float(row["influence"]), "pareto_k": float(row["pareto_k"])})
     else:
         refit_rows = []
 

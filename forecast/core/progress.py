@@ -36,3 +36,21 @@ def bar(description: str, enabled: bool = True):
         print(f"{description}: {done}/{total} {text} ({time.perf_counter() - t0:.0f}s)".replace("  ", " "), flush=True)
 
     yield tick
+
+
+@contextmanager
+def stage(progress, name: str):
+    """One step of ``progress(stage, done, total)``: ``(name, 0, 1)`` on entry, ``(name, 1, 1)`` on leaving.
+
+    Parameters
+    ----------
+    progress : callable or None
+        The caller's callback; None reports nothing.
+    name : str
+        The stage, as the progress display names it.
+    """
+    if progress is not None:
+        progress(name, 0, 1)
+    yield
+    if progress is not None:
+        progress(name, 1, 1)

@@ -379,6 +379,22 @@ def _int_seed(seed) -> int:
     return int(np.random.default_rng(seed).integers(2**31 - 1))
 
 
+def chain_cores(chains: int, cores: int | None = None) -> int:
+    """Processes for ``chains`` chains: ``cores`` if given, else one per chain up to the CPU count.
+
+    Parameters
+    ----------
+    chains : int
+    cores : int, optional
+        An explicit setting (the spec's ``sampler.cores`` or a caller's).
+
+    Returns
+    -------
+    int
+    """
+    return cores or min(chains, os.cpu_count() or 1)
+
+
 def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: float, cores: int = 1, progressbar: bool = False, trace=None,
          initvals: list[dict] | None = None):
     """Run PyMC's NUTS on ``model`` (the one call of ``pm.sample`` in the package).
@@ -622,7 +638,7 @@ def fit_design(design: Design, horizons: list[dt.date], config: SampleConfig, se
     from forecast.inference.diagnostics import variable_table
 
     t0 = time.perf_counter()
-    cores = config.cores or min(config.chains, os.cpu_count() or 1)
+    cores = chain_cores(config.chains, config.cores)
     idata = sample_posterior(design, draws=config.draws, tune=config.tune, chains=config.chains, seed=seed,
                              target_accept=config.target_accept, cores=cores, progressbar=progressbar)
     with ThreadPoolExecutor(1, thread_name_prefix="forecast-diagnostics") as pool:

@@ -35,6 +35,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from forecast.core.progress import stage
 from forecast.reports.content import PAPER_INCHES, BriefContent, collect
 from forecast.reports.pdf import write_pdf
 
@@ -148,12 +149,8 @@ def brief(
     project, question, ledger, row, result = recorded_result(question_id, run, ledger_path, root, seed, progress=progress, **fit_overrides)
     content = collect(result, question, run=row, ledger=ledger, influence_refits=influence_refits, progress=progress)
     out = Path(out) if out else project.root / "briefs" / f"{question_id}-{result.as_of.isoformat()}"
-    if progress is not None:
-        progress("figures", 0, 1)
-    written = write_brief(content, out, paper)
-    if progress is not None:
-        progress("figures", 1, 1)
-    return written
+    with stage(progress, "figures"):
+        return write_brief(content, out, paper)
 
 
 def recorded_result(question_id: str, run: int | None = None, ledger_path=None, root=None, seed: int = 1, progress=None, **fit_overrides):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from forecast.core.fmt import percent, percent_range, points
+from forecast.core.progress import stage
 from forecast.reports.style import Provenance
 
 PAPER_INCHES = {"a4": (8.27, 11.69), "letter": (8.5, 11.0)}
@@ -408,24 +409,18 @@ def collect(result, question, run: dict | None = None, runs: pd.DataFrame | None
     else:
         from forecast.analysis.scenarios import scenario_curves
 
-        if progress is not None:
-            progress("scenarios", 0, 1)
-        curves = scenario_curves(result, question)
-        if progress is not None:
-            progress("scenarios", 1, 1)
+        with stage(progress, "scenarios"):
+            curves = scenario_curves(result, question)
 
     psense = None
     if not sensitivity:
         notes["sensitivity"].append("not computed for this brief.")
     else:
-        if progress is not None:
-            progress("prior sensitivity", 0, 1)
-        try:
-            psense = prior_sensitivity(result)
-        except ValueError as exc:
-            notes["sensitivity"].append(f"not computed ({exc}).")
-        if progress is not None:
-            progress("prior sensitivity", 1, 1)
+        with stage(progress, "prior sensitivity"):
+            try:
+                psense = prior_sensitivity(result)
+            except ValueError as exc:
+                notes["sensitivity"].append(f"not computed ({exc}).")
 
     source_table = None
     if result.design.learned_sources:

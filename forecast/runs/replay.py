@@ -55,7 +55,6 @@ full posterior of any date.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -319,13 +318,13 @@ def _replay_points(plan: _Plan, sink, progress=None) -> list[ReplayPoint]:
     from forecast.inference.diagnostics import SamplingDiagnostics, check_sampling
     from forecast.inference.importance import psis, resample_draws
     from forecast.inference.result import annotate, headline_horizon
-    from forecast.inference.sampling import compiled_model, sample_posterior, sample_prior
+    from forecast.inference.sampling import chain_cores, compiled_model, sample_posterior, sample_prior
     from forecast.model.prediction import add_forecast
 
     question, points, config, fp_config, seed, reweight = plan.question, plan.points, plan.config, plan.fp_config, plan.seed, plan.reweight
     full = make_design(question.spec, question.library, question.evidence, points[-1], sources=getattr(question, "sources", None))
     thresholds = question.spec.thresholds
-    cores = config.cores or min(config.chains, os.cpu_count() or 1)  # as an update (one process on a worker: chain_processes)
+    cores = chain_cores(config.chains, config.cores)  # as an update (one process on a worker: chain_processes)
     lead = question.spec.headline_lead_months
     loglik = None
 
