@@ -5,8 +5,9 @@
 The question's own evidence plus ``N`` synthetic level observations (ids ``synthetic-<i>``, on the
 question's indicators, in months 3..56 of the grid, values drawn around 0 with SD 0.5, grades
 A1..C3 in turn) added with ``Question.with_evidence(DataFrame)``. Each size is fitted with the same
-sampler settings (2 chains x 500 draws by default, the spec's tuning and target acceptance, chains
-on ``--cores`` processes) after one warm-up fit of the same structure, so the times compare
+sampler settings (the spec's chains, draws, tuning and target acceptance by default, so that the
+diagnostics thresholds the fits must pass are the spec's; chains on ``--cores`` processes) after
+one warm-up fit of the same structure, so the times compare
 sampling and the per-item work (design, pointwise log-likelihood, predictive draws, diagnostics),
 not compilation. Prints one row per size: wall time of ``Question.fit``, its ratio to the smallest
 size (target <= 1.5x at 100,000), divergences, largest r-hat, smallest bulk ESS, whether the
@@ -58,13 +59,15 @@ def main() -> None:
     ap.add_argument("--question", default="belarus-entry")
     ap.add_argument("--as-of", default="2024-09-30")
     ap.add_argument("--sizes", type=int, nargs="+", default=[200, 10_000, 100_000])
-    ap.add_argument("--chains", type=int, default=2)
-    ap.add_argument("--draws", type=int, default=500)
+    ap.add_argument("--chains", type=int, default=None, help="default: the spec's")
+    ap.add_argument("--draws", type=int, default=None, help="default: the spec's")
     ap.add_argument("--cores", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
 
     base = forecast.load(args.question)
+    args.chains = args.chains or base.spec.sampler.chains
+    args.draws = args.draws or base.spec.sampler.draws
     settings = dict(chains=args.chains, draws=args.draws, cores=args.cores)
     print(f"start: {load()}", flush=True)
     print(f"settings: {args.chains} chains x {args.draws} draws, tune {base.spec.sampler.tune}, target_accept {base.spec.sampler.target_accept}, "

@@ -87,7 +87,7 @@ def test_model_log_densities_differ_by_the_closed_form_constant():
     assert c.n_groups == 8 < len(design.evidence_ids)
     constant = log_constant(design.evidence_sd, design.evidence_value, c)
     items, grouped = build_model(design), build_model(design, collapsed=True)
-    logp_items, logp_grouped = items.compile_logp(), grouped.compile_logp()
+    logp_items, logp_grouped = items.compile_logp(mode="CVM"), grouped.compile_logp(mode="CVM")  # C backend: compiles in seconds
     rng = np.random.default_rng(1)
     start = items.initial_point()
     differences = []
@@ -157,7 +157,7 @@ def test_learned_source_weights_collapse_exactly_per_source():
     assert c.n_groups == 4 + picture and set(c.noise_group.tolist()) - {0} == {1, 2} and (picture == 0) == (0 not in c.noise_group)
     constant = log_constant(design.evidence_sd, design.evidence_value, c)
     items_model, grouped = build_model(design), build_model(design, collapsed=True)
-    logp_items, logp_grouped = items_model.compile_logp(), grouped.compile_logp()
+    logp_items, logp_grouped = items_model.compile_logp(mode="CVM"), grouped.compile_logp(mode="CVM")  # C backend: compiles in seconds
     rng = np.random.default_rng(2)
     start = items_model.initial_point()
     assert any(k.startswith("source_weight") for k in start)

@@ -59,6 +59,7 @@ import contextvars
 import datetime as dt
 import logging
 import os
+import threading
 import time
 import warnings
 from collections import OrderedDict
@@ -90,6 +91,7 @@ class CacheInfo:
 
 
 _MODELS: OrderedDict[str, "CompiledModel"] = OrderedDict()
+_MODELS_LOCK = threading.RLock()
 _INFO = CacheInfo()
 
 
@@ -121,6 +123,10 @@ def structure_key(design: Design) -> str:
         "signs": np.asarray(design.signs, dtype=float).tolist(),
         "priors": [p.model_dump(mode="json") for p in (design.baseline, *design.level_priors, *design.volatility_priors, *design.effect_priors)],
     }
+    from forecast.model.hazard import whitened
+
+    if whitened(design):  # only then: the whitened paths are another graph
+        key["whitened"] = True
     if design.learned_sources:  # only then: the fixed-weight model's key is what it always was
         key["sources"] = {"priors": [p.model_dump(mode="json") for p in design.source_priors],
                           "letter_weight": np.asarray(design.source_letter_weight, dtype=float).tolist()}
@@ -132,15 +138,19 @@ def quiet():
     """Silence PyMC's progress log lines and warnings, and compile without fastmath (see the module docstring)."""
     import pytensor
 
-    logger = logging.getLogger("pymc")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    # pytensor's BLAS logger says once a process that the C backend multiplies matrices through
+    # NumPy's C API: the whitened paths' (T, T) products are small, the note is noise
+    loggers = [logging.getLogger(name) for name in ("pymc", "pytensor.tensor.blas")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings(), pytensor.config.change_flags(numba__fastmath=False):
             warnings.simplefilter("ignore")
             yield
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 class CompiledModel:
@@ -165,7 +175,7 @@ class CompiledModel:
     def __init__(self, design: Design):
         from pymc.model.transform.optimization import freeze_model
 
-        from forecast.model.hazard import DATA_NAMES, build_model
+        from forecast.model.hazard import DATA_NAMES, WHITENING_DATA_NAMES, build_model
 
         self.key = structure_key(design)
         self.design = design
@@ -174,7 +184,7 @@ class CompiledModel:
         self._source = build_model(design)
         # the sampler's model: the evidence through its sufficient statistics (forecast.model.collapse)
         self.model = freeze_model(build_model(design, collapsed=True))
-        self.data_names = [n for n in (*DATA_NAMES, *GROUP_DATA_NAMES) if n in self.model.named_vars]
+        self.data_names = [n for n in (*DATA_NAMES, *GROUP_DATA_NAMES, *WHITENING_DATA_NAMES) if n in self.model.named_vars]
         self._item_model = None
         self._log_likelihood: PointwiseLogLikelihood | None = None
         self._trace = None
@@ -214,6 +224,10 @@ class CompiledModel:
         if "group_sd" in self.data_names:
             values.update(collapse(values["evidence_indicator"], values["evidence_month"], values["evidence_base_month"],
                                    values["evidence_sd"], values["evidence_value"], design.evidence_noise_group).data())
+        if "path_target" in self.data_names:
+            from forecast.model.hazard import whitening_data
+
+            values.update(whitening_data(_with_data(design, values)))
         self.values = values
         self.items = list(design.evidence_ids)
         with self.model:
@@ -348,17 +362,18 @@ def compiled_model(design: Design) -> CompiledModel:
         of more than :data:`MAX_MODELS` structures is dropped.
     """
     key = structure_key(design)
-    entry = _MODELS.pop(key, None)
-    if entry is None:
-        entry = CompiledModel(design)
-        _INFO.builds += 1
-    else:
-        _INFO.hits += 1
-    _MODELS[key] = entry
-    while len(_MODELS) > MAX_MODELS:
-        _MODELS.popitem(last=False)
-    _INFO.size = len(_MODELS)
-    return entry
+    with _MODELS_LOCK:  # threads of one fit (fit_design) ask for the same model
+        entry = _MODELS.pop(key, None)
+        if entry is None:
+            entry = CompiledModel(design)
+            _INFO.builds += 1
+        else:
+            _INFO.hits += 1
+        _MODELS[key] = entry
+        while len(_MODELS) > MAX_MODELS:
+            _MODELS.popitem(last=False)
+        _INFO.size = len(_MODELS)
+        return entry
 
 
 def cache_info() -> CacheInfo:
@@ -499,9 +514,54 @@ def sample_posterior(design: Design, *, draws: int, tune: int, chains: int, seed
     """
     compiled = compiled_model(design)
     compiled.set_data(design, data)
+    white = "path_whitened" in compiled.model.named_vars
+    if white and initvals is not None:
+        initvals = [_whitened_initvals(v, compiled.values, design) for v in initvals]
     tree = nuts(compiled.model, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept, cores=cores,
                 progressbar=progressbar, trace=compiled.trace, initvals=initvals)
+    if white:
+        tree = _standard_innovations(tree)
     return relabel(compiled.item_data(tree), design)
+
+
+def _with_data(design: Design, values: dict) -> Design:
+    """``design`` with the evidence columns of ``values`` (a replay point's or a simulation's data)."""
+    import dataclasses
+
+    names = {"evidence_indicator": "evidence_indicator", "evidence_month": "evidence_month", "evidence_base_month": "evidence_base_month",
+             "evidence_sd": "evidence_sd", "evidence_value": "evidence_value"}
+    return dataclasses.replace(design, **{field: np.asarray(values[name]) for name, field in names.items() if name in values})
+
+
+def _whitened_initvals(values: dict, data: dict, design: Design) -> dict:
+    """A warm start's values (``level_start``, ``volatility``, ``innovation``) as the whitened
+    parameterisation's (``path_whitened`` in place of ``level_start`` and ``innovation``)."""
+    from forecast.model.hazard import spectral_basis, whitening
+
+    values = dict(values)
+    innovation = np.asarray(values.pop("innovation"), dtype=float)
+    start = np.asarray(values.pop("level_start"), dtype=float)
+    volatility = np.asarray(values["volatility"], dtype=float)
+    level = start[:, None] + np.concatenate([np.zeros((start.size, 1)), np.cumsum(volatility[:, None] * innovation, axis=1)], axis=1)
+    location, scale = whitening(volatility, np.asarray(data["path_precision"]), np.asarray(data["path_target"]), design)
+    values["path_whitened"] = ((level - location) @ spectral_basis(design.n_months)[0]) / scale
+    return values
+
+
+def _standard_innovations(tree):
+    """The whitened fit's posterior with ``innovation`` in place of ``path_whitened``.
+
+    The innovations :math:`z_{k,t} = (x_{k,t} - x_{k,t-1}) / \\sigma_k` of every draw: the same
+    free parameter as the per-item model's, so that every later step reads one posterior.
+    """
+    post = tree["posterior"].to_dataset()
+    level = post["level"].transpose("chain", "draw", "indicator", "month").values
+    volatility = post["volatility"].transpose("chain", "draw", "indicator").values
+    z = np.diff(level, axis=-1) / volatility[..., None]
+    post = post.drop_vars("path_whitened").assign(innovation=(("chain", "draw", "indicator", "step"), z))
+    post = post.assign_coords(step=post["month"].values[1:])
+    tree["posterior"] = xr.DataTree(post)
+    return tree
 
 
 def sample_prior(design: Design, *, draws: int, seed, data: dict[str, np.ndarray] | None = None):
@@ -534,12 +594,17 @@ def sample_prior(design: Design, *, draws: int, seed, data: dict[str, np.ndarray
         tree = pm.sample_prior_predictive(draws=draws, random_seed=_int_seed(seed), var_names=names,
                                           compile_kwargs={"mode": forward_mode()})
     if "evidence" in model.named_vars:
+        # single precision: draws x items values (1e8 with 100,000 items) that only a plot reads;
+        # drawing and storing them in double precision took 10 s of such a fit
         values = compiled.values
         level = tree["prior"]["level"].transpose("chain", "draw", "indicator", "month").values
         shape = level.shape[:2]
-        location = normal_item_location(level.reshape(-1, *level.shape[2:]), values)
+        location = normal_item_location(level.reshape(-1, *level.shape[2:]), values, dtype=np.float32)
         rng = np.random.default_rng([_int_seed(seed), 1])
-        location += rng.standard_normal(location.shape) * np.asarray(values["evidence_sd"], dtype=float)
+        noise = rng.standard_normal(location.shape, dtype=np.float32)
+        noise *= np.asarray(values["evidence_sd"], dtype=np.float32)
+        location += noise
+        del noise
         pp = tree["prior_predictive"].to_dataset()
         pp["evidence"] = (("chain", "draw", "item"), location.reshape(*shape, -1))
         tree["prior_predictive"] = xr.DataTree(pp)
@@ -606,9 +671,10 @@ def fit_design(design: Design, horizons: list[dt.date], config: SampleConfig, se
     """The fit of one design: NUTS, prior draws, pointwise log-likelihood, the forecast, diagnostics.
 
     The free parameters' r_hat and ESS (:func:`~forecast.inference.diagnostics.variable_table`)
-    are computed in a second thread while the prior, the log-likelihood and the forecast are: both
-    are numpy work that releases the GIL (sorting, FFTs, random draws, cumulative sums), and after
-    NUTS the chains' cores are free. The numbers are the same as one after the other.
+    and the pointwise log-likelihood are computed in two more threads while the prior and the
+    forecast are: all are numpy work that releases the GIL (sorting, FFTs, gathers, random draws,
+    cumulative sums), and after NUTS the chains' cores are free. The numbers are the same as one
+    after the other (each step has its own seed and reads only the posterior).
 
     Parameters
     ----------
@@ -641,13 +707,17 @@ def fit_design(design: Design, horizons: list[dt.date], config: SampleConfig, se
     cores = chain_cores(config.chains, config.cores)
     idata = sample_posterior(design, draws=config.draws, tune=config.tune, chains=config.chains, seed=seed,
                              target_accept=config.target_accept, cores=cores, progressbar=progressbar)
-    with ThreadPoolExecutor(1, thread_name_prefix="forecast-diagnostics") as pool:
-        table = pool.submit(variable_table, idata["posterior"].to_dataset())
+    posterior = idata["posterior"].to_dataset()
+    compiled = compiled_model(design)
+    compiled.log_likelihood  # compiled here, not in two threads at once
+    with ThreadPoolExecutor(2, thread_name_prefix="forecast-fit") as pool:
+        table = pool.submit(variable_table, posterior)
+        loglik = pool.submit(log_likelihood, design, posterior)
         prior = sample_prior(design, draws=config.prior_draws, seed=seed + 1)
         for name in ("prior", "prior_predictive"):
             idata[name] = prior[name]
-        idata["log_likelihood"] = xr.DataTree(log_likelihood(design, idata["posterior"].to_dataset()))
         add_forecast(idata, design, horizons, config.future_paths, seed, lead_months=lead_months)
+        idata["log_likelihood"] = xr.DataTree(loglik.result())
         table = table.result()
     return idata, time.perf_counter() - t0, table
 

@@ -37,7 +37,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from forecast.core.errors import Problem, nearest
 from forecast.inputs.yamlio import load_yaml
@@ -47,6 +47,7 @@ SOURCE_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
 RELIABILITY_LETTERS = "ABCDEF"
 SourceKind = Literal["official", "media", "intelligence", "analysis", "person", "ngo", "social-media", "other"]
 _QUALIFIER = re.compile(r"\s*\(.*\)\s*$", re.DOTALL)
+_UNSEEN = object()
 
 
 def source_key(text: str) -> str:
@@ -82,6 +83,8 @@ class SourceRegistry(BaseModel):
 
     description: str | None = None
     sources: list[Source] = Field(..., description="The registered sources (ids and names distinct).")
+    _index: dict | None = PrivateAttr(default=None)  # source_key of every id and name -> Source, built on first resolve
+    _resolved: dict = PrivateAttr(default_factory=dict)  # item text -> Source or None
 
     @model_validator(mode="after")
     def _distinct(self) -> "SourceRegistry":
@@ -124,14 +127,19 @@ class SourceRegistry(BaseModel):
         """
         if not isinstance(text, str):
             return None
-        index = {}
-        for s in self.sources:
-            index[source_key(s.id)] = s
-            index[source_key(s.name)] = s
-        key = source_key(text)
-        if key in index:
-            return index[key]
-        return index.get(source_key(_QUALIFIER.sub("", text)))
+        # a feed of 100,000 items names a handful of sources: each text is resolved once
+        resolved = self._resolved.get(text, _UNSEEN)
+        if resolved is _UNSEEN:
+            if self._index is None:
+                index = {}
+                for s in self.sources:
+                    index[source_key(s.id)] = s
+                    index[source_key(s.name)] = s
+                self._index = index
+            key = source_key(text)
+            resolved = self._index[key] if key in self._index else self._index.get(source_key(_QUALIFIER.sub("", text)))
+            self._resolved[text] = resolved
+        return resolved
 
     def suggestion(self, text: str) -> str | None:
         """The registered name (or id) nearest to an unregistered ``source`` text, for "did you mean"."""

@@ -94,7 +94,7 @@ def padded_data(point: Design, full: Design) -> dict[str, np.ndarray]:
     return {"exposure": exposure, "counts": counts, "evidence_sd": sd}
 
 
-def normal_item_location(level, data: dict[str, np.ndarray]) -> np.ndarray:
+def normal_item_location(level, data: dict[str, np.ndarray], dtype=float) -> np.ndarray:
     """The functional each item observes, for every draw: :math:`x_{k_i,t_i} - [b_i \\ge 0]\\, x_{k_i,b_i}`.
 
     Parameters
@@ -103,6 +103,8 @@ def normal_item_location(level, data: dict[str, np.ndarray]) -> np.ndarray:
         (S, K, T) draws of the indicator levels, standardized units.
     data : dict of str to numpy.ndarray
         ``evidence_indicator``, ``evidence_month`` and ``evidence_base_month`` (-1 for a level), each (N,).
+    dtype : numpy dtype
+        Of the result (``numpy.float32`` for draws whose size matters more than their last digits).
 
     Returns
     -------
@@ -110,7 +112,7 @@ def normal_item_location(level, data: dict[str, np.ndarray]) -> np.ndarray:
         (S, N) standardized units, a new array.
     """
     s, k, t = level.shape
-    flat = np.ascontiguousarray(level, dtype=float).reshape(s, k * t)
+    flat = np.ascontiguousarray(level, dtype=dtype).reshape(s, k * t)
     ind = np.asarray(data["evidence_indicator"], dtype=np.int64)
     month = np.asarray(data["evidence_month"], dtype=np.int64)
     base = np.asarray(data["evidence_base_month"], dtype=np.int64)
