@@ -34,7 +34,10 @@ statistics (``build_model(design, collapsed=True)``, :mod:`forecast.model.collap
 observation per (indicator, month, base month, noise group), so a gradient costs the same with
 100,000 items as with 200. Prior and posterior predictive draws use the per-item model (frozen
 once, :attr:`CompiledModel.item_model`), and the ``observed_data``/``constant_data`` groups of a
-fit are the per-item data, as before. The per-item evidence log-likelihood and the prior
+fit are the per-item data, as before. With dense evidence the sampler's model draws the latent
+paths whitened (``path_whitened``, :func:`~forecast.model.hazard.whitened`); :func:`sample_posterior`
+turns its draws back into the model's ``innovation`` (and a warm start's ``innovation`` into
+``path_whitened``), so every caller reads the same posterior. The per-item evidence log-likelihood and the prior
 predictive evidence are computed in numpy from the draws of the levels (vectorised over draws and
 items: :func:`~forecast.model.likelihood.normal_item_log_density`).
 
