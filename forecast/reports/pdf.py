@@ -31,6 +31,9 @@ NOTE_SIZE = 5.8
 # the scenarios row
 ROW1 = (1.75, 2.9)
 ROW2 = (1.6, 2.35)
+# what the plot rows may give up, in inches, when even the fewest table rows leave the text too
+# little room (a flagged fit's warnings, long driver names): the panels stay legible down to there
+ROW_SHRINK = (0.3, 0.25)
 
 # --------------------------------------------------------------------------------------------------
 # the one-page PDF
@@ -131,7 +134,14 @@ def page_figure(content: BriefContent, paper: str = "a4"):
         if slack >= 0:
             break
     else:
-        warnings.warn(f"the brief's content runs {-slack:.2f} in into the footer", stacklevel=2)
+        # the plot rows shrink, the first by at most its share, then the scenarios row
+        deficit = -slack + 0.01
+        cut2 = min(deficit * 0.45, ROW_SHRINK[1]) if content.scenarios is not None else 0.0
+        cut1 = min(deficit - cut2, ROW_SHRINK[0])
+        cut2 = min(deficit - cut1, ROW_SHRINK[1]) if content.scenarios is not None else 0.0
+        fig, slack = _layout(content, paper, ROW1[0] - cut1, ROW2[0] - cut2, rows)
+        if slack < 0:
+            warnings.warn(f"the brief's content runs {-slack:.2f} in into the footer", stacklevel=2)
         fig.brief_rows = dict(zip(("drivers", "evidence"), rows))
         return fig
     # second pass: the panels take the room the text leaves, the first row first
