@@ -291,6 +291,10 @@ def test_cli_writes_a_one_page_pdf_html_and_png_svg_figures(written, ledger_runs
             assert (out / "figures" / f"{name}.{ext}").stat().st_size > 5000, (name, ext)
     assert (out / "figures" / "trajectory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "<svg" in (out / "figures" / "by_date.svg").read_text()[:2000]
+    # every item's influence, one row each (the figure and the page show the largest)
+    table = pd.read_csv(out / "influence.csv")
+    result = ledger_runs[1][BRIEFED][0].result
+    assert sorted(table["id"]) == sorted(result.design.evidence_ids) and {"influence", "method", "pareto_k"} <= set(table.columns)
     assert not list(out.rglob("*.tmp"))  # atomic writes leave no temp files
 
 

@@ -181,6 +181,23 @@ def test_influence_figure_names_every_item_it_leaves_out():
     assert ax.get_title(loc="left").startswith("12 of 15 items")
 
 
+def test_influence_figure_of_a_feed_names_thirty_left_out_items_and_counts_the_rest():
+    """5,000 items: 12 bars, the next 30 named, the other 4,958 counted with the largest of their
+    moves; the figure keeps the height of a few dozen items."""
+    from forecast.reports import plot_influence
+
+    n = 5000
+    influence = np.linspace(0.02, 1e-5, n) * np.where(np.arange(n) % 2, -1, 1)
+    table = pd.DataFrame({"id": [f"feed-{i:04d}" for i in range(n)], "indicator": "a", "grade": "B2", "quote": "q",
+                          "influence": influence, "pareto_k": 0.2, "method": "psis"})
+    fig = drawn(plot_influence(table, PROV, top=12))
+    (left_out,) = [t.get_text().replace("\n", " ") for t in fig.texts if t.get_gid() == "left-out"]
+    assert all(f"feed-{i:04d} (" in left_out for i in range(12, 42)) and "feed-0042" not in left_out
+    largest = 100 * abs(influence[42])
+    assert f"and 4,958 more, each moving the headline by {largest:.1f} pts or less (every item in influence.csv)" in left_out
+    assert fig.get_size_inches()[1] < 12
+
+
 def test_influence_figure_explains_a_pareto_k_when_it_shows_one():
     from forecast.reports import plot_influence
 

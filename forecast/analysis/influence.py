@@ -227,12 +227,10 @@ def leave_one_out_means(result, horizon=None) -> pd.DataFrame:
     r_eff = np.clip(np.asarray(arviz_stats.ess(likelihood, method="mean").values, dtype=float) / n, 1e-3, 1.0)
     # leaving item i out reweights the posterior by 1 / p(y_i | theta)
     weights = psis(-loglik.transpose("item", "chain", "draw").values, r_eff=r_eff)
-    rows = []
-    for i, item_id in enumerate(result.design.evidence_ids):
-        w = type(weights)(weights.weights[i], float(weights.pareto_k[i]), float(weights.ess[i]))
-        rows.append({"id": item_id, "full_mean": float(p.mean()), "loo_mean": float(w.mean(p)), "mcse": w.mcse(p),
-                     "pareto_k": w.pareto_k, "r_eff": float(r_eff[i])})
-    return pd.DataFrame(rows, columns=columns)
+    # every item's mean and MCSE at once (one arviz_stats call for 5,000 items, not 5,000 calls)
+    return pd.DataFrame({"id": list(result.design.evidence_ids), "full_mean": float(p.mean()), "loo_mean": np.asarray(weights.mean(p), dtype=float),
+                         "mcse": np.atleast_1d(weights.mcse(p)), "pareto_k": np.asarray(weights.pareto_k, dtype=float), "r_eff": r_eff.astype(float)},
+                        columns=columns)
 
 
 def reliable_k(result, k_threshold: float = 0.7) -> float:

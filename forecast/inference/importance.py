@@ -73,16 +73,18 @@ class ImportanceWeights:
         """
         return (self.weights * np.asarray(values)).sum(axis=(-2, -1))
 
-    def mcse(self, values: np.ndarray) -> float:
-        """Monte Carlo SE of :meth:`mean` (one weight vector), autocorrelation of the chains included.
+    def mcse(self, values: np.ndarray) -> float | np.ndarray:
+        """Monte Carlo SE of :meth:`mean`, autocorrelation of the chains included.
 
         Parameters
         ----------
         values : (chain, draw) array
+            One value per draw (broadcast against the weights' leading dims).
 
         Returns
         -------
-        float
+        float or numpy.ndarray
+            One SE per weight vector (a float for one vector), in one ``arviz_stats.mcse`` call.
 
         By the delta method the error of a self-normalised importance-sampling mean :math:`\\hat\\mu`
         is the mean of :math:`z_s = S w_s (v_s - \\hat\\mu)`; its MCSE (``arviz_stats.mcse``) is the SE.
@@ -90,8 +92,11 @@ class ImportanceWeights:
         import arviz_stats
 
         values = np.asarray(values, dtype=float)
-        z = self.n_draws * self.weights * (values - self.mean(values))
-        return float(arviz_stats.mcse(xr.DataArray(z, dims=SAMPLE_DIMS), method="mean"))
+        mean = np.asarray(self.mean(values))
+        z = self.n_draws * self.weights * (values - mean[..., None, None])
+        dims = tuple(f"vector_{i}" for i in range(z.ndim - 2)) + SAMPLE_DIMS
+        se = np.asarray(arviz_stats.mcse(xr.DataArray(z, dims=dims), method="mean").values, dtype=float)
+        return float(se) if se.ndim == 0 else se
 
     def resample(self, rng: np.random.Generator) -> np.ndarray:
         """Indices into the flattened (chain, draw) draws, each kept in proportion to its weight.

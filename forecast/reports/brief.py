@@ -83,8 +83,9 @@ class BriefOutput:
 
 
 def write_brief(content: BriefContent, out, paper: str = "a4") -> BriefOutput:
-    """Write ``brief.pdf``, ``brief.html`` and ``figures/<name>.png|.svg`` into ``out``."""
+    """Write ``brief.pdf``, ``brief.html``, ``figures/<name>.png|.svg`` and (with influence) ``influence.csv`` into ``out``."""
     from forecast.core.atomic import atomic_write
+    from forecast.reports.influence_plot import INFLUENCE_CSV
     from forecast.reports.html import render_html
     from forecast.reports.style import save
 
@@ -96,6 +97,10 @@ def write_brief(content: BriefContent, out, paper: str = "a4") -> BriefOutput:
     for name, fig in figures.items():
         paths[name] = save(fig, out / "figures" / name)
         images[name] = Path(paths[name]["png"]).read_bytes()
+    if content.influence is not None:
+        # every item's influence (the figure and the page show the largest): one row per item
+        table = content.influence.drop(columns=[c for c in ("quote",) if c in content.influence.columns])
+        atomic_write(out / INFLUENCE_CSV, lambda p: table.to_csv(p, index=False))
     pdf = write_pdf(content, out / "brief.pdf", paper)
     html_text = render_html(content, images, paper)
     html = atomic_write(out / "brief.html", lambda p: p.write_text(html_text, encoding="utf-8"))

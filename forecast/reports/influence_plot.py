@@ -23,6 +23,10 @@ from forecast.reports.style import DARK, INK, LIGHT, Provenance, layout, new_fig
 K_THRESHOLD = 0.7
 
 
+NAMED_LEFT_OUT = 30  # items below the bars named in the caption; the rest are counted (all in INFLUENCE_CSV)
+INFLUENCE_CSV = "influence.csv"  # written beside brief.html by forecast.reports.brief.write_brief
+
+
 @styled
 def plot_influence(influence: pd.DataFrame, provenance: Provenance, top: int = 12, k_threshold: float = K_THRESHOLD, width: float = 8.0):
     """Horizontal bar chart of the ``top`` most influential evidence items.
@@ -43,8 +47,16 @@ def plot_influence(influence: pd.DataFrame, provenance: Provenance, top: int = 1
     shown, left_out = ordered.head(top), ordered.iloc[top:]
     lines = []
     if len(left_out):
-        lines.append("Not shown (smaller influence): " + ", ".join(f"{i} ({points(v)}{', refit' if m == 'refit' else ''})"
-                                                                for i, v, m in zip(left_out["id"], left_out["influence"], left_out["method"])) + ".")
+        named, rest = left_out.head(NAMED_LEFT_OUT), left_out.iloc[NAMED_LEFT_OUT:]
+        text = "Not shown (smaller influence): " + ", ".join(f"{i} ({points(v)}{', refit' if m == 'refit' else ''})"
+                                                         for i, v, m in zip(named["id"], named["influence"], named["method"]))
+        if len(rest):
+            # a feed of thousands of items: the figure stays one page; the brief's influence.csv lists every item
+            largest = 100 * float(rest["influence"].abs().max())
+            bound = f"{largest:.1f} pts" if largest >= 0.05 else "<0.1 pts"
+            text += (f"; and {len(rest):,} more, each moving the headline by {bound} or less "
+                     f"(every item in {INFLUENCE_CSV})")
+        lines.append(text + ".")
     if ((shown["method"] == "psis") & (shown["pareto_k"] > k_threshold)).any():
         lines.append(f"k: the Pareto k of an estimate made without refitting; above {k_threshold:.2f} the item carries so much information "
                      "that the estimate is unreliable.")
