@@ -329,7 +329,9 @@ CASES = [
     Case("yaml-value-yes", "numbers", items(("    direction: down\n    strength: weak\n", "    value: yes\n")), V, 1,
          "not a number", "evidence/extra.yaml", "value: yes", "items.0.value"),
     Case("yaml-value-out-of-scale", "numbers", items(("    direction: down\n    strength: weak\n", "    value: 7\n")), V, 1,
-         "less than or equal to 5", "evidence/extra.yaml", "value: 7", "items.0.value"),
+         "7 is above 5, the largest value allowed", "evidence/extra.yaml", "value: 7", "items.0.value"),
+    Case("csv-value-out-of-scale", "numbers", csv_rows(CSV_ROW.replace(",0.5,", ",-7.5,")), V, 1,
+         "-7.5 is below -5, the smallest value allowed", "evidence/extra.csv", "row-a", "value"),
     Case("csv-value-true", "numbers", csv_rows(CSV_ROW.replace(",0.5,", ",true,")), V, 1,
          "value 'true' is not a number", "evidence/extra.csv", "row-a", "value"),
     Case("csv-decimal-comma-with-commas", "numbers", csv_rows(CSV_ROW.replace(",0.5,", ',"0,5",')), V, 1,
@@ -337,29 +339,29 @@ CASES = [
     Case("spec-draws-true", "numbers", append(SPEC, "sampler:\n  draws: true\n"), V, 1,
          "not a number", SPEC, "draws: true", "sampler.draws"),
     Case("spec-chains-zero", "numbers", append(SPEC, "sampler:\n  chains: 0\n"), V, 1,
-         "greater than or equal to 1", SPEC, "chains: 0", "sampler.chains"),
+         "0 is below 1, the smallest value allowed", SPEC, "chains: 0", "sampler.chains"),
     Case("spec-tune-negative", "numbers", append(SPEC, "sampler:\n  tune: -1\n"), V, 1,
-         "greater than or equal to 10", SPEC, "tune: -1", "sampler.tune"),
+         "-1 is below 10, the smallest value allowed", SPEC, "tune: -1", "sampler.tune"),
     Case("spec-future-paths-huge", "numbers", append(SPEC, "sampler:\n  future_paths: 100000\n"), V, 1,
-         "less than or equal to 1000", SPEC, "future_paths:", "sampler.future_paths"),
+         "100000 is above 1000, the largest value allowed", SPEC, "future_paths:", "sampler.future_paths"),
     Case("spec-total-draws", "numbers", append(SPEC, "sampler:\n  draws: 20000\n  chains: 16\n"), V, 1,
          "chains x draws = 16 x 20000", SPEC, "sampler:", "sampler"),
     Case("spec-horizon-year-2500", "numbers", edit(SPEC, "2027-12-31]", "2500-01-01]"), V, 1,
          "more than 50 years after the risk window start", SPEC, "horizons:", "horizons"),
     Case("spec-lead-months-negative", "numbers", edit(SPEC, "headline_lead_months: 12", "headline_lead_months: -1"), V, 1,
-         "greater than or equal to 0", SPEC, "headline_lead_months", "headline_lead_months"),
+         "-1 is below 0, the smallest value allowed", SPEC, "headline_lead_months", "headline_lead_months"),
     Case("spec-lead-months-true", "numbers", edit(SPEC, "headline_lead_months: 12", "headline_lead_months: true"), V, 1,
          "not a number", SPEC, "headline_lead_months", "headline_lead_months"),
     Case("spec-r-hat-below-one", "numbers", append(SPEC, "thresholds:\n  r_hat: 0.9\n"), V, 1,
-         "greater than 1", SPEC, "r_hat: 0.9", "thresholds.r_hat"),
+         "0.9 is too small: it must be above 1", SPEC, "r_hat: 0.9", "thresholds.r_hat"),
     Case("spec-observation-sd-zero", "numbers", append(SPEC, "grading:\n  observation_sd: 0\n"), V, 1,
-         "greater than 0", SPEC, "observation_sd: 0", "grading.observation_sd"),
+         "0 is too small: it must be above 0", SPEC, "observation_sd: 0", "grading.observation_sd"),
     Case("spec-change-sd-true", "numbers", append(SPEC, "grading:\n  change_sd: true\n"), V, 1,
          "not a number", SPEC, "change_sd: true", "grading.change_sd"),
     Case("library-picture-sd-above-two", "numbers", edit(LIBRARY, "  sd: 0.25", "  sd: 20"), V, 1,
-         "less than or equal to 2", LIBRARY, "  sd: 20", "picture.sd"),
+         "20 is above 2, the largest value allowed", LIBRARY, "  sd: 20", "picture.sd"),
     Case("spec-prior-mass-above-one", "numbers", edit(SPEC, "mass: 0.9", "mass: 1.5"), V, 1,
-         "less than 1", SPEC, "mass: 1.5", "baseline.probability.mass"),
+         "1.5 is too large: it must be below 1", SPEC, "mass: 1.5", "baseline.probability.mass"),
     Case("library-prior-param-true", "numbers", edit(LIBRARY, "params: {mu: -0.5, sigma: 0.7}", "params: {mu: -0.5, sigma: on}"), V, 1,
          "not a number", LIBRARY, "sigma: on", "indicators.0.level.params.sigma"),
     Case("spec-scenario-level-true", "numbers", edit(SPEC, "set: {unrest-risk: 2.0}", "set: {unrest-risk: true}"), V, 1,
@@ -570,3 +572,18 @@ def test_the_table_covers_every_kind():
         kinds[case.kind] = kinds.get(case.kind, 0) + 1
     assert set(kinds) == {"dates", "as-of", "numbers", "csv", "files", "yaml", "text", "store"}
     assert len({c.id for c in CASES}) == len(CASES)
+
+
+def test_problems_come_in_file_and_line_order(project_copy):
+    """A later row's unknown indicator (found by a later check) is listed after an earlier row's bad
+    grade and before a later row's bad value, in `validate` and in the error a load raises."""
+    from forecast.core.errors import InputError
+    from forecast.inputs.project import Project
+
+    csv_rows(CSV_ROW.replace("B2", "Z9"), CSV_ROW.replace("row-a", "row-b").replace("unrest-risk", "unrest-rsik"),
+             CSV_ROW.replace("row-a", "row-c").replace(",0.5,", ",9,"))(project_copy)
+    found = [(p.line, p.field) for p in Project(project_copy).validate() if p.file.endswith("extra.csv") and p.severity == "error"]
+    assert found == [(2, "grade"), (3, "indicator"), (4, "value")]
+    with pytest.raises(InputError) as caught:
+        Project(project_copy).load(QID)
+    assert [(p.line, p.field) for p in caught.value.problems if p.file.endswith("extra.csv")] == found

@@ -126,6 +126,17 @@ def test_unknown_source_suggests_the_registered_name(proj):
         Project(proj).load("belarus-entry")
 
 
+def test_a_feed_naming_one_unknown_source_is_one_warning_with_its_count(proj):
+    """5,000 rows of one unregistered source: one warning at its first row, counting the others."""
+    rows = ["id,event_date,published,indicator,value,source,grade,quote"]
+    rows += [f"feed-{i:04d},2023-0{1 + i % 9}-10,2023-0{1 + i % 9}-12,unrest-risk,0.1,Automated feed,B2,row {i}" for i in range(5000)]
+    path = proj / "evidence" / "feed.csv"
+    path.write_text("\n".join(rows) + "\n")
+    found = [p for p in Project(proj).validate() if p.field == "source" and p.file == str(path)]
+    assert len(found) == 1 and found[0].severity == "warning" and found[0].line == 2
+    assert "'Automated feed' in item 'feed-0000' and 4,999 more items of this file (up to line 5001)" in found[0].message
+
+
 def test_bad_registry_names_file_line_and_field(proj):
     path = proj / "evidence" / "sources.yaml"
     path.write_text(path.read_text() + "  - id: wire\n    name: Wire\n    kind: media\n    reliability: G\n    nots: x\n")

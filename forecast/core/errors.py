@@ -76,10 +76,15 @@ class ProblemList:
         Raises
         ------
         InputError
-            When at least one problem has severity ``error``.
+            When at least one problem has severity ``error`` (the errors in file and line order).
         """
         if self.errors:
-            raise InputError(self.errors)
+            raise InputError(by_place(self.errors))
+
+
+def by_place(problems: Iterable[Problem]) -> list[Problem]:
+    """``problems`` ordered by file, then line (a problem without a line last in its file); stable otherwise."""
+    return sorted(problems, key=lambda p: (p.file, p.line if p.line is not None else float("inf")))
 
 
 def nearest(name: str, candidates: Iterable[str]) -> str | None:

@@ -189,6 +189,12 @@ class LocatedItem(BaseModel):
 MAX_PROBLEMS_PER_FILE = 50
 
 
+# pydantic's range errors: the words for the value's side of the bound, and the bound's key in ``ctx``
+BOUNDS = {"less_than_equal": ("{x} is above {b}, the largest value allowed", "le"), "less_than": ("{x} is too large: it must be below {b}", "lt"),
+          "greater_than_equal": ("{x} is below {b}, the smallest value allowed", "ge"),
+          "greater_than": ("{x} is too small: it must be above {b}", "gt")}
+
+
 def _problems_from_validation(
     exc: ValidationError, file: Path, line_of, model_fields: list[str], loc_prefix: tuple = ()
 ) -> list[Problem]:
@@ -211,6 +217,11 @@ def _problems_from_validation(
             options = re.findall(r"'([^']*)'", expected)
             message = f"{err['input']!r} is not one of {expected}" if expected else message
             suggestion = nearest(err["input"], options) if options else None
+        elif err["type"] in BOUNDS and "input" in err:
+            # a number outside its field's range: the value given and the bound it crosses
+            template, key = BOUNDS[err["type"]]
+            bound = (err.get("ctx") or {}).get(key)
+            message = template.format(x=repr(err["input"]), b=f"{bound:g}" if isinstance(bound, (int, float)) else bound)
         elif err["type"] in ("finite_number",):
             message = "value must be a finite number (NaN and infinity are not allowed)"
         elif err["type"].startswith("date"):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from forecast.core.errors import InputError, Problem, ProblemList, nearest
+from forecast.core.errors import InputError, Problem, ProblemList, by_place, nearest
 from forecast.core.timegrid import check_not_future, to_date
 from forecast.inputs.evidence import EVIDENCE_SUFFIXES, LocatedItem, RawItem, read_evidence
 from forecast.inputs.evidence_set import Evidence
@@ -382,8 +382,8 @@ class Project:
                 for p in check_item_sources(registry, [li.raw() for li in _bearing_on(spec, items)], "error"):
                     errors.setdefault((p.file, p.line, p.field), p)
             kept = [p for p in problems.items if not (p.severity == "warning" and (p.file, p.line, p.field) in errors)]
-            return kept + list(errors.values())
-        return problems.items
+            return by_place(kept + list(errors.values()))
+        return by_place(problems.items)
 
     def _learned_needs_registry(self, spec: QuestionSpec | None, registry: SourceRegistry | None) -> list[Problem]:
         """A problem when a spec asks for learned source weights and the project has no (valid) registry."""

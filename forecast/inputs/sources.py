@@ -198,20 +198,30 @@ def check_item_sources(registry: SourceRegistry, raws, severity: str = "warning"
     -------
     list of Problem
         "unknown source 'X' in item 'Y' (not in evidence/sources.yaml)", field ``source``, with the
-        nearest registered name as the suggestion.
+        nearest registered name as the suggestion; one per file and source text, at its first line,
+        counting the file's other items that name it ("and 4,999 more items of this file").
     """
-    problems = []
+    # one problem per (file, source text): a feed of 5,000 rows naming one unregistered source is
+    # one thing to fix, named at its first line with the count of the others
+    found: dict[tuple[str, str], list] = {}
     for raw in raws:
         data = raw.data if isinstance(raw.data, dict) else {}
         text = data.get("source")
         if not isinstance(text, str) or not text.strip() or data.get("draft") is True:
             continue  # a missing source is the item's own problem; a draft is confirmed later
         if registry.resolve(text) is None:
-            item_id = data.get("id")
-            named = f" in item '{item_id}'" if isinstance(item_id, str) else ""
-            why = "; a question with `sources: learned` needs every item's source" if severity == "error" else ""
-            problems.append(
-                Problem(raw.file, f"unknown source {text.strip()[:80]!r}{named} (not in evidence/{SOURCES_FILE}; register it there{why})", raw.line_of("source"), "source",
-                        registry.suggestion(text), severity=severity)
-            )
+            found.setdefault((str(raw.file), text.strip()), []).append((raw, data.get("id")))
+    problems = []
+    why = "; a question with `sources: learned` needs every item's source" if severity == "error" else ""
+    for (file, text), hits in found.items():
+        raw, item_id = hits[0]
+        named = f" in item '{item_id}'" if isinstance(item_id, str) else ""
+        if len(hits) > 1:
+            lines = [r.line_of("source") for r, _ in hits]
+            last = max((n for n in lines if n), default=None)
+            named += f" and {len(hits) - 1:,} more item{'s' if len(hits) > 2 else ''} of this file" + (f" (up to line {last})" if last else "")
+        problems.append(
+            Problem(raw.file, f"unknown source {text[:80]!r}{named} (not in evidence/{SOURCES_FILE}; register it there{why})", raw.line_of("source"), "source",
+                    registry.suggestion(text), severity=severity)
+        )
     return problems
