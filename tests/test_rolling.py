@@ -330,21 +330,26 @@ def test_refits_go_to_the_largest_unreliable_influence(fitted, monkeypatch):
     assert (table.loc[ids[1:3], "method"] == "psis").all()
     note = pareto_k_note(full)
     assert note.count("\n") == 0 and "Pareto k" in note and f"up to {full.attrs['k_limit']:.2f}" in note
-    assert "2 estimates above it but within 0.5 points, not refitted (too small to change the reading), shown with k" in note
-    assert "beyond the refits allowed" not in note
+    # the tiny estimate at k 0.95 is too small to matter; the one at k 1.40 says nothing of its size:
+    # it waits for a refit the cap did not allow
+    assert "1 estimate above it but within 0.5 points, not refitted (too small to change the reading), shown with k" in note
+    assert "; 1 estimate above it, beyond the refits allowed, shown with k and not reliable" in note
+    assert "or any above 1 (whose estimate says nothing of its size), is refitted" in note
     assert "each refit's headline has an MCSE of at most 0.20 points" in note and "FLAGGED" not in note
 
 
 def test_refits_skip_unreliable_estimates_too_small_to_matter():
     """An unreliable estimate (k above the limit) is refitted only when |influence| is above the
-    threshold; the rest are ranked by |influence| and capped."""
+    threshold or k is above 1 (no finite mean: its size is no guide); ranked by |influence|, then
+    the small ones by k, and capped."""
     from forecast.analysis.influence import refit_candidates
 
-    loo = pd.DataFrame({"id": ["a", "b", "c", "d", "picture"], "influence": [0.004, -0.02, 0.03, 0.5, 0.9],
-                        "pareto_k": [0.9, 0.8, 0.6, 1.2, 1.0]})
-    chosen = refit_candidates(loo, limit=0.7, generated={"picture"}, min_influence=0.005, max_refits=3)
-    assert list(chosen["id"]) == ["d", "b"]  # a: too small; c: reliable; picture: generated
+    loo = pd.DataFrame({"id": ["a", "b", "c", "d", "picture", "e", "f"], "influence": [0.004, -0.02, 0.03, 0.5, 0.9, -0.002, 0.001],
+                        "pareto_k": [0.9, 0.8, 0.6, 1.2, 1.0, 1.77, 1.3]})
+    chosen = refit_candidates(loo, limit=0.7, generated={"picture"}, min_influence=0.005, max_refits=4)
+    assert list(chosen["id"]) == ["d", "b", "e", "f"]  # a: too small at k 0.9; c: reliable; picture: generated
     assert list(refit_candidates(loo, 0.7, {"picture"}, 0.005, max_refits=1)["id"]) == ["d"]
+    assert list(refit_candidates(loo, 0.7, {"picture"}, 0.005, max_refits=3)["id"]) == ["d", "b", "e"]
 
 
 # --------------------------------------------------------------------------------------------------

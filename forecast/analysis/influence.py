@@ -115,7 +115,7 @@ def pareto_k_note(table: pd.DataFrame) -> str:
     if len(table):
         unreliable = (table["method"] == "psis") & (table["pareto_k"] > limit)
         generated = unreliable & table["id"].isin(list(table.attrs.get("generated", ())))
-        too_small = unreliable & ~generated & (table["influence"].abs() <= small_limit)
+        too_small = unreliable & ~generated & (table["influence"].abs() <= small_limit) & (table["pareto_k"] <= NO_MEAN_K)
         kept, small, fixed = int((unreliable & ~generated & ~too_small).sum()), int(too_small.sum()), int(generated.sum())
 
     def n(count):
@@ -127,7 +127,8 @@ def pareto_k_note(table: pd.DataFrame) -> str:
         if kept:
             text += f"; {n(kept)} above it shown with k and not reliable"
     else:
-        text += f", above it an item moving the headline more than {100 * small_limit:.1f} points is refitted (refit)"
+        text += (f", above it an item moving the headline more than {100 * small_limit:.1f} points, or any above "
+                 f"{NO_MEAN_K:.0f} (whose estimate says nothing of its size), is refitted (refit)")
         text += f", at most {allowed}" if allowed is not None else ""
         if kept:
             text += f"; {n(kept)} above it, beyond the refits allowed, shown with k and not reliable"
@@ -319,6 +320,10 @@ def refit_without(result, question, item_id: str, horizon=None) -> tuple[float, 
 
 
 MIN_REFIT_INFLUENCE = 0.005  # |estimated influence| (probability) below which an unreliable estimate is not refitted
+# above this Pareto k the importance ratios have no finite mean, so a PSIS estimate gives no
+# reliable size either, small or large (Vehtari, Simpson, Gelman, Yao and Gabry 2024, "Pareto
+# smoothed importance sampling", JMLR 25(72), section 3): such an item is refitted whatever its estimate
+NO_MEAN_K = 1.0
 
 
 def refit_candidates(loo: pd.DataFrame, limit: float, generated=(), min_influence: float = MIN_REFIT_INFLUENCE,
@@ -341,13 +346,16 @@ def refit_candidates(loo: pd.DataFrame, limit: float, generated=(), min_influenc
     Returns
     -------
     pandas.DataFrame
-        Rows of ``loo`` with ``pareto_k > limit`` and ``|influence| > min_influence``, not
-        generated, largest ``|influence|`` first (ties: larger k first), at most ``max_refits``.
+        Rows of ``loo`` with ``pareto_k > limit`` and either ``|influence| > min_influence`` or
+        ``pareto_k >`` :data:`NO_MEAN_K` (an estimate that says nothing about its size), not
+        generated: those above the threshold first, largest ``|influence|`` first (ties: larger k
+        first), then the others by k; at most ``max_refits``.
     """
-    keep = (loo["pareto_k"] > limit) & (loo["influence"].abs() > min_influence) & ~loo["id"].isin(list(generated))
-    chosen = loo[keep]
-    order = chosen.assign(size=chosen["influence"].abs()).sort_values(["size", "pareto_k"], ascending=False, kind="stable")
-    return order.head(max(max_refits, 0)).drop(columns="size")
+    size = loo["influence"].abs()
+    keep = (loo["pareto_k"] > limit) & ((size > min_influence) | (loo["pareto_k"] > NO_MEAN_K)) & ~loo["id"].isin(list(generated))
+    chosen = loo[keep].assign(large=(size > min_influence)[keep], size=size[keep])
+    order = chosen.sort_values(["large", "size", "pareto_k"], ascending=False, kind="stable")
+    return order.head(max(max_refits, 0)).drop(columns=["large", "size"])
 
 
 REFIT_TUNE = 200  # tuning steps of a warm-started refit (an assumption, see the module docstring)
