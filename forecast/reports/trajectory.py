@@ -213,7 +213,7 @@ def plot_trajectory(runs: pd.DataFrame, provenance: Provenance, spec, evidence=(
         ax.set_ylabel(quantity)
         what = (f"P({provenance.event} within {int(frame['months'].iloc[-1])} months of each date" if horizon is None
                 else f"P({provenance.event} by {frame['horizon'].iloc[-1]}")
-        ax.set_title(f"{what}), as forecast on each date ({len(frame)} runs)", loc="left")
+        ax.set_title(f"{what}), as forecast on each date ({len(frame)} run{'s' if len(frame) != 1 else ''})", loc="left")
     else:
         ax.text(0.5, 0.5, "no succeeded update or replay runs with this forecast in the ledger", transform=ax.transAxes, ha="center", va="center")
     ax.tick_params(labelbottom=False)
