@@ -36,7 +36,9 @@ def _standard_point(white_point: dict, design) -> dict:
     from forecast.model.hazard import spectral_basis, whitening, whitening_data
 
     volatility = np.exp(white_point["volatility_log__"])
-    data = whitening_data(design)
+    d = design
+    data = whitening_data(d.evidence_indicator, d.evidence_month, d.evidence_base_month, d.evidence_sd, d.evidence_value,
+                          (len(d.indicator_ids), d.n_months))
     location, scale = whitening(volatility, data["path_precision"], data["path_target"], design)
     path = location + (white_point["path_whitened"] * scale) @ spectral_basis(design.n_months)[0].T
     point = {k: v for k, v in white_point.items() if k != "path_whitened"}

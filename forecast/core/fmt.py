@@ -38,17 +38,21 @@ def percent_range(lower: float, upper: float) -> str:
     return f"{percent(lower)}-{percent(upper)}"
 
 
-def points(delta: float) -> str:
+def points(delta: float, signed: bool = True) -> str:
     """A difference of two probabilities in signed percentage points, one decimal: ``"+1.5 pts"``.
 
     A difference that is not zero but rounds to 0.0 prints as a bound with its sign
-    (``"+<0.1 pts"``, ``"-<0.1 pts"``), as :func:`percent` prints ``"<1%"``.
+    (``"+<0.1 pts"``, ``"-<0.1 pts"``), as :func:`percent` prints ``"<1%"``. With
+    ``signed=False``, a size without its sign (``"1.5 pts"``, ``"<0.1 pts"``).
     """
     pts = 100 * float(delta)
     if math.isnan(pts):
         return ""
+    sign = ("+" if pts > 0 else "-") if signed else ""
+    if not signed:
+        pts = abs(pts)
     if pts == 0:
         return "0.0 pts"
     if abs(pts) < 0.05:
-        return f"{'+' if pts > 0 else '-'}<0.1 pts"
-    return f"{pts:+.1f} pts"
+        return f"{sign}<0.1 pts"
+    return f"{pts:+.1f} pts" if signed else f"{pts:.1f} pts"

@@ -230,7 +230,8 @@ class CompiledModel:
         if "path_target" in self.data_names:
             from forecast.model.hazard import whitening_data
 
-            values.update(whitening_data(_with_data(design, values)))
+            values.update(whitening_data(*(values[f"evidence_{n}"] for n in ("indicator", "month", "base_month", "sd", "value")),
+                                         (len(design.indicator_ids), design.n_months)))
         self.values = values
         self.items = list(design.evidence_ids)
         with self.model:
@@ -527,25 +528,15 @@ def sample_posterior(design: Design, *, draws: int, tune: int, chains: int, seed
     return relabel(compiled.item_data(tree), design)
 
 
-def _with_data(design: Design, values: dict) -> Design:
-    """``design`` with the evidence columns of ``values`` (a replay point's or a simulation's data)."""
-    import dataclasses
-
-    names = {"evidence_indicator": "evidence_indicator", "evidence_month": "evidence_month", "evidence_base_month": "evidence_base_month",
-             "evidence_sd": "evidence_sd", "evidence_value": "evidence_value"}
-    return dataclasses.replace(design, **{field: np.asarray(values[name]) for name, field in names.items() if name in values})
-
-
 def _whitened_initvals(values: dict, data: dict, design: Design) -> dict:
     """A warm start's values (``level_start``, ``volatility``, ``innovation``) as the whitened
     parameterisation's (``path_whitened`` in place of ``level_start`` and ``innovation``)."""
     from forecast.model.hazard import spectral_basis, whitening
+    from forecast.model.simulate import walk_levels
 
     values = dict(values)
-    innovation = np.asarray(values.pop("innovation"), dtype=float)
-    start = np.asarray(values.pop("level_start"), dtype=float)
     volatility = np.asarray(values["volatility"], dtype=float)
-    level = start[:, None] + np.concatenate([np.zeros((start.size, 1)), np.cumsum(volatility[:, None] * innovation, axis=1)], axis=1)
+    level = walk_levels(values.pop("level_start"), volatility, np.asarray(values.pop("innovation"), dtype=float))
     location, scale = whitening(volatility, np.asarray(data["path_precision"]), np.asarray(data["path_target"]), design)
     values["path_whitened"] = ((level - location) @ spectral_basis(design.n_months)[0]) / scale
     return values

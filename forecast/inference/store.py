@@ -158,7 +158,7 @@ def recompute_draws(ds, design) -> dict:
     """
     import xarray as xr
 
-    from forecast.model.simulate import log_baseline_rate
+    from forecast.model.simulate import log_baseline_rate, walk_levels
 
     out = {}
     have = set(ds.data_vars)
@@ -181,9 +181,7 @@ def recompute_draws(ds, design) -> dict:
     if k and {"level_start", "volatility"} <= have and (design.n_months == 1 or "innovation" in have):
         start = values("level_start", "indicator")
         if design.n_months > 1:
-            innovation = values("innovation", "indicator", "step")
-            steps = np.cumsum(values("volatility", "indicator")[..., None] * innovation, axis=-1)
-            level = start[..., None] + np.concatenate([np.zeros(start.shape + (1,)), steps], axis=-1)
+            level = walk_levels(start, values("volatility", "indicator"), values("innovation", "indicator", "step"))
         else:
             level = start[..., None]
         out["level"] = xr.DataArray(level, dims=(*base, "indicator", "month"), coords={**coords, **ind, **months})

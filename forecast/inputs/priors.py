@@ -235,6 +235,41 @@ def _maxent(dist: str, lower: float, upper: float, mass: float) -> tuple[tuple[s
     return tuple(params.items())
 
 
+def stacked_params(priors) -> dict:
+    """The parameters of priors of one family, each as an array over the priors (for one vector variable).
+
+    Parameters
+    ----------
+    priors : sequence of Prior
+        Of the same family.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Parameter name (PyMC's) to a (len(priors),) array.
+    """
+    import numpy as np
+
+    params = [p.resolved_params() for p in priors]
+    return {k: np.array([q[k] for q in params]) for k in params[0]}
+
+
+def pymc_distribution(dist: str, params: dict):
+    """The unnamed PyMC distribution (``.dist``) of family ``dist`` with ``params``, for ``pm.logp`` and ``pm.draw``.
+
+    Parameters
+    ----------
+    dist : str
+        Family name (a key of :data:`FAMILIES`).
+    params : dict of str to float or numpy.ndarray
+        The family's parameters (PyMC names), as float64 (see :func:`pymc_variable`).
+    """
+    import numpy as np
+    import pymc as pm
+
+    return getattr(pm, FAMILIES[dist].cls).dist(**{k: np.asarray(v, dtype="float64") for k, v in params.items()})
+
+
 def pymc_variable(dist: str, name: str, params: dict, **kwargs):
     """A PyMC variable of family ``dist`` (a key of :data:`FAMILIES`) with ``params``.
 

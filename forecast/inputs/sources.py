@@ -47,7 +47,6 @@ SOURCE_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
 RELIABILITY_LETTERS = "ABCDEF"
 SourceKind = Literal["official", "media", "intelligence", "analysis", "person", "ngo", "social-media", "other"]
 _QUALIFIER = re.compile(r"\s*\(.*\)\s*$", re.DOTALL)
-_UNSEEN = object()
 
 
 def source_key(text: str) -> str:
@@ -128,8 +127,7 @@ class SourceRegistry(BaseModel):
         if not isinstance(text, str):
             return None
         # a feed of 100,000 items names a handful of sources: each text is resolved once
-        resolved = self._resolved.get(text, _UNSEEN)
-        if resolved is _UNSEEN:
+        if text not in self._resolved:
             if self._index is None:
                 index = {}
                 for s in self.sources:
@@ -137,9 +135,8 @@ class SourceRegistry(BaseModel):
                     index[source_key(s.name)] = s
                 self._index = index
             key = source_key(text)
-            resolved = self._index[key] if key in self._index else self._index.get(source_key(_QUALIFIER.sub("", text)))
-            self._resolved[text] = resolved
-        return resolved
+            self._resolved[text] = self._index[key] if key in self._index else self._index.get(source_key(_QUALIFIER.sub("", text)))
+        return self._resolved[text]
 
     def suggestion(self, text: str) -> str | None:
         """The registered name (or id) nearest to an unregistered ``source`` text, for "did you mean"."""

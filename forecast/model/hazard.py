@@ -167,7 +167,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from forecast.inputs.priors import FAMILIES, Prior, pymc_variable
+from forecast.inputs.priors import Prior, pymc_distribution, pymc_variable, stacked_params
 from forecast.model.collapse import collapse
 from forecast.model.design import Design
 
@@ -199,9 +199,7 @@ def vector_prior(name: str, priors: tuple[Prior, ...], dim: str):
     """
     families = {p.dist for p in priors}
     if len(families) == 1:
-        params = [p.resolved_params() for p in priors]
-        stacked = {k: np.array([p[k] for p in params]) for k in params[0]}
-        return pymc_variable(priors[0].dist, name, stacked, dims=dim)
+        return pymc_variable(priors[0].dist, name, stacked_params(priors), dims=dim)
     labels = pm.modelcontext(None).coords[dim]
     parts = [p.to_pymc(f"{name}[{label}]") for label, p in zip(labels, priors)]
     return pm.Deterministic(name, pt.stack(parts), dims=dim)
@@ -287,33 +285,40 @@ def _moments(prior_json: str) -> tuple[float, float]:
     params = prior.resolved_params()
     if prior.dist == "normal":
         return float(params["mu"]), float(params["sigma"]) ** 2
-    draws = pm.draw(getattr(pm, FAMILIES[prior.dist].cls).dist(**{k: np.asarray(v, dtype="float64") for k, v in params.items()}),
-                    draws=4001, random_seed=0)
+    draws = pm.draw(pymc_distribution(prior.dist, params), draws=4001, random_seed=0)
     return float(np.mean(draws)), float(np.var(draws))
 
 
 def level_prior_logp(priors: tuple[Prior, ...], value):
     """The summed log density of the level priors at ``value`` (K,) (the density ``vector_prior`` gives ``level_start``)."""
-    def dist(prior_list):
-        params = [p.resolved_params() for p in prior_list]
-        stacked = {k: np.asarray([q[k] for q in params], dtype="float64") for k in params[0]}
-        return getattr(pm, FAMILIES[prior_list[0].dist].cls).dist(**stacked)
-
     if len({p.dist for p in priors}) == 1:
-        return pm.logp(dist(priors), value).sum()
-    return pt.sum(pt.stack([pm.logp(dist([p]), value[i : i + 1]).sum() for i, p in enumerate(priors)]))
+        return pm.logp(pymc_distribution(priors[0].dist, stacked_params(priors)), value).sum()
+    return pt.sum(pt.stack([pm.logp(pymc_distribution(p.dist, p.resolved_params()), value[i]) for i, p in enumerate(priors)]))
 
 
-def whitening_data(design: Design) -> dict[str, np.ndarray]:
-    r"""The level evidence the whitening uses: ``path_precision`` (K,), the mean over months of the
-    summed precision :math:`P_{k,t}` of the level items; ``path_target`` (K, T), :math:`\sum_i s_i^{-2} y_i` per month."""
-    k, t = len(design.indicator_ids), design.n_months
-    precision, target = np.zeros((k, t)), np.zeros((k, t))
-    level = np.asarray(design.evidence_base_month) < 0
-    where = (np.asarray(design.evidence_indicator)[level], np.asarray(design.evidence_month)[level])
-    weight = np.asarray(design.evidence_sd, dtype=float)[level] ** -2.0
+def whitening_data(indicator, month, base_month, sd, value, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    r"""The level evidence the whitening uses (the ``pm.Data`` of the whitened model).
+
+    Parameters
+    ----------
+    indicator, month, base_month, sd, value : array_like
+        (N,) the items' indicator and month indices, base month (-1 for a level), SD and value
+        (the design's ``evidence_*`` columns, or the ``pm.Data`` values replacing them).
+    shape : (int, int)
+        (K, T), indicators and months.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``path_precision`` (K,), the mean over months of the summed precision :math:`P_{k,t}` of
+        the level items; ``path_target`` (K, T), :math:`\sum_i s_i^{-2} y_i` per month.
+    """
+    precision, target = np.zeros(shape), np.zeros(shape)
+    level = np.asarray(base_month) < 0
+    where = (np.asarray(indicator)[level], np.asarray(month)[level])
+    weight = np.asarray(sd, dtype=float)[level] ** -2.0
     np.add.at(precision, where, weight)
-    np.add.at(target, where, weight * np.asarray(design.evidence_value, dtype=float)[level])
+    np.add.at(target, where, weight * np.asarray(value, dtype=float)[level])
     return {"path_precision": precision.mean(axis=1), "path_target": target}
 
 
@@ -408,7 +413,8 @@ def build_model(design: Design, collapsed: bool = False, whiten: bool | None = N
                 # dense evidence: the paths whitened by their Gaussian conditional posterior (module
                 # docstring, "The sampler's parameterisation"); declared N(0, 1), the potential
                 # replaces that density by the paths' prior density and the Jacobian
-                values = whitening_data(d)
+                values = whitening_data(d.evidence_indicator, d.evidence_month, d.evidence_base_month, d.evidence_sd, d.evidence_value,
+                                        (len(d.indicator_ids), d.n_months))
                 precision = pm.Data("path_precision", values["path_precision"])
                 target = pm.Data("path_target", values["path_target"])
                 white_value = pm.Normal("path_whitened", 0.0, 1.0, dims=("indicator", "month"))

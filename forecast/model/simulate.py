@@ -201,6 +201,26 @@ def log_baseline_rate(p: np.ndarray, months_per_period: int) -> np.ndarray:
     return np.log(-np.log1p(-p) / months_per_period)
 
 
+def walk_levels(level_start: np.ndarray, volatility: np.ndarray, innovation: np.ndarray) -> np.ndarray:
+    r"""The latent paths of the random walk, :math:`x_{k,t} = x_{k,0} + \sigma_k \sum_{j \le t} z_{k,j}`.
+
+    Parameters
+    ----------
+    level_start, volatility : numpy.ndarray
+        (..., K) start levels (std. units) and SDs of a step (std. units per month).
+    innovation : numpy.ndarray
+        (..., K, T - 1) standard-normal innovations.
+
+    Returns
+    -------
+    numpy.ndarray
+        (..., K, T) levels, std. units (what ``level`` of :func:`forecast.model.hazard.build_model` computes).
+    """
+    steps = np.cumsum(np.asarray(volatility, dtype=np.float64)[..., None] * innovation, axis=-1)
+    start = np.asarray(level_start, dtype=np.float64)
+    return start[..., None] + np.concatenate([np.zeros(start.shape + (1,)), steps], axis=-1)
+
+
 def draw_parameters(design: Design, n: int, rng: np.random.Generator) -> Draws:
     """Prior draws of the parameters and latent paths of ``design``'s model.
 
@@ -221,8 +241,7 @@ def draw_parameters(design: Design, n: int, rng: np.random.Generator) -> Draws:
     volatility = draw_priors(design.volatility_priors, n, rng)
     effect_size = draw_priors(design.effect_priors, n, rng)
     k = level_start.shape[1]
-    steps = volatility[:, :, None] * rng.standard_normal((n, k, t_months - 1))
-    level = level_start[:, :, None] + np.concatenate([np.zeros((n, k, 1)), np.cumsum(steps, axis=2)], axis=2)
+    level = walk_levels(level_start, volatility, rng.standard_normal((n, k, t_months - 1)))
     signs = np.asarray(design.signs, dtype=float).reshape(k)
     log_rate = log_baseline_rate(p, design.months_per_period)[:, None] + np.einsum("sk,skt->st", effect_size * signs, level)
     return Draws(p, level_start, volatility, effect_size, level, log_rate, signs)

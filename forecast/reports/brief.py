@@ -99,7 +99,7 @@ def write_brief(content: BriefContent, out, paper: str = "a4") -> BriefOutput:
         images[name] = Path(paths[name]["png"]).read_bytes()
     if content.influence is not None:
         # every item's influence (the figure and the page show the largest): one row per item
-        table = content.influence.drop(columns=[c for c in ("quote",) if c in content.influence.columns])
+        table = content.influence.drop(columns="quote", errors="ignore")
         atomic_write(out / INFLUENCE_CSV, lambda p: table.to_csv(p, index=False))
     pdf = write_pdf(content, out / "brief.pdf", paper)
     html_text = render_html(content, images, paper)

@@ -52,9 +52,8 @@ def plot_influence(influence: pd.DataFrame, provenance: Provenance, top: int = 1
                                                          for i, v, m in zip(named["id"], named["influence"], named["method"]))
         if len(rest):
             # a feed of thousands of items: the figure stays one page; the brief's influence.csv lists every item
-            largest = 100 * float(rest["influence"].abs().max())
-            bound = f"{largest:.1f} pts" if largest >= 0.05 else "<0.1 pts"
-            text += (f"; and {len(rest):,} more, each moving the headline by {bound} or less "
+            largest = points(rest["influence"].abs().max(), signed=False)
+            text += (f"; and {len(rest):,} more, each moving the headline by {largest} or less "
                      f"(every item in {INFLUENCE_CSV})")
         lines.append(text + ".")
     if ((shown["method"] == "psis") & (shown["pareto_k"] > k_threshold)).any():
