@@ -107,7 +107,7 @@ def test_whitened_posterior_equals_the_random_walks_within_mcse():
     from forecast.model.hazard import build_model
 
     design = dense_question().design(AS_OF)
-    settings = dict(draws=1000, tune=1000, chains=2, target_accept=0.9)
+    settings = dict(draws=1000, tune=1000, chains=2, target_accept=0.95)  # the spec's default (at 0.9 one of 2000 draws may diverge)
     white = sample_posterior(design, seed=21, **settings)
     walk = nuts(build_model(design, collapsed=True, whiten=False), seed=22, cores=1, **settings)
     assert int(white["sample_stats"]["diverging"].sum()) == 0 and int(walk["sample_stats"]["diverging"].sum()) == 0
