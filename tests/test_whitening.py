@@ -65,7 +65,7 @@ def test_whitened_log_density_is_the_random_walks_plus_the_log_jacobian():
     from forecast.model.hazard import build_model
 
     design = dense_question().design(AS_OF)
-    white, walk = build_model(design, collapsed=True, whiten=True), build_model(design, collapsed=True, whiten=False)
+    white, walk = build_model(design, collapsed=True, paths="whitened"), build_model(design, collapsed=True, paths="walk")
     assert "path_whitened" in white.named_vars and "innovation" not in white.named_vars and "innovation" in walk.named_vars
     logp_white, logp_walk = white.compile_logp(mode="CVM"), walk.compile_logp(mode="CVM")  # C backend: compiles in seconds
     rng = np.random.default_rng(3)
@@ -109,7 +109,7 @@ def test_whitened_posterior_equals_the_random_walks_within_mcse():
     design = dense_question().design(AS_OF)
     settings = dict(draws=1000, tune=1000, chains=2, target_accept=0.95)  # the spec's default (at 0.9 one of 2000 draws may diverge)
     white = sample_posterior(design, seed=21, **settings)
-    walk = nuts(build_model(design, collapsed=True, whiten=False), seed=22, cores=1, **settings)
+    walk = nuts(build_model(design, collapsed=True, paths="walk"), seed=22, cores=1, **settings)
     assert int(white["sample_stats"]["diverging"].sum()) == 0 and int(walk["sample_stats"]["diverging"].sum()) == 0
     for name in ("level", "volatility", "effect_size", "baseline_probability"):
         a, b = white["posterior"][name], walk["posterior"][name]

@@ -188,10 +188,12 @@ class CheckContext:
             import pymc as pm
             import xarray as xr
 
-            from forecast.inference.sampling import compiled_model, quiet, relabel
+            from forecast.inference.sampling import quiet, relabel
+            from forecast.model.hazard import build_model
 
             idata = self.posterior()
-            model = compiled_model(self.design).model
+            # the model's own form (level_start, innovation free), not the sampler's reparameterisation
+            model = build_model(self.design)
             with model, quiet():
                 post = xr.DataTree.from_dict({"posterior": idata["posterior"].to_dataset()})
                 free = [n for n in PRIOR_VARIABLES if n in model.named_vars]

@@ -178,7 +178,7 @@ class CompiledModel:
     def __init__(self, design: Design):
         from pymc.model.transform.optimization import freeze_model
 
-        from forecast.model.hazard import DATA_NAMES, WHITENING_DATA_NAMES, build_model
+        from forecast.model.hazard import DATA_NAMES, PATH_DATA_NAMES, build_model
 
         self.key = structure_key(design)
         self.design = design
@@ -187,7 +187,7 @@ class CompiledModel:
         self._source = build_model(design)
         # the sampler's model: the evidence through its sufficient statistics (forecast.model.collapse)
         self.model = freeze_model(build_model(design, collapsed=True))
-        self.data_names = [n for n in (*DATA_NAMES, *GROUP_DATA_NAMES, *WHITENING_DATA_NAMES) if n in self.model.named_vars]
+        self.data_names = [n for n in (*DATA_NAMES, *GROUP_DATA_NAMES, *PATH_DATA_NAMES) if n in self.model.named_vars]
         self._item_model = None
         self._log_likelihood: PointwiseLogLikelihood | None = None
         self._trace = None
@@ -232,6 +232,11 @@ class CompiledModel:
 
             values.update(whitening_data(*(values[f"evidence_{n}"] for n in ("indicator", "month", "base_month", "sd", "value")),
                                          (len(design.indicator_ids), design.n_months)))
+        if "anchor_month" in self.data_names:
+            from forecast.model.hazard import anchor_months
+
+            values["anchor_month"] = anchor_months(*(values[f"evidence_{n}"] for n in ("indicator", "month", "base_month", "sd")),
+                                                   (len(design.indicator_ids), design.n_months))
         self.values = values
         self.items = list(design.evidence_ids)
         with self.model:
@@ -519,13 +524,30 @@ def sample_posterior(design: Design, *, draws: int, tune: int, chains: int, seed
     compiled = compiled_model(design)
     compiled.set_data(design, data)
     white = "path_whitened" in compiled.model.named_vars
+    anchored = "level_anchor" in compiled.model.named_vars
     if white and initvals is not None:
         initvals = [_whitened_initvals(v, compiled.values, design) for v in initvals]
+    if anchored and initvals is not None:
+        initvals = [_anchored_initvals(v, compiled.values["anchor_month"]) for v in initvals]
     tree = nuts(compiled.model, draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept, cores=cores,
                 progressbar=progressbar, trace=compiled.trace, initvals=initvals)
     if white:
         tree = _standard_innovations(tree)
+    if anchored:
+        tree["posterior"] = xr.DataTree(tree["posterior"].to_dataset().drop_vars("level_anchor"))
     return relabel(compiled.item_data(tree), design)
+
+
+def _anchored_initvals(values: dict, anchor_month: np.ndarray) -> dict:
+    """A warm start's values (``level_start``, ``volatility``, ``innovation``) as the anchored
+    parameterisation's (``level_anchor``, the level at each indicator's anchor month, in place of
+    ``level_start``)."""
+    from forecast.model.simulate import walk_levels
+
+    values = dict(values)
+    level = walk_levels(values.pop("level_start"), np.asarray(values["volatility"], dtype=float), np.asarray(values["innovation"], dtype=float))
+    values["level_anchor"] = level[np.arange(level.shape[0]), np.asarray(anchor_month)]
+    return values
 
 
 def _whitened_initvals(values: dict, data: dict, design: Design) -> dict:

@@ -85,8 +85,8 @@ class BriefOutput:
 def write_brief(content: BriefContent, out, paper: str = "a4") -> BriefOutput:
     """Write ``brief.pdf``, ``brief.html``, ``figures/<name>.png|.svg`` and (with influence) ``influence.csv`` into ``out``."""
     from forecast.core.atomic import atomic_write
-    from forecast.reports.influence_plot import INFLUENCE_CSV
     from forecast.reports.html import render_html
+    from forecast.reports.influence_plot import INFLUENCE_CSV
     from forecast.reports.style import save
 
     if paper not in PAPER_INCHES:
