@@ -29,12 +29,12 @@ def test_anchor_is_the_month_of_greatest_level_precision():
     from forecast.model.hazard import anchor_months
 
     # indicator 0: precision 4 at month 2, 4 + 16 at month 5; indicator 1: only a change (base 1)
-    # and no level item, so its last month; indicator 2: a tie broken toward the later month
+    # and no level item, so month 0 (the walk's own start); indicator 2: a tie broken toward the later month
     ind = np.array([0, 0, 0, 1, 2, 2])
     month = np.array([2, 5, 5, 3, 1, 4])
     base = np.array([-1, -1, -1, 1, -1, -1])
     sd = np.array([0.5, 0.5, 0.25, 0.1, 1.0, 1.0])
-    np.testing.assert_array_equal(anchor_months(ind, month, base, sd, (3, 7)), [5, 6, 4])
+    np.testing.assert_array_equal(anchor_months(ind, month, base, sd, (3, 7)), [5, 0, 4])
 
 
 def test_sampler_paths_follow_the_evidence():
