@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from forecast.inference.question import Question
@@ -95,6 +96,14 @@ def question(
     )
     located = [LocatedItem(item=EvidenceItem.model_validate(i), file="<test>", line=n + 1) for n, i in enumerate(items or [])]
     return Question(spec=spec, library=lib or library({k: {"level": (0.0, 1.0), "volatility": 0.2} for k in effects} or None), evidence=located)
+
+
+def walk_point(design, seed: int = 5) -> dict:
+    """Random values of the random walk's free parameters for ``design`` (a warm start, as a replay or refit gives one)."""
+    rng = np.random.default_rng(seed)
+    k, t = len(design.indicator_ids), design.n_months
+    return {"level_start": rng.normal(0, 1, k), "volatility": rng.uniform(0.05, 0.3, k), "innovation": rng.normal(0, 1, (k, t - 1)),
+            "effect_size": np.ones(k), "baseline_probability": 0.1}
 
 
 def item(id: str, indicator: str, date: str, published: str | None = None, grade="A1", **kw) -> dict:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .conftest import item, question
+from .conftest import item, question, walk_point
 
 AS_OF = "2022-01-01"
 
@@ -81,10 +81,8 @@ def test_warm_start_and_posterior_use_the_walks_variables():
     design = sparse_question().design(AS_OF)
     compiled = compiled_model(design)
     compiled.set_data(design)
-    rng = np.random.default_rng(5)
-    k, t = len(design.indicator_ids), design.n_months
-    values = {"level_start": rng.normal(0, 1, k), "volatility": rng.uniform(0.05, 0.3, k), "innovation": rng.normal(0, 1, (k, t - 1)),
-              "effect_size": np.ones(k), "baseline_probability": 0.1}
+    values = walk_point(design)
+    k = len(design.indicator_ids)
     start = _anchored_initvals(values, compiled.values["anchor_month"])
     assert set(start) == {"level_anchor", "volatility", "innovation", "effect_size", "baseline_probability"}
     level = walk_levels(values["level_start"], values["volatility"], values["innovation"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .conftest import item, question
+from .conftest import item, question, walk_point
 
 AS_OF = "2022-01-01"
 
@@ -80,19 +80,17 @@ def test_warm_start_maps_to_the_same_paths():
     """A warm start given as (level_start, volatility, innovation) starts the whitened sampler on the same paths."""
     from forecast.inference.sampling import _whitened_initvals, compiled_model
     from forecast.model.hazard import spectral_basis, whitening
+    from forecast.model.simulate import walk_levels
 
     design = dense_question().design(AS_OF)
     compiled = compiled_model(design)
     compiled.set_data(design)
-    rng = np.random.default_rng(5)
-    k, t = len(design.indicator_ids), design.n_months
-    values = {"level_start": rng.normal(0, 1, k), "volatility": rng.uniform(0.05, 0.3, k), "innovation": rng.normal(0, 1, (k, t - 1)),
-              "effect_size": np.ones(k), "baseline_probability": 0.1}
+    values = walk_point(design)
     white = _whitened_initvals(values, compiled.values, design)
     assert set(white) == {"volatility", "effect_size", "baseline_probability", "path_whitened"}
     location, scale = whitening(values["volatility"], compiled.values["path_precision"], compiled.values["path_target"], design)
-    path = location + (white["path_whitened"] * scale) @ spectral_basis(t)[0].T
-    expected = values["level_start"][:, None] + np.concatenate([np.zeros((k, 1)), np.cumsum(values["volatility"][:, None] * values["innovation"], 1)], 1)
+    path = location + (white["path_whitened"] * scale) @ spectral_basis(design.n_months)[0].T
+    expected = walk_levels(values["level_start"], values["volatility"], values["innovation"])
     np.testing.assert_allclose(path, expected, rtol=0, atol=1e-10)
 
 

@@ -336,13 +336,23 @@ def whitening_data(indicator, month, base_month, sd, value, shape: tuple[int, in
         ``path_precision`` (K,), the mean over months of the summed precision :math:`P_{k,t}` of
         the level items; ``path_target`` (K, T), :math:`\sum_i s_i^{-2} y_i` per month.
     """
-    precision, target = np.zeros(shape), np.zeros(shape)
+    precision, target = level_precision(indicator, month, base_month, sd, shape, value)
+    return {"path_precision": precision.mean(axis=1), "path_target": target}
+
+
+def level_precision(indicator, month, base_month, sd, shape: tuple[int, int], value=None):
+    r"""The summed precision :math:`P_{k,t} = \sum_i s_i^{-2}` of the level items of each indicator
+    and month (K, T); with ``value``, also :math:`\sum_i s_i^{-2} y_i` (K, T), as a pair."""
+    precision = np.zeros(shape)
     level = np.asarray(base_month) < 0
     where = (np.asarray(indicator)[level], np.asarray(month)[level])
     weight = np.asarray(sd, dtype=float)[level] ** -2.0
     np.add.at(precision, where, weight)
+    if value is None:
+        return precision
+    target = np.zeros(shape)
     np.add.at(target, where, weight * np.asarray(value, dtype=float)[level])
-    return {"path_precision": precision.mean(axis=1), "path_target": target}
+    return precision, target
 
 
 def anchor_months(indicator, month, base_month, sd, shape: tuple[int, int]) -> np.ndarray:
@@ -362,9 +372,7 @@ def anchor_months(indicator, month, base_month, sd, shape: tuple[int, int]) -> n
         no later innovation moves the earlier levels (a replay point's months after its as-of
         date stay its own prior draws).
     """
-    precision = np.zeros(shape)
-    level = np.asarray(base_month) < 0
-    np.add.at(precision, (np.asarray(indicator)[level], np.asarray(month)[level]), np.asarray(sd, dtype=float)[level] ** -2.0)
+    precision = level_precision(indicator, month, base_month, sd, shape)
     latest_best = shape[1] - 1 - np.argmax(precision[:, ::-1], axis=1)
     return np.where(precision.max(axis=1, initial=0.0) > 0, latest_best, 0).astype(np.int64)
 
@@ -500,23 +508,21 @@ def build_model(design: Design, collapsed: bool = False, paths: str | None = Non
                            + pm.logp(pm.Normal.dist(0.0, volatility[:, None]), path[:, 1:] - path[:, :-1]).sum()
                            + pt.log(scale).sum() - pm.logp(pm.Normal.dist(0.0, 1.0), white_value).sum())
                 pm.Potential("path_density", density)
-            elif anchored:
-                # sparse evidence: the walk pinned at each indicator's best-observed month (module
-                # docstring, "The sampler's parameterisation"); ``level_anchor`` is declared N(0, 1)
-                # and the potential replaces that density by the level prior at the start (unit Jacobian)
-                anchor = pm.Data("anchor_month", anchor_months(d.evidence_indicator, d.evidence_month, d.evidence_base_month,
-                                                               d.evidence_sd, (len(d.indicator_ids), d.n_months)))
-                level_anchor = pm.Normal("level_anchor", 0.0, 1.0, dims="indicator")
+            elif d.n_months > 1:
+                if anchored:
+                    # sparse evidence: the walk pinned at each indicator's best-observed month (module
+                    # docstring, "The sampler's parameterisation"); ``level_anchor`` is declared N(0, 1)
+                    # and the potential below replaces that density by the level prior at the start (unit Jacobian)
+                    anchor = pm.Data("anchor_month", anchor_months(d.evidence_indicator, d.evidence_month, d.evidence_base_month,
+                                                                   d.evidence_sd, (len(d.indicator_ids), d.n_months)))
+                    level_anchor = pm.Normal("level_anchor", 0.0, 1.0, dims="indicator")
                 innovation = pm.Normal("innovation", 0.0, 1.0, dims=("indicator", "step"))
                 walked = pt.concatenate([pt.zeros((len(d.indicator_ids), 1)), pt.cumsum(volatility[:, None] * innovation, axis=1)], axis=1)
-                level_start = pm.Deterministic("level_start", level_anchor - walked[pt.arange(len(d.indicator_ids)), anchor], dims="indicator")
+                if anchored:
+                    level_start = pm.Deterministic("level_start", level_anchor - walked[pt.arange(len(d.indicator_ids)), anchor], dims="indicator")
+                    pm.Potential("level_anchor_density", level_prior_logp(d.level_priors, level_start)
+                                 - pm.logp(pm.Normal.dist(0.0, 1.0), level_anchor).sum())
                 path = level_start[:, None] + walked
-                pm.Potential("level_anchor_density", level_prior_logp(d.level_priors, level_start)
-                             - pm.logp(pm.Normal.dist(0.0, 1.0), level_anchor).sum())
-            elif d.n_months > 1:
-                innovation = pm.Normal("innovation", 0.0, 1.0, dims=("indicator", "step"))
-                steps = pt.cumsum(volatility[:, None] * innovation, axis=1)
-                path = level_start[:, None] + pt.concatenate([pt.zeros((len(d.indicator_ids), 1)), steps], axis=1)
             else:
                 path = level_start[:, None]
             level = pm.Deterministic("level", path, dims=("indicator", "month"))
