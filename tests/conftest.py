@@ -25,12 +25,24 @@ def chains_in_the_test_process():
     (measured: a belarus-entry fit of 2 x 600 steps took 4.5 s with 2 chain processes against 4.0 s
     in one, with a second fit running beside it) and gain nothing. The draws do not depend on it
     (``test_chain_processes_do_not_change_the_draws``); the Dask tests lift the limit for their
-    in-process reference runs.
+    in-process reference runs. ``$FORECAST_CHAIN_PROCESSES`` carries the limit to the processes the
+    tests start (the notebooks' kernels, ``forecast`` run as a command): a notebook's small fits
+    spent more time starting two chain processes than sampling.
     """
-    from forecast.inference.sampling import chain_processes
+    import os
 
-    with chain_processes(1):
-        yield
+    from forecast.inference.sampling import CHAIN_PROCESSES_ENV, chain_processes
+
+    before = os.environ.get(CHAIN_PROCESSES_ENV)
+    os.environ[CHAIN_PROCESSES_ENV] = "1"
+    try:
+        with chain_processes(1):
+            yield
+    finally:
+        if before is None:
+            os.environ.pop(CHAIN_PROCESSES_ENV, None)
+        else:
+            os.environ[CHAIN_PROCESSES_ENV] = before
 
 
 @pytest.fixture(scope="session")

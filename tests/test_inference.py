@@ -13,6 +13,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 import forecast
 
@@ -208,3 +209,57 @@ def test_no_chain_limit_of_its_own_keeps_the_one_in_force():
         with chain_processes(2):
             assert _CHAIN_PROCESSES.get() == 2
         assert _CHAIN_PROCESSES.get() == 1
+
+
+@pytest.mark.parametrize("env, cores", [("1", 1), ("3", 2), ("", 2)])
+def test_the_environment_sets_the_default_limit_of_chain_processes(monkeypatch, env, cores):
+    """Outside a ``chain_processes`` block, ``$FORECAST_CHAIN_PROCESSES`` caps the processes
+    ``pm.sample`` is asked for (a notebook kernel or a command started by a test, a busy host)."""
+    import pymc as pm
+
+    from forecast.inference import sampling
+
+    asked = {}
+    monkeypatch.setattr(pm, "sample", lambda **kw: asked.update(kw))
+    monkeypatch.setenv(sampling.CHAIN_PROCESSES_ENV, env)
+    token = sampling._CHAIN_PROCESSES.set(None)  # no block in force (the suite's own limit lifted)
+    try:
+        sampling.nuts(pm.Model(), draws=10, tune=10, chains=2, seed=1, target_accept=0.9, cores=2, trace=object())
+    finally:
+        sampling._CHAIN_PROCESSES.reset(token)
+    assert asked["cores"] == cores
+
+
+@pytest.mark.parametrize("env", ["0", "two", "-1"])
+def test_a_bad_chain_process_limit_in_the_environment_names_the_variable(monkeypatch, env):
+    from forecast.inference import sampling
+
+    monkeypatch.setenv(sampling.CHAIN_PROCESSES_ENV, env)
+    with pytest.raises(ValueError, match=rf"\$FORECAST_CHAIN_PROCESSES must be a whole number of at least 1, not '{env}'"):
+        sampling.env_chain_processes()
+
+
+def test_log_prior_is_the_elicited_densities_at_each_draw():
+    """``log_prior`` (the sensitivity check's and the brief's one evaluation of the priors) gives
+    the closed-form densities: Normal(0, 1) level start, HalfNormal(0.2) volatility, HalfNormal(1)
+    effect size and Beta(2, 30) baseline, at arbitrary draws, labelled with the design's months."""
+    from scipy import stats
+
+    from forecast.inference.sampling import log_prior
+
+    design, _ = two_designs()
+    rng = np.random.default_rng(3)
+    k, t = len(design.indicator_ids), design.n_months
+    post = xr.Dataset({"level_start": (("chain", "draw", "indicator"), rng.normal(0, 1, (2, 5, k))),
+                       "volatility": (("chain", "draw", "indicator"), rng.uniform(0.05, 0.5, (2, 5, k))),
+                       "effect_size": (("chain", "draw", "indicator"), rng.uniform(0.1, 2, (2, 5, k))),
+                       "baseline_probability": (("chain", "draw"), rng.uniform(0.01, 0.3, (2, 5))),
+                       "innovation": (("chain", "draw", "indicator", "step"), rng.normal(0, 1, (2, 5, k, t - 1)))},
+                      coords={"indicator": list(design.indicator_ids)})
+    lp = log_prior(design, post, ["baseline_probability", "level_start", "volatility", "effect_size", "not-a-variable"])
+    assert set(lp.data_vars) == {"baseline_probability", "level_start", "volatility", "effect_size"}
+    np.testing.assert_allclose(lp["level_start"].values, stats.norm(0, 1).logpdf(post["level_start"].values), rtol=1e-10)
+    np.testing.assert_allclose(lp["volatility"].values, stats.halfnorm(scale=0.2).logpdf(post["volatility"].values), rtol=1e-10)
+    np.testing.assert_allclose(lp["effect_size"].values, stats.halfnorm(scale=1.0).logpdf(post["effect_size"].values), rtol=1e-10)
+    np.testing.assert_allclose(lp["baseline_probability"].values, stats.beta(2, 30).logpdf(post["baseline_probability"].values), rtol=1e-10)
+    assert list(lp["level_start"]["indicator"].values) == list(design.indicator_ids)

@@ -185,26 +185,12 @@ class CheckContext:
         """:meth:`posterior` plus the ``log_prior`` group (the elicited priors), computed by PyMC on
         the same model."""
         if self._with_log is None:
-            import pymc as pm
             import xarray as xr
 
-            from forecast.inference.sampling import quiet, relabel
-            from forecast.model.hazard import build_model
+            from forecast.inference.sampling import log_prior
 
             idata = self.posterior()
-            # the model's own form (level_start, innovation free), not the sampler's reparameterisation
-            model = build_model(self.design)
-            with model, quiet():
-                post = xr.DataTree.from_dict({"posterior": idata["posterior"].to_dataset()})
-                free = [n for n in PRIOR_VARIABLES if n in model.named_vars]
-                logprior = pm.stats.compute_log_prior(post, var_names=free, extend_inferencedata=False, progressbar=False)
             groups = {name: idata[name].to_dataset() for name in idata.children}
-            groups["log_prior"] = _dataset(logprior, "log_prior")
-            # computed with the compiled model's coordinate labels; give them this design's (same shapes)
-            self._with_log = relabel(xr.DataTree.from_dict(groups), self.design)
+            groups["log_prior"] = log_prior(self.design, idata["posterior"], PRIOR_VARIABLES)
+            self._with_log = xr.DataTree.from_dict(groups)
         return self._with_log
-
-
-def _dataset(obj, group: str):
-    """A Dataset from what PyMC returns: a Dataset, or a DataTree holding ``group``."""
-    return obj[group].to_dataset() if hasattr(obj, "children") else obj

@@ -79,7 +79,8 @@ from forecast.model.design import Design
 from forecast.model.likelihood import PointwiseLogLikelihood, design_data, normal_item_location
 from forecast.model.prediction import add_forecast
 
-MAX_MODELS = 4  # compiled structures kept in a process (least recently used dropped first)
+MAX_MODELS = 16  # compiled structures kept in a process (least recently used dropped first)
+CHAIN_PROCESSES_ENV = "FORECAST_CHAIN_PROCESSES"  # the default limit of chain processes (see chain_processes)
 _CHAIN_PROCESSES: contextvars.ContextVar[int | None] = contextvars.ContextVar("forecast_chain_processes", default=None)
 
 
@@ -298,12 +299,24 @@ def chain_processes(limit: int | None):
     a sampler setting: PyMC seeds each chain the same way whether chains run in one process or in
     several, so the draws are identical (the settings, fingerprints and stored attrs do not change).
 
+    Without a ``with chain_processes(...)`` block the limit is ``$FORECAST_CHAIN_PROCESSES`` if set
+    (``1`` on a machine whose cores are already busy, e.g. beside other scheduled jobs or in a test
+    suite that runs on every core: starting chain processes then costs more than it gains, most of
+    all for small fits), else none.
+
     Parameters
     ----------
     limit : int or None
         At most this many chain processes, replacing any limit in force; None keeps the limit in
-        force (none by default: each call's ``cores`` as it is).
+        force.
+
+    Raises
+    ------
+    ValueError
+        ``limit`` is below 1.
     """
+    if limit is not None and limit < 1:
+        raise ValueError(f"chain processes must be at least 1, not {limit}")
     if limit is None:
         yield
         return
@@ -312,6 +325,31 @@ def chain_processes(limit: int | None):
         yield
     finally:
         _CHAIN_PROCESSES.reset(token)
+
+
+def env_chain_processes() -> int | None:
+    """The limit of chain processes set by ``$FORECAST_CHAIN_PROCESSES`` (see :func:`chain_processes`).
+
+    Returns
+    -------
+    int or None
+        None when the variable is unset or empty.
+
+    Raises
+    ------
+    ValueError
+        The variable is not a whole number of at least 1 (the message names it and its value).
+    """
+    raw = os.environ.get(CHAIN_PROCESSES_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        limit = int(raw)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise ValueError(f"${CHAIN_PROCESSES_ENV} must be a whole number of at least 1, not {raw!r}")
+    return limit
 
 
 def forward_mode():
@@ -456,6 +494,8 @@ def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: floa
     import pymc as pm
 
     limit = _CHAIN_PROCESSES.get()
+    if limit is None:
+        limit = env_chain_processes()
     if limit is not None:
         cores = max(1, min(cores, limit))
     with quiet():
@@ -680,6 +720,43 @@ def log_likelihood(design: Design, posterior, data: dict[str, np.ndarray] | None
     dims = {"event_count": ("chain", "draw", "month"), "evidence": ("chain", "draw", "item")}
     ds = xr.Dataset({name: (dims[name], v) for name, v in terms.items()})
     return ds.assign_coords({k: v for k, v in coords.items() if k in ds.dims})
+
+
+def log_prior(design: Design, posterior, var_names) -> xr.Dataset:
+    """The log prior density of each posterior draw's free parameters, from the model's graph.
+
+    The per-item model of ``design``'s structure (:attr:`CompiledModel.item_model`, the model's own
+    form: ``level_start`` and ``innovation`` free) evaluates ``pm.compute_log_prior``; its function
+    is compiled once per structure in :func:`forward_mode` (evaluated once per draw), so the
+    sensitivity check and every brief of the same structure share it.
+
+    Parameters
+    ----------
+    design : Design
+        Gives the model structure and the labels.
+    posterior : xarray.Dataset or DataTree group
+        Draws (chain, draw) of the free parameters named in ``var_names``.
+    var_names : sequence of str
+        Free parameters whose log prior to evaluate (names the model lacks are skipped).
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per name, (chain, draw, *its dims), log densities in nats on the constrained
+        scale (as ``pm.compute_log_prior``), labelled with ``design``'s coordinates.
+    """
+    import pymc as pm
+
+    compiled = compiled_model(design)
+    compiled.set_data(design)
+    model = compiled.item_model
+    post = posterior.to_dataset() if hasattr(posterior, "to_dataset") else posterior
+    names = [n for n in var_names if n in model.named_vars]
+    with quiet():
+        out = pm.stats.compute_log_prior(xr.DataTree.from_dict({"posterior": post}), var_names=names, model=model,
+                                         extend_inferencedata=False, progressbar=False, compile_kwargs={"mode": forward_mode()})
+    ds = out["log_prior"].to_dataset() if hasattr(out, "children") else out
+    return relabel(xr.DataTree.from_dict({"log_prior": ds}), design)["log_prior"].to_dataset()
 
 
 def fit_design(design: Design, horizons: list[dt.date], config: SampleConfig, seed: int, progressbar: bool = False,

@@ -274,31 +274,20 @@ def prior_sensitivity(result) -> dict:
         The run has no headline horizon, or its posterior lacks what the model needs (a replay point
         reweighted from an anchor keeps no latent paths).
     """
-    import pymc as pm
     import xarray as xr
 
     from forecast.checks.sensitivity import PRIOR_VARIABLES, THRESHOLD, sensitivity_table
+    from forecast.inference.sampling import log_likelihood, log_prior
     from forecast.model.hazard import build_model
 
     if result.headline is None or result.design.resolved_on is not None:
         raise ValueError("no open headline to test")
     post = result.idata["posterior"].to_dataset()
-    model = build_model(result.design)
-    missing = [v.name for v in model.free_RVs if v.name not in post.data_vars]
+    missing = [v.name for v in build_model(result.design).free_RVs if v.name not in post.data_vars]
     if missing:
         raise ValueError(f"the stored posterior lacks {', '.join(missing)} (a reweighted replay point)")
-    with model:
-        tree = xr.DataTree.from_dict({"posterior": post})
-        observed = [v.name for v in model.observed_RVs]
-        loglik = pm.stats.compute_log_likelihood(tree, var_names=observed, extend_inferencedata=False, progressbar=False)
-        free = [n for n in PRIOR_VARIABLES if n in model.named_vars]
-        logprior = pm.stats.compute_log_prior(tree, var_names=free, extend_inferencedata=False, progressbar=False)
-
-    def dataset(obj, group):
-        return obj[group].to_dataset() if hasattr(obj, "children") else obj
-
-    idata = xr.DataTree.from_dict({"posterior": post, "log_likelihood": dataset(loglik, "log_likelihood"),
-                                   "log_prior": dataset(logprior, "log_prior")})
+    idata = xr.DataTree.from_dict({"posterior": post, "log_likelihood": log_likelihood(result.design, post),
+                                   "log_prior": log_prior(result.design, post, PRIOR_VARIABLES)})
     table = sensitivity_table(idata, result.headline.isoformat())
     head = table[table["headline"]]
     if not len(head):
