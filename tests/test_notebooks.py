@@ -107,6 +107,9 @@ def test_committed_without_outputs(path):
         i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code" and (c.get("outputs") != [] or c.get("execution_count") is not None)
     ]
     assert not dirty, f"{path.name}: code cells {dirty} have outputs or execution counts; clear them before committing"
+    # nbformat 4.5 cell ids (a cell without one is a validation warning today, an error in later nbformat)
+    no_id = [i for i, c in enumerate(nb["cells"]) if not c.get("id")]
+    assert not no_id, f"{path.name}: cells {no_id} have no id; run nbformat's normalize() before committing"
 
 
 @pytest.mark.slow
