@@ -93,7 +93,7 @@ def test_parameter_recovery_from_simulated_history():
         event_date = (dt.date(2020, 1, 1) + dt.timedelta(days=31 * event_month)).replace(day=10)
         items.append({"id": "entry", "event_date": event_date.isoformat(), "published": event_date.isoformat(), "question": "test-question", "resolves": True, "source": "sim", "grade": "A1", "quote": "sim"})
     q = question(effects={"push": ("toward", 1.0), "pull": ("against", 1.0)}, baseline=(1.0, 40.0), items=items, horizons=("2024-06-01",))
-    result = q.fit(as_of="2023-12-31", seed=7, draws=1000, tune=1000)
+    result = q.fit(as_of="2023-12-31", seed=7, draws=1000, tune=1000, chains=2)  # 2000 draws: the 99% intervals need no more
     post = result.idata["posterior"]
     assert result.diagnostics.divergences <= 5
 
