@@ -96,6 +96,18 @@ EXIT_INPUT = 1
 EXIT_USAGE = 2
 
 
+@app.callback()
+def _environment() -> None:
+    """Refuse a bad ``$FORECAST_CHAIN_PROCESSES`` before any command loads or fits anything."""
+    from forecast.inference.sampling import env_chain_processes
+
+    try:
+        env_chain_processes()
+    except ValueError as exc:
+        _error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
+
+
 def _print_problems(problems) -> None:
     for p in problems:
         style = "red" if p.severity == "error" else "yellow"

@@ -264,3 +264,17 @@ def test_log_prior_is_the_elicited_densities_at_each_draw():
     np.testing.assert_allclose(lp["effect_size"].values, stats.halfnorm(scale=1.0).logpdf(post["effect_size"].values), rtol=1e-10)
     np.testing.assert_allclose(lp["baseline_probability"].values, stats.beta(2, 30).logpdf(post["baseline_probability"].values), rtol=1e-10)
     assert list(lp["level_start"]["indicator"].values) == list(design.indicator_ids)
+
+
+def test_the_cli_refuses_a_bad_chain_process_limit_before_loading_anything(monkeypatch):
+    from typer.testing import CliRunner
+
+    from forecast.cli import app
+
+    monkeypatch.setenv("FORECAST_CHAIN_PROCESSES", "two")
+    res = CliRunner().invoke(app, ["update", "no-such-question"])
+    assert res.exit_code == 2, res.output
+    assert "$FORECAST_CHAIN_PROCESSES must be a whole number of at least 1, not 'two'" in res.output
+    assert "no-such-question" not in res.output  # refused before the question was looked up
+    monkeypatch.setenv("FORECAST_CHAIN_PROCESSES", "1")
+    assert CliRunner().invoke(app, ["--help"]).exit_code == 0
