@@ -43,8 +43,8 @@ def chains_in_the_test_process():
     The suite's two workers keep both cores busy, so chain processes would add their start-up
     (measured: a belarus-entry fit of 2 x 600 steps took 4.5 s with 2 chain processes against 4.0 s
     in one, with a second fit running beside it) and gain nothing. The draws do not depend on it
-    (``test_chain_processes_do_not_change_the_draws``); the Dask tests lift the limit for their
-    in-process reference runs. ``$FORECAST_CHAIN_PROCESSES`` carries the limit to the processes the
+    (``test_chain_processes_do_not_change_the_draws``), so the Dask tests' in-process reference runs
+    keep the limit too. ``$FORECAST_CHAIN_PROCESSES`` carries the limit to the processes the
     tests start (the notebooks' kernels, ``forecast`` run as a command): a notebook's small fits
     spent more time starting two chain processes than sampling.
     """

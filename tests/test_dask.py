@@ -102,16 +102,18 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def sequential(tmp_path_factory):
-    """``update --all`` in this process: the reference numbers (one fit fails on purpose)."""
-    from forecast.inference.sampling import chain_processes
+    """``update --all`` in this process: the reference numbers (one fit fails on purpose).
 
+    Each fit's chains run one after another here, as on a worker; in 2 processes, as `forecast
+    update` runs them on an idle machine, the draws are the same
+    (``test_chain_processes_do_not_change_the_draws``) and only process start-up is added.
+    """
     root = tmp_path_factory.mktemp("sequential")
     ids = make_project(root, 2, broken=True)
     original = Question.fit
     break_fits()
     try:
-        with chain_processes(2):  # each fit's 2 chains in 2 processes, as `forecast update` runs them
-            outcomes = update_all(root=root, as_of=AS_OF)
+        outcomes = update_all(root=root, as_of=AS_OF)
     finally:
         Question.fit = original
     return root, ids, outcomes
