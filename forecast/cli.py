@@ -96,9 +96,9 @@ EXIT_INPUT = 1
 EXIT_USAGE = 2
 
 
-@app.callback()
-def _environment() -> None:
-    """Refuse a bad ``$FORECAST_CHAIN_PROCESSES`` before any command loads or fits anything."""
+def _chain_limit_checked() -> None:
+    """Refuse a bad ``$FORECAST_CHAIN_PROCESSES`` (exit 2, one line naming it) before a command that
+    samples loads anything; commands that never sample do not read it."""
     from forecast.inference.sampling import env_chain_processes
 
     try:
@@ -304,6 +304,7 @@ def update(
     With --workers or --scheduler each question's fit is a Dask task; this process alone writes the
     ledger and the artefacts. A question that fails does not stop the others.
     """
+    _chain_limit_checked()
     from forecast.inputs.project import Project
     from forecast.runs.update import update_all
 
@@ -644,6 +645,7 @@ def replay(
     root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder.")] = None,
 ) -> None:
     """The forecast as it would have been made at the end of each past month (stored as replay runs)."""
+    _chain_limit_checked()
     from rich.progress import Progress
 
     from forecast.core.cluster import scheduler_address
@@ -799,6 +801,7 @@ def brief(
     root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder (default: found from the current folder).")] = None,
 ) -> None:
     """Write the briefing pack of a run: one-page PDF, self-contained HTML, figures as PNG and SVG."""
+    _chain_limit_checked()
     from forecast.reports.brief import PAPER_INCHES
     from forecast.reports.brief import brief as write_pack
 
@@ -912,6 +915,7 @@ def check(
     SBC and scoring store each simulation under --out as it finishes: a rerun resumes. With
     --workers or --scheduler each simulation is a Dask task (the same numbers as in this process).
     """
+    _chain_limit_checked()
     from contextlib import nullcontext
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from scipy import stats
 
 import forecast
 
-from .conftest import item, question
+from .conftest import item, library, question
 
 AS_OF = "2022-01-01"
 SMALL = dict(draws=150, tune=150, chains=2, target_accept=0.9)
@@ -231,12 +232,14 @@ def test_the_environment_sets_the_default_limit_of_chain_processes(monkeypatch, 
     assert asked["cores"] == cores
 
 
-@pytest.mark.parametrize("env", ["0", "two", "-1"])
+@pytest.mark.parametrize("env", ["0", "two", "-1", "+2", "1_0", "1.5", "\u0662", "17"])
 def test_a_bad_chain_process_limit_in_the_environment_names_the_variable(monkeypatch, env):
     from forecast.inference import sampling
 
     monkeypatch.setenv(sampling.CHAIN_PROCESSES_ENV, env)
-    with pytest.raises(ValueError, match=rf"\$FORECAST_CHAIN_PROCESSES must be a whole number of at least 1, not '{env}'"):
+    import re
+
+    with pytest.raises(ValueError, match=rf"\$FORECAST_CHAIN_PROCESSES must be a whole number from 1 to 16 .*, not {re.escape(repr(env))}"):
         sampling.env_chain_processes()
 
 
@@ -244,7 +247,6 @@ def test_log_prior_is_the_elicited_densities_at_each_draw():
     """``log_prior`` (the sensitivity check's and the brief's one evaluation of the priors) gives
     the closed-form densities: Normal(0, 1) level start, HalfNormal(0.2) volatility, HalfNormal(1)
     effect size and Beta(2, 30) baseline, at arbitrary draws, labelled with the design's months."""
-    from scipy import stats
 
     from forecast.inference.sampling import log_prior
 
@@ -266,6 +268,37 @@ def test_log_prior_is_the_elicited_densities_at_each_draw():
     assert list(lp["level_start"]["indicator"].values) == list(design.indicator_ids)
 
 
+def test_log_prior_reads_indicators_by_label_and_refuses_what_it_cannot_evaluate():
+    """Two indicators given in reverse order get each its own prior (by label, not position); a
+    bare string, a Deterministic's name and a posterior without every free parameter are errors."""
+    from forecast.inference.sampling import log_prior
+
+    q = question(effects={"a": ("toward", 1.0), "b": ("against", 1.0)},
+                 lib=library({"a": {"level": (0.0, 1.0), "volatility": 0.2}, "b": {"level": (2.0, 0.5), "volatility": 0.2}}),
+                 items=[item("x", "a", "2021-03-01", value=0.5)])
+    design = q.design(AS_OF)
+    rng = np.random.default_rng(4)
+    t = design.n_months
+    post = xr.Dataset({"level_start": (("chain", "draw", "indicator"), rng.normal(0, 1, (1, 4, 2))),
+                       "volatility": (("chain", "draw", "indicator"), rng.uniform(0.05, 0.5, (1, 4, 2))),
+                       "effect_size": (("chain", "draw", "indicator"), rng.uniform(0.1, 2, (1, 4, 2))),
+                       "baseline_probability": (("chain", "draw"), rng.uniform(0.01, 0.3, (1, 4))),
+                       "innovation": (("chain", "draw", "indicator", "step"), rng.normal(0, 1, (1, 4, 2, t - 1)))},
+                      coords={"indicator": ["a", "b"]})
+    reversed_ = post.isel(indicator=[1, 0])
+    lp = log_prior(design, reversed_, ["level_start"])["level_start"]
+    np.testing.assert_allclose(lp.sel(indicator="b").values, stats.norm(2.0, 0.5).logpdf(post["level_start"].sel(indicator="b").values), rtol=1e-10)
+    np.testing.assert_allclose(lp.sel(indicator="a").values, stats.norm(0.0, 1.0).logpdf(post["level_start"].sel(indicator="a").values), rtol=1e-10)
+    with pytest.raises(ValueError, match="sequence of names"):
+        log_prior(design, post, "volatility")
+    with pytest.raises(ValueError, match="level_now: not a free parameter"):
+        log_prior(design, post, ["level_now"])
+    with pytest.raises(ValueError, match="lacks the free parameter.*innovation"):
+        log_prior(design, post.drop_vars("innovation"), ["volatility"])
+    with pytest.raises(ValueError, match="are not the design's"):
+        log_prior(design, post.assign_coords(indicator=["a", "c"]), ["volatility"])
+
+
 def test_the_cli_refuses_a_bad_chain_process_limit_before_loading_anything(monkeypatch):
     from typer.testing import CliRunner
 
@@ -274,7 +307,11 @@ def test_the_cli_refuses_a_bad_chain_process_limit_before_loading_anything(monke
     monkeypatch.setenv("FORECAST_CHAIN_PROCESSES", "two")
     res = CliRunner().invoke(app, ["update", "no-such-question"])
     assert res.exit_code == 2, res.output
-    assert "$FORECAST_CHAIN_PROCESSES must be a whole number of at least 1, not 'two'" in res.output
+    assert "$FORECAST_CHAIN_PROCESSES must be a whole number from 1 to 16" in res.output and "not 'two'" in res.output
     assert "no-such-question" not in res.output  # refused before the question was looked up
-    monkeypatch.setenv("FORECAST_CHAIN_PROCESSES", "1")
-    assert CliRunner().invoke(app, ["--help"]).exit_code == 0
+    # help, and commands that never sample, do not read it
+    assert CliRunner().invoke(app, ["update", "--help"]).exit_code == 0
+    from .conftest import ROOT
+
+    res = CliRunner().invoke(app, ["validate", "--root", str(ROOT)])
+    assert res.exit_code == 0, res.output

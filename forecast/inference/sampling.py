@@ -338,17 +338,18 @@ def env_chain_processes() -> int | None:
     Raises
     ------
     ValueError
-        The variable is not a whole number of at least 1 (the message names it and its value).
+        The variable is not a whole number from 1 to the largest chain count (the message names it
+        and its value).
     """
+    from forecast.core.limits import CHAINS
+
     raw = os.environ.get(CHAIN_PROCESSES_ENV, "").strip()
     if not raw:
         return None
-    try:
-        limit = int(raw)
-    except ValueError:
-        limit = 0
-    if limit < 1:
-        raise ValueError(f"${CHAIN_PROCESSES_ENV} must be a whole number of at least 1, not {raw!r}")
+    # ASCII digits only: int() would also take "+2", "1_0" and other scripts' digits
+    limit = int(raw) if raw.isascii() and raw.isdigit() else 0
+    if not 1 <= limit <= CHAINS[1]:
+        raise ValueError(f"${CHAIN_PROCESSES_ENV} must be a whole number from 1 to {CHAINS[1]} (the most chains a fit has), not {raw!r}")
     return limit
 
 
@@ -735,23 +736,50 @@ def log_prior(design: Design, posterior, var_names) -> xr.Dataset:
     design : Design
         Gives the model structure and the labels.
     posterior : xarray.Dataset or DataTree group
-        Draws (chain, draw) of the free parameters named in ``var_names``.
+        Draws (chain, draw) of every free parameter of the model (``level_start``, ``volatility``,
+        ``innovation``, ``effect_size``, ``baseline_probability`` as the design has them), with the
+        design's indicator labels in any order.
     var_names : sequence of str
-        Free parameters whose log prior to evaluate (names the model lacks are skipped).
+        Free parameters whose log prior to evaluate; names that are no variable of this design's
+        model are skipped (``effect_size`` of a question without indicators).
 
     Returns
     -------
     xarray.Dataset
         One variable per name, (chain, draw, *its dims), log densities in nats on the constrained
         scale (as ``pm.compute_log_prior``), labelled with ``design``'s coordinates.
+
+    Raises
+    ------
+    ValueError
+        ``var_names`` is a single string or names a variable of the model that is not a free
+        parameter (a Deterministic such as ``level_now``); the posterior lacks a free parameter
+        of the model, or its indicators are not the design's.
     """
     import pymc as pm
 
+    if isinstance(var_names, str):
+        raise ValueError(f"var_names must be a sequence of names, not the string {var_names!r}")
     compiled = compiled_model(design)
     compiled.set_data(design)
     model = compiled.item_model
     post = posterior.to_dataset() if hasattr(posterior, "to_dataset") else posterior
-    names = [n for n in var_names if n in model.named_vars]
+    free = [v.name for v in model.free_RVs]
+    derived = [n for n in var_names if n in model.named_vars and n not in free]
+    if derived:
+        raise ValueError(f"{', '.join(derived)}: not a free parameter of the model (a prior density exists only for {', '.join(free)})")
+    missing = [n for n in free if n not in post.data_vars]
+    if missing:
+        raise ValueError(f"the posterior lacks the free parameter(s) {', '.join(missing)}: the log prior is evaluated on whole draws")
+    if "indicator" in post.dims:  # by label, not by position
+        labels = [str(x) for x in post["indicator"].values] if "indicator" in post.coords else None
+        if labels is not None and sorted(labels) != sorted(design.indicator_ids):
+            raise ValueError(f"the posterior's indicators {labels} are not the design's {list(design.indicator_ids)}")
+        if labels is not None:
+            post = post.sel(indicator=list(design.indicator_ids))
+        elif post.sizes["indicator"] != len(design.indicator_ids):
+            raise ValueError(f"the posterior has {post.sizes['indicator']} indicators, the design {len(design.indicator_ids)}")
+    names = [n for n in var_names if n in free]
     with quiet():
         out = pm.stats.compute_log_prior(xr.DataTree.from_dict({"posterior": post}), var_names=names, model=model,
                                          extend_inferencedata=False, progressbar=False, compile_kwargs={"mode": forward_mode()})
