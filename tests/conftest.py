@@ -48,20 +48,11 @@ def chains_in_the_test_process():
     tests start (the notebooks' kernels, ``forecast`` run as a command): a notebook's small fits
     spent more time starting two chain processes than sampling.
     """
-    import os
-
     from forecast.inference.sampling import CHAIN_PROCESSES_ENV, chain_processes
 
-    before = os.environ.get(CHAIN_PROCESSES_ENV)
-    os.environ[CHAIN_PROCESSES_ENV] = "1"
-    try:
-        with chain_processes(1):
-            yield
-    finally:
-        if before is None:
-            os.environ.pop(CHAIN_PROCESSES_ENV, None)
-        else:
-            os.environ[CHAIN_PROCESSES_ENV] = before
+    with pytest.MonkeyPatch.context() as mp, chain_processes(1):
+        mp.setenv(CHAIN_PROCESSES_ENV, "1")
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -771,14 +771,11 @@ def log_prior(design: Design, posterior, var_names) -> xr.Dataset:
     missing = [n for n in free if n not in post.data_vars]
     if missing:
         raise ValueError(f"the posterior lacks the free parameter(s) {', '.join(missing)}: the log prior is evaluated on whole draws")
-    if "indicator" in post.dims:  # by label, not by position
-        labels = [str(x) for x in post["indicator"].values] if "indicator" in post.coords else None
-        if labels is not None and sorted(labels) != sorted(design.indicator_ids):
+    if "indicator" in post.coords:  # by label, not by position
+        labels = [str(x) for x in post["indicator"].values]
+        if sorted(labels) != sorted(design.indicator_ids):
             raise ValueError(f"the posterior's indicators {labels} are not the design's {list(design.indicator_ids)}")
-        if labels is not None:
-            post = post.sel(indicator=list(design.indicator_ids))
-        elif post.sizes["indicator"] != len(design.indicator_ids):
-            raise ValueError(f"the posterior has {post.sizes['indicator']} indicators, the design {len(design.indicator_ids)}")
+        post = post.sel(indicator=list(design.indicator_ids))
     names = [n for n in var_names if n in free]
     with quiet():
         out = pm.stats.compute_log_prior(xr.DataTree.from_dict({"posterior": post}), var_names=names, model=model,
