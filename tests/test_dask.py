@@ -123,10 +123,14 @@ def sequential(tmp_path_factory):
 
 
 def test_an_unreachable_scheduler_is_one_clear_line_and_nothing_is_recorded(tmp_path):
+    import dask
+    import distributed  # noqa: F401  (registers Dask's distributed.* settings)
+
     make_project(tmp_path, 1)
-    res = CliRunner().invoke(app, ["update", "--all", "--as-of", AS_OF, "--root", str(tmp_path), "--scheduler", "tcp://127.0.0.1:9"])
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):  # Dask's own setting, read by connect
+        res = CliRunner().invoke(app, ["update", "--all", "--as-of", AS_OF, "--root", str(tmp_path), "--scheduler", "tcp://127.0.0.1:9"])
     assert res.exit_code == 1
-    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in " ".join(res.stderr.split()) and "Traceback" not in res.output
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9 within 2 s" in " ".join(res.stderr.split()) and "Traceback" not in res.output
     assert not (tmp_path / "runs" / "ledger.sqlite").exists() or ledger_rows(tmp_path) == []
 
 

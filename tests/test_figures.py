@@ -325,12 +325,10 @@ def test_posterior_predictive_check_figures_name_the_evidence_items(tmp_path):
 
     from forecast.checks import posterior_predictive
     from forecast.checks.context import QUICK, CheckContext
+    from tests.test_checks import two_indicator_question
 
-    items = [item("strong-first", "a", "2020-01-15", value=0.5), item("strong-second", "a", "2020-06-10", value=0.4),
-             item("weak-one", "b", "2020-03-15", value=0.0)]
-    q = question(effects={"a": ("toward", 1.0), "b": ("against", 0.3)}, baseline=(1.0, 30.0), risk_window_start="2020-01-01",
-                 horizons=("2021-06-30", "2021-12-31"), items=items,
-                 lib=library({"a": {"level": (0.0, 1.0), "volatility": 0.1}, "b": {"level": (0.0, 1.0), "volatility": 0.1}}))
+    # the checks' two-indicator question (its compiled model is shared with their tests)
+    q = two_indicator_question()
     ctx = CheckContext(q, as_of="2020-12-31", seed=3, out=tmp_path, sizes=dataclasses.replace(QUICK, fit_draws=150, fit_tune=150))
     result = posterior_predictive.run(ctx)
     assert not result.metrics["figure_errors"]

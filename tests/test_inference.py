@@ -31,6 +31,25 @@ def two_designs():
     return a.design(AS_OF), b.design(AS_OF)
 
 
+def test_a_prior_s_provenance_is_not_part_of_the_structure():
+    """Rewording the passage or reasoning a prior cites compiles nothing new; a change of its
+    parameters, or parameters elicited from an interval instead, is another structure."""
+    from forecast.inference.sampling import structure_key
+
+    da, _ = two_designs()
+    q = question(effects={"signal": ("toward", 1.0)}, items=[item("a", "signal", "2021-03-01", value=0.5)])
+
+    def with_baseline(**update):
+        base = q.spec.baseline.model_copy(update={"probability": q.spec.baseline.probability.model_copy(update=update)})
+        return type(q)(spec=q.spec.model_copy(update={"baseline": base}), library=q.library, evidence=q.evidence).design(AS_OF)
+
+    reworded = with_baseline(source=q.spec.baseline.probability.source.model_copy(update={"quote": "another passage", "reasoning": "reworded"}))
+    assert reworded.baseline.source.quote == "another passage"
+    assert structure_key(reworded) == structure_key(da)
+    assert structure_key(with_baseline(params={"alpha": 2.0, "beta": 31.0})) != structure_key(da)
+    assert structure_key(with_baseline(dist="beta", params=None, interval=(0.01, 0.2))) != structure_key(da)
+
+
 def test_a_second_design_of_the_same_structure_compiles_nothing(monkeypatch):
     """The second fit reuses the compiled model (cache hit, no PyTensor compilation at all) and
     fits the second design's data under its own labels."""

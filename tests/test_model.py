@@ -134,7 +134,8 @@ def test_as_of_ignores_items_published_later():
 
 
 def test_same_files_and_seed_give_same_numbers():
-    q = question(effects={"signal": ("toward", 1.0)}, items=[item("a", "signal", "2021-03-01", value=0.5)])
+    # the priors of test_as_of_ignores_items_published_later: one compiled model for both
+    q = question(effects={"signal": ("toward", 1.0)}, baseline=(2.0, 60.0), items=[item("a", "signal", "2021-03-01", value=0.5)])
     a = q.fit(as_of="2022-01-01", seed=21, draws=200, tune=200)
     b = q.fit(as_of="2022-01-01", seed=21, draws=200, tune=200)
     c = q.fit(as_of="2022-01-01", seed=22, draws=200, tune=200)

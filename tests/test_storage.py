@@ -273,21 +273,23 @@ def test_replay_recomputes_a_stored_point_whose_file_is_damaged(workspace):
 
     ws = workspace
     kw = dict(root=ws.root, ledger_path=ws.ledger_path, draws=100, tune=100, progress=False)
-    first = replay(QID, "2024-11", "2024-11", **kw).iloc[0]
-    again = replay(QID, "2024-11", "2024-11", **kw).iloc[0]
+    # the month of the recorded update: a replay point of its own (kind "replay") on the same compiled model
+    first = replay(QID, "2024-12", "2024-12", **kw).iloc[0]
+    assert first["method"] == "nuts" and int(first["run_id"]) != 1  # not the update (run 1)
+    again = replay(QID, "2024-12", "2024-12", **kw).iloc[0]
     assert (again["method"], again["run_id"]) == ("stored", first["run_id"])
     point = ws.ledger.get(int(first["run_id"]))  # a replay point keeps no latent paths: its log rate is stored
     loaded = store.load_result(point)
     assert "level" not in loaded.idata["posterior"].data_vars and "log_rate" in loaded.idata["posterior"].data_vars
     assert loaded.summary().set_index("horizon").loc[loaded.headline, "mean"] == pytest.approx(point["headline_mean"], rel=1e-6)
     damage(Path(ws.ledger.get(int(first["run_id"]))["posterior_path"]))
-    redone = replay(QID, "2024-11", "2024-11", **kw).iloc[0]
+    redone = replay(QID, "2024-12", "2024-12", **kw).iloc[0]
     assert redone["method"] == "nuts" and redone["run_id"] != first["run_id"]
     assert "recomputed" in redone["why"] and "damaged" in redone["why"]
     assert redone["headline_mean"] == pytest.approx(first["headline_mean"], rel=1e-6)  # same seed, same numbers
     # a pruned point is reused from its numbers in the ledger (its files were deleted on purpose)
     assert ws.ledger.mark_pruned([int(redone["run_id"])]) == [int(redone["run_id"])]
-    reused = replay(QID, "2024-11", "2024-11", **kw).iloc[0]
+    reused = replay(QID, "2024-12", "2024-12", **kw).iloc[0]
     assert (reused["method"], reused["run_id"]) == ("stored", redone["run_id"])
 
 

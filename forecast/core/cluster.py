@@ -84,7 +84,7 @@ def scheduler_address(scheduler: str | None = None) -> str | None:
 
 
 @contextmanager
-def connect(workers: int | None = None, scheduler: str | None = None, client=None, timeout: float = 10.0) -> Iterator[Any]:
+def connect(workers: int | None = None, scheduler: str | None = None, client=None, timeout: float | None = None) -> Iterator[Any]:
     """Where tasks run, as a context manager yielding a :class:`distributed.Client` or None.
 
     Parameters
@@ -97,8 +97,10 @@ def connect(workers: int | None = None, scheduler: str | None = None, client=Non
         Takes precedence over ``workers``.
     client : distributed.Client, optional
         An existing client (from Python); used as is and not closed.
-    timeout : float
-        Seconds to wait for the scheduler.
+    timeout : float, optional
+        Seconds to wait for the scheduler; default Dask's own setting
+        ``distributed.comm.timeouts.connect`` (30 s unless configured, e.g. with
+        ``$DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s`` or a Dask config file).
 
     Yields
     ------
@@ -127,10 +129,17 @@ def connect(workers: int | None = None, scheduler: str | None = None, client=Non
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
     if address is not None:
+        if timeout is None:
+            import dask
+            from dask.utils import parse_timedelta
+
+            timeout = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="s")
         try:
             c = Client(address, timeout=f"{timeout}s", set_as_default=False)
         except (OSError, TimeoutError) as exc:
-            raise ClusterError(f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {exc}); start one with `dask scheduler` or check the address") from exc
+            raise ClusterError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({type(exc).__name__}: {exc}); "
+                               "start one with `dask scheduler`, check the address, or wait longer "
+                               "(Dask's setting distributed.comm.timeouts.connect)") from exc
         try:
             yield c
         finally:

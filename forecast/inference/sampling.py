@@ -117,7 +117,8 @@ def structure_key(design: Design) -> str:
     -------
     str
         16 hex digits over the grid length, whether there is evidence, the indicator count, months
-        per period, signs and priors (with learned source weights, also the sources' priors and letter weights).
+        per period, signs and priors' distributions (not their provenance; with learned source
+        weights, also the sources' priors and letter weights).
     """
     key = {
         "n_months": design.n_months,
@@ -125,16 +126,25 @@ def structure_key(design: Design) -> str:
         "n_indicators": len(design.indicator_ids),
         "months_per_period": design.months_per_period,
         "signs": np.asarray(design.signs, dtype=float).tolist(),
-        "priors": [p.model_dump(mode="json") for p in (design.baseline, *design.level_priors, *design.volatility_priors, *design.effect_priors)],
+        "priors": [_graph_prior(p) for p in (design.baseline, *design.level_priors, *design.volatility_priors, *design.effect_priors)],
     }
     from forecast.model.hazard import whitened
 
     if whitened(design):  # only then: the whitened paths are another graph
         key["whitened"] = True
     if design.learned_sources:  # only then: the fixed-weight model's key is what it always was
-        key["sources"] = {"priors": [p.model_dump(mode="json") for p in design.source_priors],
+        key["sources"] = {"priors": [_graph_prior(p) for p in design.source_priors],
                           "letter_weight": np.asarray(design.source_letter_weight, dtype=float).tolist()}
     return digest(key)
+
+
+def _graph_prior(prior) -> dict:
+    """What of a prior the graph holds: its family and parameters (given or elicited), not its provenance.
+
+    Two questions whose priors cite different passages but have the same distributions share one
+    compiled model (the notebooks' illustrations and the tests' questions, a copy of a question
+    whose reasoning was reworded)."""
+    return prior.model_dump(mode="json", exclude={"source"})
 
 
 @contextmanager
