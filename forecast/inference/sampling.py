@@ -518,6 +518,10 @@ def nuts(model, *, draws: int, tune: int, chains: int, seed, target_accept: floa
             return pm.sample(
                 draws=draws, tune=tune, chains=chains, cores=cores, target_accept=target_accept, random_seed=_int_seed(seed),
                 progressbar=progressbar, compute_convergence_checks=False, trace=trace,
+                # NUTS hands the log density and gradient float64 arrays of the model's own
+                # shapes; PyTensor's per-call check of them cost 6% of a belarus-entry fit
+                # (2 chains x 2000 steps: 8.26 s checked, 7.77 s trusted; the same draws)
+                compile_kwargs={"trust_input": True},
                 **({} if initvals is None else {"initvals": initvals, "init": "adapt_diag"}),
             )
 
