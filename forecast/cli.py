@@ -959,6 +959,9 @@ def check(
     files = [f for r in results for f in r.metrics.get("figure_files", [])]
     if files:
         console.print(f"figures: {len(files)} PNG files in {escape(str(Path(files[0]).parent))}", highlight=False)
+    tables = [r.metrics["table_file"] for r in results if r.metrics.get("table_file")]
+    if tables:
+        console.print(f"tables: {', '.join(escape(Path(t).name) for t in tables)} in {escape(str(Path(tables[0]).parent))}", highlight=False)
     if failed:
         err.print(f"[red]FAILED[/red]: {', '.join(failed)} (exit {code})", highlight=False)
     raise typer.Exit(code)

@@ -326,6 +326,16 @@ def test_cli_runs_a_check_on_the_shipped_question_and_saves_its_figures(tmp_path
     (result,) = json.loads(res.stdout)["checks"]
     assert result["name"] == "prior-predictive" and result["status"] in ("pass", "warn")
     assert {p.name for p in tmp_path.glob("*.png")} == {"prior-predictive-prior_p_event_by.png", "prior-predictive-prior_evidence.png"}
+    import pandas as pd
+
+    # the whole table beside the figures, as the JSON gives it
+    table = pd.read_csv(tmp_path / "prior-predictive.csv")
+    assert result["metrics"]["table_file"] == str(tmp_path / "prior-predictive.csv")
+    assert len(table) == len(result["table"]) > 0 and list(table.columns) == list(result["table"][0])
+    assert not list(tmp_path.glob("*.tmp*"))
+    text = CliRunner().invoke(app, ["check", "belarus-entry", "--only", "prior-predictive", "--quick", "--as-of", "2024-09-30",
+                                    "--out", str(tmp_path)], terminal_width=250)
+    assert text.exit_code == 0 and f"tables: prior-predictive.csv in {tmp_path}" in " ".join(text.stdout.split()), text.stdout
 
 
 def test_sbc_passes_on_the_shipped_question(tmp_path):

@@ -24,10 +24,13 @@ AS_OF = "2022-01-01"
 SMALL = dict(draws=150, tune=150, chains=2, target_accept=0.9)
 
 
+BASELINE = (2.0, 60.0)  # the priors (and so the compiled model) of tests/test_model.py's small fits
+
+
 def two_designs():
     """Two questions of one structure: the same grid, indicator and number of items, other data."""
-    a = question(effects={"signal": ("toward", 1.0)}, items=[item("a", "signal", "2021-03-01", value=0.5)])
-    b = question(effects={"signal": ("toward", 1.0)}, items=[item("b", "signal", "2021-05-15", value=-1.5, grade="C3")])
+    a = question(effects={"signal": ("toward", 1.0)}, baseline=BASELINE, items=[item("a", "signal", "2021-03-01", value=0.5)])
+    b = question(effects={"signal": ("toward", 1.0)}, baseline=BASELINE, items=[item("b", "signal", "2021-05-15", value=-1.5, grade="C3")])
     return a.design(AS_OF), b.design(AS_OF)
 
 
@@ -37,7 +40,7 @@ def test_a_prior_s_provenance_is_not_part_of_the_structure():
     from forecast.inference.sampling import structure_key
 
     da, _ = two_designs()
-    q = question(effects={"signal": ("toward", 1.0)}, items=[item("a", "signal", "2021-03-01", value=0.5)])
+    q = question(effects={"signal": ("toward", 1.0)}, baseline=BASELINE, items=[item("a", "signal", "2021-03-01", value=0.5)])
 
     def with_baseline(**update):
         base = q.spec.baseline.model_copy(update={"probability": q.spec.baseline.probability.model_copy(update=update)})
@@ -86,7 +89,8 @@ def test_a_second_design_of_the_same_structure_compiles_nothing(monkeypatch):
     assert float(level.mean()) < -0.5 < 0.2 < float(first["posterior"]["level"].sel(indicator="signal").isel(month=int(da.evidence_month[0])).mean())
 
     # another number of items is data too: no compilation, the third design's three items
-    dc = question(effects={"signal": ("toward", 1.0)}, items=[item(f"c{i}", "signal", "2021-05-15", value=-1.5) for i in range(3)]).design(AS_OF)
+    dc = question(effects={"signal": ("toward", 1.0)}, baseline=BASELINE,
+                  items=[item(f"c{i}", "signal", "2021-05-15", value=-1.5) for i in range(3)]).design(AS_OF)
     assert structure_key(dc) == structure_key(da)
     third = sample_posterior(dc, seed=1, **SMALL)
     prior = sample_prior(dc, draws=50, seed=2)
@@ -265,7 +269,7 @@ def test_a_bad_chain_process_limit_in_the_environment_names_the_variable(monkeyp
 def test_log_prior_is_the_elicited_densities_at_each_draw():
     """``log_prior`` (the sensitivity check's and the brief's one evaluation of the priors) gives
     the closed-form densities: Normal(0, 1) level start, HalfNormal(0.2) volatility, HalfNormal(1)
-    effect size and Beta(2, 30) baseline, at arbitrary draws, labelled with the design's months."""
+    effect size and Beta(2, 60) baseline, at arbitrary draws, labelled with the design's months."""
 
     from forecast.inference.sampling import log_prior
 
@@ -283,7 +287,7 @@ def test_log_prior_is_the_elicited_densities_at_each_draw():
     np.testing.assert_allclose(lp["level_start"].values, stats.norm(0, 1).logpdf(post["level_start"].values), rtol=1e-10)
     np.testing.assert_allclose(lp["volatility"].values, stats.halfnorm(scale=0.2).logpdf(post["volatility"].values), rtol=1e-10)
     np.testing.assert_allclose(lp["effect_size"].values, stats.halfnorm(scale=1.0).logpdf(post["effect_size"].values), rtol=1e-10)
-    np.testing.assert_allclose(lp["baseline_probability"].values, stats.beta(2, 30).logpdf(post["baseline_probability"].values), rtol=1e-10)
+    np.testing.assert_allclose(lp["baseline_probability"].values, stats.beta(*BASELINE).logpdf(post["baseline_probability"].values), rtol=1e-10)
     assert list(lp["level_start"]["indicator"].values) == list(design.indicator_ids)
 
 

@@ -142,10 +142,27 @@ def check(
             t0 = time.perf_counter()
             result = _module(name).run(ctx)
             result.seconds = time.perf_counter() - t0
-            if ctx.out is not None and result.figures:
-                save_figures(result, ctx.out)
+            if ctx.out is not None:
+                if result.figures:
+                    save_figures(result, ctx.out)
+                save_table(result, ctx.out)
             results.append(result)
     return results
+
+
+def save_table(result: CheckResult, folder: Path) -> Path | None:
+    """Write ``result.table`` as ``<folder>/<check>.csv`` (atomically), the whole table the check's
+    text summarises ("... and 14 more"); returns the path, or None for a check without a table.
+
+    The path is kept in ``result.metrics["table_file"]``.
+    """
+    if result.table is None or not len(result.table):
+        return None
+    from forecast.core.atomic import atomic_write
+
+    path = atomic_write(Path(folder) / f"{result.name}.csv", lambda tmp: result.table.to_csv(tmp, index=False))
+    result.metrics["table_file"] = str(path)
+    return path
 
 
 def save_figures(result: CheckResult, folder: Path) -> list[Path]:

@@ -111,8 +111,9 @@ def run(ctx) -> CheckResult:
 
 
 def _listing(names, at_most: int = 5) -> str:
-    """``a, b, c`` or ``a, b, c, d, e and 14 more (see the table)``."""
+    """``a, b, c`` or ``a, b, c, d, e and 14 more (all in the table)``: the check's table, saved as
+    ``sensitivity.csv`` beside its figures."""
     names = list(names)
     if len(names) <= at_most:
         return ", ".join(names)
-    return ", ".join(names[:at_most]) + f" and {len(names) - at_most} more (see the table)"
+    return ", ".join(names[:at_most]) + f" and {len(names) - at_most} more (all in the table)"
