@@ -904,7 +904,7 @@ def check(
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes: a first look in a few minutes.")] = False,
     seed: Annotated[int, _int_range(limits.SEED, "Random seed: same files + same seed = same results, whatever --workers / --scheduler")] = 1,
     as_of: Annotated[Optional[dt.date], typer.Option("--as-of", parser=_date_option(), metavar="YYYY-MM-DD", help=AS_OF_HELP)] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", file_okay=False, help="Folder for figures and stored simulations (default: runs/checks/<question>/).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", file_okay=False, help="Folder for figures (PNG), each check's table (CSV) and stored simulations (default: runs/checks/<question>/).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the results as one JSON object.")] = False,
     root: Annotated[Optional[Path], typer.Option(file_okay=False, help="Project folder (default: found from the current folder).")] = None,
 ) -> None:
@@ -958,7 +958,7 @@ def check(
     console.print(table)
     files = [f for r in results for f in r.metrics.get("figure_files", [])]
     if files:
-        console.print(f"figures: {len(files)} PNG files in {escape(str(Path(files[0]).parent))}", highlight=False)
+        console.print(f"figures: {len(files)} PNG file{'s' if len(files) != 1 else ''} in {escape(str(Path(files[0]).parent))}", highlight=False)
     tables = [r.metrics["table_file"] for r in results if r.metrics.get("table_file")]
     if tables:
         console.print(f"tables: {', '.join(escape(Path(t).name) for t in tables)} in {escape(str(Path(tables[0]).parent))}", highlight=False)

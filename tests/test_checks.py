@@ -347,3 +347,25 @@ def test_sbc_passes_on_the_shipped_question(tmp_path):
     quantities = set(r.table["quantity"])
     assert {"baseline_probability", "headline"} <= quantities and len(quantities) > 10
     assert len(list(tmp_path.glob("sbc-*.jsonl"))) == 1  # stored as they came
+
+
+def test_saved_check_artefacts_are_whole_files_and_no_earlier_table_is_left(tmp_path):
+    """A figure whose file cannot be written leaves no temp file and names the file asked for; a
+    check whose table is empty this time removes the table an earlier run saved."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from forecast.checks import save_figures, save_table
+    from forecast.checks.base import CheckResult
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    (tmp_path / "sbc-ranks.png").mkdir()  # a folder where the figure's file should go
+    result = CheckResult("sbc", "pass", pd.DataFrame({"quantity": ["a"], "p_value": [0.5]}), "ok", figures={"ranks": fig})
+    with pytest.raises(IsADirectoryError, match="sbc-ranks.png"):
+        save_figures(result, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sbc-ranks.png"]  # the folder only: no temp file
+    assert save_table(result, tmp_path) == tmp_path / "sbc.csv" and pd.read_csv(tmp_path / "sbc.csv")["p_value"].tolist() == [0.5]
+    empty = CheckResult("sbc", "pass", pd.DataFrame(), "nothing to check")
+    assert save_table(empty, tmp_path) is None and not (tmp_path / "sbc.csv").exists()
+    plt.close(fig)

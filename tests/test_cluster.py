@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -85,3 +86,32 @@ def test_scheduler_and_workers_give_the_sequential_numbers_and_survive_a_killed_
             assert out == [i * i for i in range(12)]
             assert sorted(recorded) == list(range(12))
             assert done[-1] == 12
+
+
+@pytest.mark.parametrize("address, says", [("tcp://127.0.0.1:notaport", "invalid literal"), ("http://127.0.0.1:8787", "unknown scheme http://"),
+                                           ("tcp://scheduler-host", "missing port")])
+def test_a_malformed_address_is_refused_at_once(address, says):
+    """No connection is tried (a malformed address made Dask wait for its whole timeout, then print a traceback)."""
+    import time
+
+    t0 = time.monotonic()
+    with pytest.raises(ClusterError, match=re.escape(f"{address!r} is not a Dask scheduler address")) as err:
+        with connect(scheduler=address, timeout=30):
+            pass
+    assert says in str(err.value) and "tcp://10.0.0.5:8786" in str(err.value)
+    assert time.monotonic() - t0 < 5  # not the 30 s timeout
+
+
+@pytest.mark.parametrize("value", ["abc", "", "-1s", "inf"])
+def test_a_bad_dask_timeout_setting_names_the_setting(value):
+    import dask
+    import distributed  # noqa: F401
+
+    with dask.config.set({"distributed.comm.timeouts.connect": value}):
+        with pytest.raises(ClusterError, match=r"distributed\.comm\.timeouts\.connect is .*not a duration.*DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT"):
+            with connect(scheduler="tcp://127.0.0.1:9"):
+                pass
+    with dask.config.set({"distributed.comm.timeouts.connect": "1500ms"}):
+        from forecast.core.cluster import connect_timeout
+
+        assert connect_timeout() == 1.5

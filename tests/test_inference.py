@@ -338,3 +338,45 @@ def test_the_cli_refuses_a_bad_chain_process_limit_before_loading_anything(monke
 
     res = CliRunner().invoke(app, ["validate", "--root", str(ROOT)])
     assert res.exit_code == 0, res.output
+
+
+def _mixed_library(names):
+    """Two indicators whose volatility priors have different families (HalfNormal, Gamma)."""
+    from forecast.inputs.spec import IndicatorLibrary
+
+    from .conftest import SOURCE
+
+    families = [{"dist": "halfnormal", "params": {"sigma": 0.2}, "source": SOURCE},
+                {"dist": "gamma", "params": {"alpha": 2.0, "beta": 10.0}, "source": SOURCE}]
+    return IndicatorLibrary.model_validate({"reference_date": "2020-01-01", "source": "none.txt", "source_title": "test", "indicators": [
+        {"id": n, "name": n, "description": n, "scale": "standardized",
+         "level": {"dist": "normal", "params": {"mu": 0.0, "sigma": 1.0}, "source": SOURCE}, "volatility": f}
+        for n, f in zip(names, families)]})
+
+
+def test_priors_of_mixed_families_name_their_variables_so_labels_are_structure_and_log_prior_stacks_them():
+    """Mixed families make one variable per indicator, named after it (``volatility[a]``): two
+    questions that differ only in the labels are two compiled models (else one question's fit
+    would carry the other's names), and ``log_prior`` returns ``volatility`` stacked by indicator
+    (the sensitivity check and the brief ask for it by that name)."""
+    from forecast.inference.sampling import log_prior, structure_key
+
+    def mixed(a, b):
+        return question({a: ("toward", 0.5), b: ("toward", 0.5)}, lib=_mixed_library([a, b]), items=[item("x", a, "2021-06-01", value=1.0)])
+
+    d1, d2, d3 = mixed("a", "b").design(AS_OF), mixed("c", "d").design(AS_OF), mixed("a", "b").design(AS_OF)
+    assert structure_key(d1) != structure_key(d2) and structure_key(d1) == structure_key(d3)
+    rng = np.random.default_rng(5)
+    t = d2.n_months
+    vol = rng.uniform(0.05, 0.5, (1, 4, 2))
+    post = xr.Dataset({"level_start": (("chain", "draw", "indicator"), rng.normal(0, 1, (1, 4, 2))),
+                       "volatility[c]": (("chain", "draw"), vol[..., 0]), "volatility[d]": (("chain", "draw"), vol[..., 1]),
+                       "volatility": (("chain", "draw", "indicator"), vol),
+                       "effect_size": (("chain", "draw", "indicator"), rng.uniform(0.1, 2, (1, 4, 2))),
+                       "baseline_probability": (("chain", "draw"), rng.uniform(0.01, 0.3, (1, 4))),
+                       "innovation": (("chain", "draw", "indicator", "step"), rng.normal(0, 1, (1, 4, 2, t - 1)))},
+                      coords={"indicator": ["c", "d"]})
+    lp = log_prior(d2, post, ["volatility", "level_start"])
+    assert list(lp.data_vars) == ["volatility", "level_start"] and list(lp["volatility"]["indicator"].values) == ["c", "d"]
+    np.testing.assert_allclose(lp["volatility"].sel(indicator="c").values, stats.halfnorm(scale=0.2).logpdf(vol[..., 0]), rtol=1e-10)
+    np.testing.assert_allclose(lp["volatility"].sel(indicator="d").values, stats.gamma(2.0, scale=1 / 10.0).logpdf(vol[..., 1]), rtol=1e-10)

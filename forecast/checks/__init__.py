@@ -89,8 +89,10 @@ def check(
     seed : int
         Same inputs and seed give the same results, whatever the number of workers.
     out : path, optional
-        Folder for stored simulations (resumable) and figures (PNG). Default
-        ``runs/checks/<question>/`` in the project for a question id, nothing for a Question object.
+        Folder for stored simulations (resumable), figures (``<check>-<figure>.png``) and each
+        check's whole table (``<check>.csv``, its path in ``result.metrics["table_file"]``). Default
+        ``runs/checks/<question>/`` in the project for a question id; a Question object without
+        ``out`` writes nothing.
     progress : callable, optional
         ``progress(check, done, total, message)``, called as simulations finish.
     as_of : date or str, optional
@@ -156,11 +158,14 @@ def save_table(result: CheckResult, folder: Path) -> Path | None:
 
     The path is kept in ``result.metrics["table_file"]``.
     """
+    path = Path(folder) / f"{result.name}.csv"
     if result.table is None or not len(result.table):
+        if path.is_file():  # a table of an earlier run would read as this run's
+            path.unlink()
         return None
     from forecast.core.atomic import atomic_write
 
-    path = atomic_write(Path(folder) / f"{result.name}.csv", lambda tmp: result.table.to_csv(tmp, index=False))
+    path = atomic_write(path, lambda tmp: result.table.to_csv(tmp, index=False))
     result.metrics["table_file"] = str(path)
     return path
 
@@ -169,13 +174,12 @@ def save_figures(result: CheckResult, folder: Path) -> list[Path]:
     """Write each figure of ``result`` as ``<folder>/<check>-<figure>.png``; returns the paths."""
     import matplotlib.pyplot as plt
 
-    folder.mkdir(parents=True, exist_ok=True)
+    from forecast.core.atomic import atomic_write
+
     paths = []
     for name, fig in result.figures.items():
-        path = folder / f"{result.name}-{name}.png"
-        tmp = path.with_suffix(".tmp.png")
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        tmp.replace(path)  # atomic: a reader never sees half a PNG
+        # atomic: a reader never sees half a PNG, and a failed write leaves no temp file
+        path = atomic_write(Path(folder) / f"{result.name}-{name}.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
         plt.close(fig)
         paths.append(path)
     result.metrics["figure_files"] = [str(p) for p in paths]

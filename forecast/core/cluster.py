@@ -83,6 +83,54 @@ def scheduler_address(scheduler: str | None = None) -> str | None:
     return address.strip() if address else None
 
 
+def check_address(address: str) -> str:
+    """``address`` if it is a Dask scheduler address (``tcp://host:port``, ``tls://``, ``ws://``...).
+
+    Raises
+    ------
+    ClusterError
+        At once, before any connection is tried: an unknown scheme (``http://``, Dask's dashboard
+        rather than its scheduler) or a TCP address without a whole-number port.
+    """
+    from distributed.comm import registry
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address, strict=False)
+        if scheme not in registry.backends:
+            raise ValueError(f"unknown scheme {scheme}:// (Dask's are {', '.join(s + '://' for s in sorted(registry.backends))})")
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except ValueError as exc:
+        raise ClusterError(f"{address!r} is not a Dask scheduler address ({exc}); write it as the scheduler prints it, "
+                           "e.g. tcp://10.0.0.5:8786") from None
+    return address
+
+
+def connect_timeout() -> float:
+    """Seconds to wait for a scheduler: Dask's setting ``distributed.comm.timeouts.connect``.
+
+    Raises
+    ------
+    ClusterError
+        The setting is no duration of zero or more (``abc``, ``-1s``, empty); it names the setting
+        and where it comes from.
+    """
+    import dask
+    import distributed  # noqa: F401  (registers the distributed.* settings)
+    from dask.utils import parse_timedelta
+
+    raw = dask.config.get("distributed.comm.timeouts.connect")
+    try:
+        seconds = parse_timedelta(raw, default="s")
+        if seconds is None or not seconds >= 0:
+            raise ValueError("below zero")
+    except (KeyError, ValueError, IndexError, TypeError):
+        raise ClusterError(f"Dask's setting distributed.comm.timeouts.connect is {raw!r}, not a duration of zero or more "
+                           "(write e.g. 5s); it comes from $DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT or a Dask config file") from None
+    return float(seconds)
+
+
 @contextmanager
 def connect(workers: int | None = None, scheduler: str | None = None, client=None, timeout: float | None = None) -> Iterator[Any]:
     """Where tasks run, as a context manager yielding a :class:`distributed.Client` or None.
@@ -110,7 +158,8 @@ def connect(workers: int | None = None, scheduler: str | None = None, client=Non
     Raises
     ------
     ClusterError
-        The scheduler cannot be reached within ``timeout``.
+        The scheduler cannot be reached within ``timeout``; ``scheduler`` is no scheduler address
+        (:func:`check_address`) or Dask's timeout setting no duration (:func:`connect_timeout`).
     ValueError
         ``workers`` is below 1.
     """
@@ -129,11 +178,9 @@ def connect(workers: int | None = None, scheduler: str | None = None, client=Non
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
     if address is not None:
+        check_address(address)
         if timeout is None:
-            import dask
-            from dask.utils import parse_timedelta
-
-            timeout = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="s")
+            timeout = connect_timeout()
         try:
             c = Client(address, timeout=f"{timeout}s", set_as_default=False)
         except (OSError, TimeoutError) as exc:

@@ -118,7 +118,8 @@ def structure_key(design: Design) -> str:
     str
         16 hex digits over the grid length, whether there is evidence, the indicator count, months
         per period, signs and priors' distributions (not their provenance; with learned source
-        weights, also the sources' priors and letter weights).
+        weights, also the sources' priors and letter weights; where one vector of priors mixes
+        families, also the indicator and source labels, which then name its variables).
     """
     key = {
         "n_months": design.n_months,
@@ -132,6 +133,11 @@ def structure_key(design: Design) -> str:
 
     if whitened(design):  # only then: the whitened paths are another graph
         key["whitened"] = True
+    # a vector whose elements have different families is one scalar variable per element, named
+    # after its label (forecast.model.hazard.vector_prior): then the labels are in the graph too
+    vectors = (design.level_priors, design.volatility_priors, design.effect_priors, design.source_priors)
+    if any(len({p.dist for p in priors}) > 1 for priors in vectors):
+        key["labels"] = {"indicator": list(design.indicator_ids), "source": list(design.source_ids)}
     if design.learned_sources:  # only then: the fixed-weight model's key is what it always was
         key["sources"] = {"priors": [_graph_prior(p) for p in design.source_priors],
                           "letter_weight": np.asarray(design.source_letter_weight, dtype=float).tolist()}
@@ -755,7 +761,9 @@ def log_prior(design: Design, posterior, var_names) -> xr.Dataset:
         design's indicator labels in any order.
     var_names : sequence of str
         Free parameters whose log prior to evaluate; names that are no variable of this design's
-        model are skipped (``effect_size`` of a question without indicators).
+        model are skipped (``effect_size`` of a question without indicators). A vector whose
+        priors mix families (``volatility`` as ``volatility[a]``, ``volatility[b]``) is evaluated
+        by its parts and returned under its own name, stacked along its dim.
 
     Returns
     -------
@@ -779,7 +787,15 @@ def log_prior(design: Design, posterior, var_names) -> xr.Dataset:
     model = compiled.item_model
     post = posterior.to_dataset() if hasattr(posterior, "to_dataset") else posterior
     free = [v.name for v in model.free_RVs]
-    derived = [n for n in var_names if n in model.named_vars and n not in free]
+    # a vector of priors of mixed families is one scalar variable per label (``volatility[a]``),
+    # stacked in a Deterministic of the vector's name: its log prior is its parts', stacked alike
+    stacked = {}
+    for n in var_names:
+        dims = model.named_vars_to_dims.get(n, ()) if n in model.named_vars and n not in free else ()
+        parts = [f"{n}[{label}]" for label in model.coords[dims[0]]] if len(dims) == 1 else []
+        if parts and all(part in free for part in parts):
+            stacked[n] = (dims[0], parts)
+    derived = [n for n in var_names if n in model.named_vars and n not in free and n not in stacked]
     if derived:
         raise ValueError(f"{', '.join(derived)}: not a free parameter of the model (a prior density exists only for {', '.join(free)})")
     missing = [n for n in free if n not in post.data_vars]
@@ -790,11 +806,15 @@ def log_prior(design: Design, posterior, var_names) -> xr.Dataset:
         if sorted(labels) != sorted(design.indicator_ids):
             raise ValueError(f"the posterior's indicators {labels} are not the design's {list(design.indicator_ids)}")
         post = post.sel(indicator=list(design.indicator_ids))
-    names = [n for n in var_names if n in free]
+    names = [n for n in var_names if n in free] + [part for _, parts in stacked.values() for part in parts]
     with quiet():
         out = pm.stats.compute_log_prior(xr.DataTree.from_dict({"posterior": post}), var_names=names, model=model,
                                          extend_inferencedata=False, progressbar=False, compile_kwargs={"mode": forward_mode()})
     ds = out["log_prior"].to_dataset() if hasattr(out, "children") else out
+    for n, (dim, parts) in stacked.items():
+        ds[n] = xr.concat([ds[part] for part in parts], dim=dim).assign_coords({dim: list(model.coords[dim])})
+        ds = ds.drop_vars(parts)
+    ds = ds[[n for n in var_names if n in ds.data_vars]]
     return relabel(xr.DataTree.from_dict({"log_prior": ds}), design)["log_prior"].to_dataset()
 
 
