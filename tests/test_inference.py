@@ -266,6 +266,23 @@ def test_a_bad_chain_process_limit_in_the_environment_names_the_variable(monkeyp
         sampling.env_chain_processes()
 
 
+def random_posterior(design, chains: int, draws: int, seed: int, indicators=None) -> xr.Dataset:
+    """Arbitrary draws of every free parameter of ``design``'s model (not a fit): the points at
+    which a log density is compared with its closed form. ``indicators`` labels them (default the design's)."""
+    rng = np.random.default_rng(seed)
+    k, t = len(design.indicator_ids), design.n_months
+
+    def draw(f, *shape):
+        return f(size=(chains, draws, *shape))
+
+    return xr.Dataset({"level_start": (("chain", "draw", "indicator"), draw(rng.normal, k)),
+                       "volatility": (("chain", "draw", "indicator"), 0.05 + 0.45 * draw(rng.uniform, k)),
+                       "effect_size": (("chain", "draw", "indicator"), 0.1 + 1.9 * draw(rng.uniform, k)),
+                       "baseline_probability": (("chain", "draw"), 0.01 + 0.29 * draw(rng.uniform)),
+                       "innovation": (("chain", "draw", "indicator", "step"), draw(rng.normal, k, t - 1))},
+                      coords={"indicator": list(indicators or design.indicator_ids)})
+
+
 def test_log_prior_is_the_elicited_densities_at_each_draw():
     """``log_prior`` (the sensitivity check's and the brief's one evaluation of the priors) gives
     the closed-form densities: Normal(0, 1) level start, HalfNormal(0.2) volatility, HalfNormal(1)
@@ -274,14 +291,7 @@ def test_log_prior_is_the_elicited_densities_at_each_draw():
     from forecast.inference.sampling import log_prior
 
     design, _ = two_designs()
-    rng = np.random.default_rng(3)
-    k, t = len(design.indicator_ids), design.n_months
-    post = xr.Dataset({"level_start": (("chain", "draw", "indicator"), rng.normal(0, 1, (2, 5, k))),
-                       "volatility": (("chain", "draw", "indicator"), rng.uniform(0.05, 0.5, (2, 5, k))),
-                       "effect_size": (("chain", "draw", "indicator"), rng.uniform(0.1, 2, (2, 5, k))),
-                       "baseline_probability": (("chain", "draw"), rng.uniform(0.01, 0.3, (2, 5))),
-                       "innovation": (("chain", "draw", "indicator", "step"), rng.normal(0, 1, (2, 5, k, t - 1)))},
-                      coords={"indicator": list(design.indicator_ids)})
+    post = random_posterior(design, 2, 5, seed=3)
     lp = log_prior(design, post, ["baseline_probability", "level_start", "volatility", "effect_size", "not-a-variable"])
     assert set(lp.data_vars) == {"baseline_probability", "level_start", "volatility", "effect_size"}
     np.testing.assert_allclose(lp["level_start"].values, stats.norm(0, 1).logpdf(post["level_start"].values), rtol=1e-10)
@@ -300,14 +310,7 @@ def test_log_prior_reads_indicators_by_label_and_refuses_what_it_cannot_evaluate
                  lib=library({"a": {"level": (0.0, 1.0), "volatility": 0.2}, "b": {"level": (2.0, 0.5), "volatility": 0.2}}),
                  items=[item("x", "a", "2021-03-01", value=0.5)])
     design = q.design(AS_OF)
-    rng = np.random.default_rng(4)
-    t = design.n_months
-    post = xr.Dataset({"level_start": (("chain", "draw", "indicator"), rng.normal(0, 1, (1, 4, 2))),
-                       "volatility": (("chain", "draw", "indicator"), rng.uniform(0.05, 0.5, (1, 4, 2))),
-                       "effect_size": (("chain", "draw", "indicator"), rng.uniform(0.1, 2, (1, 4, 2))),
-                       "baseline_probability": (("chain", "draw"), rng.uniform(0.01, 0.3, (1, 4))),
-                       "innovation": (("chain", "draw", "indicator", "step"), rng.normal(0, 1, (1, 4, 2, t - 1)))},
-                      coords={"indicator": ["a", "b"]})
+    post = random_posterior(design, 1, 4, seed=4, indicators=["a", "b"])
     reversed_ = post.isel(indicator=[1, 0])
     lp = log_prior(design, reversed_, ["level_start"])["level_start"]
     np.testing.assert_allclose(lp.sel(indicator="b").values, stats.norm(2.0, 0.5).logpdf(post["level_start"].sel(indicator="b").values), rtol=1e-10)
@@ -366,16 +369,9 @@ def test_priors_of_mixed_families_name_their_variables_so_labels_are_structure_a
 
     d1, d2, d3 = mixed("a", "b").design(AS_OF), mixed("c", "d").design(AS_OF), mixed("a", "b").design(AS_OF)
     assert structure_key(d1) != structure_key(d2) and structure_key(d1) == structure_key(d3)
-    rng = np.random.default_rng(5)
-    t = d2.n_months
-    vol = rng.uniform(0.05, 0.5, (1, 4, 2))
-    post = xr.Dataset({"level_start": (("chain", "draw", "indicator"), rng.normal(0, 1, (1, 4, 2))),
-                       "volatility[c]": (("chain", "draw"), vol[..., 0]), "volatility[d]": (("chain", "draw"), vol[..., 1]),
-                       "volatility": (("chain", "draw", "indicator"), vol),
-                       "effect_size": (("chain", "draw", "indicator"), rng.uniform(0.1, 2, (1, 4, 2))),
-                       "baseline_probability": (("chain", "draw"), rng.uniform(0.01, 0.3, (1, 4))),
-                       "innovation": (("chain", "draw", "indicator", "step"), rng.normal(0, 1, (1, 4, 2, t - 1)))},
-                      coords={"indicator": ["c", "d"]})
+    post = random_posterior(d2, 1, 4, seed=5)
+    vol = post["volatility"].values
+    post = post.assign({"volatility[c]": (("chain", "draw"), vol[..., 0]), "volatility[d]": (("chain", "draw"), vol[..., 1])})
     lp = log_prior(d2, post, ["volatility", "level_start"])
     assert list(lp.data_vars) == ["volatility", "level_start"] and list(lp["volatility"]["indicator"].values) == ["c", "d"]
     np.testing.assert_allclose(lp["volatility"].sel(indicator="c").values, stats.halfnorm(scale=0.2).logpdf(vol[..., 0]), rtol=1e-10)

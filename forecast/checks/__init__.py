@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from forecast.checks.base import CheckResult, worst
+from forecast.core.atomic import atomic_write
 
 CHECKS = ("prior-predictive", "sbc", "sensitivity", "posterior-predictive", "scoring", "value-of-information")
 FANS_OUT = ("sbc", "scoring")  # one task per simulation: these run on a Dask cluster when one is given
@@ -163,8 +164,6 @@ def save_table(result: CheckResult, folder: Path) -> Path | None:
         if path.is_file():  # a table of an earlier run would read as this run's
             path.unlink()
         return None
-    from forecast.core.atomic import atomic_write
-
     path = atomic_write(path, lambda tmp: result.table.to_csv(tmp, index=False))
     result.metrics["table_file"] = str(path)
     return path
@@ -173,8 +172,6 @@ def save_table(result: CheckResult, folder: Path) -> Path | None:
 def save_figures(result: CheckResult, folder: Path) -> list[Path]:
     """Write each figure of ``result`` as ``<folder>/<check>-<figure>.png``; returns the paths."""
     import matplotlib.pyplot as plt
-
-    from forecast.core.atomic import atomic_write
 
     paths = []
     for name, fig in result.figures.items():

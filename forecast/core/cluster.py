@@ -123,11 +123,11 @@ def connect_timeout() -> float:
     raw = dask.config.get("distributed.comm.timeouts.connect")
     try:
         seconds = parse_timedelta(raw, default="s")
-        if seconds is None or not seconds >= 0:
-            raise ValueError("below zero")
-    except (KeyError, ValueError, IndexError, TypeError):
+    except (KeyError, ValueError, IndexError, TypeError):  # Dask's parser's ways of refusing a text
+        seconds = None
+    if seconds is None or not seconds >= 0:
         raise ClusterError(f"Dask's setting distributed.comm.timeouts.connect is {raw!r}, not a duration of zero or more "
-                           "(write e.g. 5s); it comes from $DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT or a Dask config file") from None
+                           "(write e.g. 5s); it comes from $DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT or a Dask config file")
     return float(seconds)
 
 

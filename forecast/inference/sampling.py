@@ -129,14 +129,13 @@ def structure_key(design: Design) -> str:
         "signs": np.asarray(design.signs, dtype=float).tolist(),
         "priors": [_graph_prior(p) for p in (design.baseline, *design.level_priors, *design.volatility_priors, *design.effect_priors)],
     }
-    from forecast.model.hazard import whitened
+    from forecast.model.hazard import per_element, whitened
 
     if whitened(design):  # only then: the whitened paths are another graph
         key["whitened"] = True
-    # a vector whose elements have different families is one scalar variable per element, named
-    # after its label (forecast.model.hazard.vector_prior): then the labels are in the graph too
-    vectors = (design.level_priors, design.volatility_priors, design.effect_priors, design.source_priors)
-    if any(len({p.dist for p in priors}) > 1 for priors in vectors):
+    # a vector of mixed families is one scalar variable per element, named after its label
+    # (forecast.model.hazard.vector_prior): then the labels are in the graph too
+    if any(per_element(priors) for priors in (design.level_priors, design.volatility_priors, design.effect_priors, design.source_priors)):
         key["labels"] = {"indicator": list(design.indicator_ids), "source": list(design.source_ids)}
     if design.learned_sources:  # only then: the fixed-weight model's key is what it always was
         key["sources"] = {"priors": [_graph_prior(p) for p in design.source_priors],
@@ -780,6 +779,8 @@ def log_prior(design: Design, posterior, var_names) -> xr.Dataset:
     """
     import pymc as pm
 
+    from forecast.model.hazard import element_name
+
     if isinstance(var_names, str):
         raise ValueError(f"var_names must be a sequence of names, not the string {var_names!r}")
     compiled = compiled_model(design)
@@ -792,7 +793,7 @@ def log_prior(design: Design, posterior, var_names) -> xr.Dataset:
     stacked = {}
     for n in var_names:
         dims = model.named_vars_to_dims.get(n, ()) if n in model.named_vars and n not in free else ()
-        parts = [f"{n}[{label}]" for label in model.coords[dims[0]]] if len(dims) == 1 else []
+        parts = [element_name(n, label) for label in model.coords[dims[0]]] if len(dims) == 1 else []
         if parts and all(part in free for part in parts):
             stacked[n] = (dims[0], parts)
     derived = [n for n in var_names if n in model.named_vars and n not in free and n not in stacked]

@@ -201,6 +201,17 @@ PATH_DATA_NAMES = ("path_precision", "path_target", "anchor_month")  # the sampl
 FREE_PARAMETERS = ("baseline_probability", "level_start", "volatility", "effect_size", "innovation", "source_weight")
 
 
+def per_element(priors) -> bool:
+    """Whether :func:`vector_prior` builds ``priors`` as one scalar variable per element (their
+    families differ), each named by :func:`element_name` after its label."""
+    return len({p.dist for p in priors}) > 1
+
+
+def element_name(name: str, label) -> str:
+    """The name of one element's scalar variable of a per-element vector (``volatility[a]``)."""
+    return f"{name}[{label}]"
+
+
 def vector_prior(name: str, priors: tuple[Prior, ...], dim: str):
     """A vector of random variables along ``dim``, one prior per element.
 
@@ -220,11 +231,10 @@ def vector_prior(name: str, priors: tuple[Prior, ...], dim: str):
         otherwise one scalar variable per element (``name[label]``) stacked in a Deterministic
         named ``name`` with dims ``dim``.
     """
-    families = {p.dist for p in priors}
-    if len(families) == 1:
+    if not per_element(priors):
         return pymc_variable(priors[0].dist, name, stacked_params(priors), dims=dim)
     labels = pm.modelcontext(None).coords[dim]
-    parts = [p.to_pymc(f"{name}[{label}]") for label, p in zip(labels, priors)]
+    parts = [p.to_pymc(element_name(name, label)) for label, p in zip(labels, priors)]
     return pm.Deterministic(name, pt.stack(parts), dims=dim)
 
 
